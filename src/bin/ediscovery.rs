@@ -1,0 +1,228 @@
+//! The `ediscovery` command line: a thin layer over the library.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use clap::{Args, Parser, Subcommand};
+use ediscovery::ingest::{IngestReport, Source};
+use ediscovery::model::{Account, Corpus, OrgUnit};
+use ediscovery::{Collection, CollectionWriter, IngestOptions, IngestProgress};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "ediscovery",
+    version,
+    about = "Hold, search and export custodians' mail like Google Vault"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read a mailbox into a collection (created if missing). Exit 1 when anything was rejected.
+    Ingest(IngestArgs),
+    /// Records per corpus and account, bytes, distinct blobs.
+    Stats {
+        /// The collection folder.
+        #[arg(long)]
+        collection: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct IngestArgs {
+    /// The collection folder.
+    #[arg(long)]
+    collection: PathBuf,
+    /// The custodian account (for groups, the group address).
+    #[arg(long)]
+    account: String,
+    /// An mbox file.
+    #[arg(long, group = "source")]
+    mbox: Option<PathBuf>,
+    /// A Gmail Takeout mbox (labels from X-Gmail-Labels).
+    #[arg(long, group = "source")]
+    takeout: Option<PathBuf>,
+    /// A Maildir or Maildir++ folder.
+    #[arg(long, group = "source")]
+    maildir: Option<PathBuf>,
+    /// A folder of .eml files.
+    #[arg(long, group = "source")]
+    eml: Option<PathBuf>,
+    /// mail or groups.
+    #[arg(long, default_value = "mail")]
+    corpus: String,
+    /// The account's org unit, e.g. /Legal/EMEA.
+    #[arg(long, default_value = "/")]
+    org_unit: String,
+    /// Commit after this many new records.
+    #[arg(long, default_value_t = 20_000)]
+    commit_every: usize,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ingest(a) => ingest(a),
+        Command::Stats { collection, json } => stats(&collection, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ediscovery: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
+
+/// A progress bar on a terminal; plain `committed` lines otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    messages: u64,
+}
+
+impl IngestProgress for Progress {
+    fn advanced(&mut self, messages: u64, bytes: u64) {
+        self.messages += messages;
+        if let Some(b) = &self.bar {
+            b.inc(bytes);
+            b.set_message(format!("{} messages", self.messages));
+        }
+    }
+    fn committed(&mut self, generation: u64, records: u64) {
+        match &self.bar {
+            Some(b) => b.set_message(format!("{} messages, committed {records}", self.messages)),
+            None => eprintln!("committed generation {generation}: {records} records"),
+        }
+    }
+}
+
+fn ingest(a: IngestArgs) -> CliResult {
+    let source = match (a.mbox, a.takeout, a.maildir, a.eml) {
+        (Some(p), None, None, None) => Source::Mbox(p),
+        (None, Some(p), None, None) => Source::Takeout(p),
+        (None, None, Some(p), None) => Source::Maildir(p),
+        (None, None, None, Some(p)) => Source::Eml(p),
+        _ => return Err("give exactly one of --mbox, --takeout, --maildir, --eml".into()),
+    };
+    let corpus = match Corpus::parse(&a.corpus) {
+        Some(c @ (Corpus::Mail | Corpus::Groups)) => c,
+        _ => {
+            return Err(format!(
+                "--corpus {}: mail and groups can be ingested from mail sources",
+                a.corpus
+            )
+            .into());
+        }
+    };
+    let mut opts = IngestOptions::new(Account::new(&a.account)?);
+    opts.corpus = corpus;
+    opts.org_unit = OrgUnit::new(&a.org_unit);
+    opts.commit_every = a.commit_every.max(1);
+
+    let total = match &source {
+        Source::Mbox(p) | Source::Takeout(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+        _ => 0,
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        if total == 0 {
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {bytes} {binary_bytes_per_sec} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+        } else {
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+        }
+        b
+    });
+    let mut progress = Progress { bar, messages: 0 };
+    let started = Instant::now();
+    let mut w = CollectionWriter::open(&a.collection, a.threads)?;
+    let report = w.ingest(&source, &opts, &mut progress)?;
+    w.finish()?;
+    if let Some(b) = &progress.bar {
+        b.finish_and_clear();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report, secs);
+    }
+    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print_report(r: &IngestReport, secs: f64) {
+    println!("source          {}", r.source);
+    println!("seen            {}", r.seen);
+    println!("ingested        {}", r.ingested);
+    println!("already present {}", r.already_present);
+    println!("rejected        {}", r.rejected.len());
+    println!("bytes           {}", r.bytes);
+    println!("new blobs       {}", r.new_blobs);
+    println!(
+        "time            {secs:.2} s ({:.0} messages/s, {:.1} MB/s)",
+        r.seen as f64 / secs.max(1e-9),
+        r.bytes as f64 / 1e6 / secs.max(1e-9)
+    );
+    for x in &r.rejected {
+        println!("rejected: {}: {}", x.position, x.reason);
+    }
+    let mut kinds: std::collections::BTreeMap<String, u64> = Default::default();
+    for d in &r.defects {
+        let k = serde_json::to_value(&d.defect)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_owned)));
+        *kinds.entry(k.unwrap_or_default()).or_default() += 1;
+    }
+    for (k, n) in kinds {
+        println!("defect {k}: {n} records (see --json for each)");
+    }
+    for n in &r.notices {
+        println!("notice: {}: {}", n.position, n.message);
+    }
+}
+
+fn stats(dir: &std::path::Path, json: bool) -> CliResult {
+    let c = Collection::open(dir)?;
+    let s = c.stats();
+    if json {
+        let per: Vec<_> = s
+            .per_account
+            .iter()
+            .map(|((corpus, account), (n, b))| serde_json::json!({"corpus": corpus, "account": account, "records": n, "bytes": b}))
+            .collect();
+        let v = serde_json::json!({"records": s.records, "bytes": s.bytes, "blobs": s.blobs, "blob_bytes": s.blob_bytes, "accounts": per});
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("corpus\taccount\trecords\tbytes");
+    for ((corpus, account), (n, b)) in &s.per_account {
+        println!("{corpus}\t{account}\t{n}\t{b}");
+    }
+    println!("total\t\t{}\t{}", s.records, s.bytes);
+    println!("distinct blobs\t\t{}\t{}", s.blobs, s.blob_bytes);
+    Ok(ExitCode::SUCCESS)
+}

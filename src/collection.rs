@@ -1,0 +1,338 @@
+//! A collection: the store and its index, kept in step, and the ingest loop that fills them.
+
+use crate::digest::Md5;
+use crate::index::{Index, IndexText, Probe};
+use crate::ingest::{self, IngestReport, Item, Prepared, RecordDefect, Source};
+use crate::model::{Account, Corpus, Defect, DocId, Metadata, OrgUnit, Record};
+use crate::store::{Stats, Store, StoreWriter};
+use crate::{Error, Result};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// More index segments than this are merged when a writer finishes.
+const MAX_SEGMENTS: usize = 24;
+
+/// Options of one ingest run.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    /// The custodian (for groups, the group address).
+    pub account: Account,
+    /// Mail or groups.
+    pub corpus: Corpus,
+    /// The account's org unit.
+    pub org_unit: OrgUnit,
+    /// Commit after this many new records (and at the end).
+    pub commit_every: usize,
+    /// Messages read and parsed together.
+    pub batch: usize,
+}
+
+impl IngestOptions {
+    /// Defaults for `account`: mail corpus, root org unit, commit every 20,000 records.
+    pub fn new(account: Account) -> IngestOptions {
+        IngestOptions {
+            account,
+            corpus: Corpus::Mail,
+            org_unit: OrgUnit::root(),
+            commit_every: 20_000,
+            batch: 1024,
+        }
+    }
+}
+
+/// Told about ingest progress; every method has a default that does nothing.
+pub trait IngestProgress {
+    /// More messages were read.
+    fn advanced(&mut self, _messages: u64, _bytes: u64) {}
+    /// A commit finished: `records` in the collection now.
+    fn committed(&mut self, _generation: u64, _records: u64) {}
+}
+
+/// An [`IngestProgress`] that ignores everything.
+pub struct NoProgress;
+impl IngestProgress for NoProgress {}
+
+/// A collection opened for reading and searching.
+pub struct Collection {
+    store: Store,
+    index: Index,
+}
+
+impl Collection {
+    /// Open the collection in `dir`.
+    ///
+    /// Reading never repairs: index documents past the last store commit (a writer that died
+    /// between the two) are ignored by every search.
+    pub fn open(dir: &Path) -> Result<Collection> {
+        let store = Store::open(dir)?;
+        let index = Index::open_or_create(&dir.join("index"))?;
+        Ok(Collection { store, index })
+    }
+
+    /// The records and their bytes.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Counts and sizes.
+    pub fn stats(&self) -> Stats {
+        self.store.stats()
+    }
+
+    /// Records matching `probe`, in `seq` order.
+    pub fn probe(&self, probe: &Probe) -> Result<Vec<&Record>> {
+        let limit = self.store.records().len() as u64;
+        let seqs = self.index.probe(probe, limit)?;
+        Ok(seqs.into_iter().filter_map(|s| self.store.by_seq(s)).collect())
+    }
+
+    /// Exact counts per account of records matching `probe`.
+    pub fn count_by_account(&self, probe: &Probe) -> Result<BTreeMap<String, u64>> {
+        let limit = self.store.records().len() as u64;
+        let store = &self.store;
+        Ok(self
+            .index
+            .count_by_account(probe, limit, |s| store.by_seq(s).map(|r| r.account.to_string()))?)
+    }
+}
+
+/// A collection opened for appending (one writer at a time).
+pub struct CollectionWriter {
+    store: StoreWriter,
+    index: Index,
+    writer: crate::index::Writer,
+    pool: std::sync::Arc<rayon::ThreadPool>,
+}
+
+impl CollectionWriter {
+    /// Create the collection in `dir` if there is none, and open it for appending with `threads`
+    /// worker threads (0: one per core).
+    ///
+    /// Brings the index in step with the store first: documents of an unfinished commit are
+    /// deleted, and an index that is missing or behind is rebuilt from the stored bytes.
+    pub fn open(dir: &Path, threads: usize) -> Result<CollectionWriter> {
+        let store = Store::create(dir)?.writer()?;
+        let index = Index::open_or_create(&dir.join("index"))?;
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::ThreadPool(e.to_string()))?;
+        let pool = std::sync::Arc::new(pool);
+        let writer = index.writer(threads)?;
+        let mut w = CollectionWriter { store, index, writer, pool };
+        w.reconcile()?;
+        Ok(w)
+    }
+
+    fn reconcile(&mut self) -> Result<()> {
+        let store_gen = self.store.store().generation();
+        let records = self.store.store().records().len() as u64;
+        match self.index.generation()? {
+            Some(g) if g == store_gen && self.index.num_docs() == records => Ok(()),
+            Some(g)
+                if g == store_gen + 1 || (g == store_gen && self.index.num_docs() > records) =>
+            {
+                self.writer.delete_from(records)?;
+                self.writer.commit(store_gen)?;
+                Ok(())
+            }
+            None if records == 0 => Ok(()),
+            _ => self.rebuild_index(),
+        }
+    }
+
+    /// Re-index every record from its stored bytes.
+    pub fn rebuild_index(&mut self) -> Result<()> {
+        self.writer.delete_all()?;
+        let store = self.store.store();
+        for rec in store.records() {
+            let bytes = store.bytes(rec)?;
+            let parsed = ingest::mime::parse(bytes);
+            self.writer.add(rec, &IndexText { body: &parsed.body })?;
+        }
+        self.writer.commit(store.generation())?;
+        Ok(())
+    }
+
+    /// Read `source` into the collection for `opts.account`.
+    pub fn ingest(
+        &mut self,
+        source: &Source,
+        opts: &IngestOptions,
+        progress: &mut dyn IngestProgress,
+    ) -> Result<IngestReport> {
+        let mut report =
+            IngestReport { source: source.path().display().to_string(), ..IngestReport::default() };
+        // Message-IDs already held by this account, for the duplicate check.
+        let mut seen_ids: HashMap<String, DocId> = HashMap::new();
+        for r in self.store.store().records() {
+            if r.account == opts.account
+                && r.corpus == opts.corpus
+                && let Some(id) = r.mail().and_then(|m| m.message_id.clone())
+            {
+                seen_ids.entry(id).or_insert(r.doc_id);
+            }
+        }
+        let mut since_commit = 0usize;
+        let items = source.items()?;
+        // A reader thread splits and parses batches while this thread stores and indexes the
+        // previous one; the channel holds at most two batches, so memory stays bounded.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+        let pool = std::sync::Arc::clone(&self.pool);
+        let batch_len = opts.batch.max(1);
+        std::thread::scope(|scope| -> Result<()> {
+            scope.spawn(move || read_batches(items, &pool, batch_len, &tx));
+            for batch in rx {
+                report.seen += batch.rejected.len() as u64;
+                report.rejected.extend(batch.rejected);
+                report.notices.extend(batch.notices);
+                progress.advanced(batch.prepared.len() as u64, batch.bytes);
+                for p in batch.prepared {
+                    report.seen += 1;
+                    if self.add(p, opts, &mut seen_ids, &mut report)? {
+                        since_commit += 1;
+                    }
+                    if since_commit >= opts.commit_every {
+                        self.commit(progress)?;
+                        since_commit = 0;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        self.commit(progress)?;
+        debug_assert!(report.balances());
+        Ok(report)
+    }
+
+    fn add(
+        &mut self,
+        p: Prepared,
+        opts: &IngestOptions,
+        seen_ids: &mut HashMap<String, DocId>,
+        report: &mut IngestReport,
+    ) -> Result<bool> {
+        let Prepared { raw, mut meta, body, mut defects } = p;
+        let md5 = Md5::of(&raw.bytes);
+        let doc_id = DocId::derive(opts.corpus.as_str(), &opts.account, &raw.source.key, &md5);
+        if self.store.contains(&doc_id) {
+            report.already_present += 1;
+            return Ok(false);
+        }
+        if let Some(id) = &meta.message_id {
+            match seen_ids.get(id) {
+                Some(first) => defects.push(Defect::DuplicateMessageId { first: *first }),
+                None => {
+                    seen_ids.insert(id.clone(), doc_id);
+                }
+            }
+        }
+        let (blob, new) = self.store.put_blob(md5, &raw.bytes)?;
+        report.new_blobs += u64::from(new);
+        report.bytes += blob.size;
+        report.ingested += 1;
+        for d in &defects {
+            report.defects.push(RecordDefect {
+                doc_id,
+                position: raw.position.clone(),
+                defect: d.clone(),
+            });
+        }
+        meta.labels.dedup();
+        let rec = Record {
+            doc_id,
+            seq: self.store.next_seq(),
+            corpus: opts.corpus,
+            account: opts.account.clone(),
+            org_unit: opts.org_unit.clone(),
+            source: raw.source,
+            blob,
+            meta: Metadata::Mail(Box::new(meta)),
+            defects,
+        };
+        self.writer.add(&rec, &IndexText { body: &body })?;
+        self.store.push(rec);
+        Ok(true)
+    }
+
+    /// Commit what was added so far.
+    pub fn commit(&mut self, progress: &mut dyn IngestProgress) -> Result<()> {
+        if self.store.pending().is_empty() {
+            return Ok(());
+        }
+        let writer = &mut self.writer;
+        let generation = self.store.commit(|g| Ok(writer.commit(g)?))?;
+        progress.committed(generation, self.store.store().records().len() as u64);
+        Ok(())
+    }
+
+    /// The committed state.
+    pub fn store(&self) -> &Store {
+        self.store.store()
+    }
+
+    /// Finish: wait for index merges, release the locks, and reopen for reading.
+    pub fn finish(self) -> Result<Collection> {
+        let dir = self.store.store().dir().to_path_buf();
+        let mut writer = self.writer;
+        writer.merge_if_fragmented(MAX_SEGMENTS)?;
+        writer.finish()?;
+        drop(self.store);
+        drop(self.index);
+        Collection::open(&dir)
+    }
+}
+
+/// One batch from the reader thread, in source order.
+struct Batch {
+    prepared: Vec<Prepared>,
+    rejected: Vec<ingest::Rejection>,
+    notices: Vec<ingest::Notice>,
+    bytes: u64,
+}
+
+fn read_batches(
+    mut items: Box<dyn Iterator<Item = Item> + Send>,
+    pool: &rayon::ThreadPool,
+    batch_len: usize,
+    tx: &std::sync::mpsc::SyncSender<Batch>,
+) {
+    loop {
+        let mut raw = Vec::with_capacity(batch_len);
+        let mut rejected = Vec::new();
+        let mut notices = Vec::new();
+        let mut bytes = 0usize;
+        for item in items.by_ref() {
+            match item {
+                Item::Message(m) => {
+                    bytes += m.bytes.len();
+                    raw.push(m);
+                }
+                Item::Rejected(r) => rejected.push(r),
+                Item::Notice(n) => notices.push(n),
+            }
+            if raw.len() >= batch_len || bytes >= 64 << 20 {
+                break;
+            }
+        }
+        let done = raw.is_empty() && rejected.is_empty() && notices.is_empty();
+        if done {
+            return;
+        }
+        let prepared = ingest::prepare_batch(pool, raw);
+        // The receiver is gone only when storing failed; its error is reported there.
+        if tx.send(Batch { prepared, rejected, notices, bytes: bytes as u64 }).is_err() {
+            return;
+        }
+    }
+}

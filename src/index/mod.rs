@@ -1,0 +1,359 @@
+//! The search index: the only user of `tantivy`.
+//!
+//! One document per record, keyed by the record's `seq`. Commits carry the store generation as
+//! their payload so a collection can tell whether its index is in step with its records (see
+//! `Collection::open`). Hits come back as every matching `seq`, sorted: no top-K window.
+
+mod collector;
+pub mod schema;
+
+use crate::model::{Mailbox, Record};
+use collector::AllSeqs;
+pub use schema::Fields;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, Schema};
+use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+/// Index errors, with the index folder.
+#[derive(Debug, thiserror::Error)]
+#[error("index {path}: {source}")]
+pub struct IndexError {
+    /// The index folder.
+    pub path: PathBuf,
+    /// What tantivy said.
+    pub source: tantivy::TantivyError,
+}
+
+/// The text of a record the index needs besides its metadata.
+pub struct IndexText<'a> {
+    /// Decoded body text.
+    pub body: &'a str,
+}
+
+/// A simple structured lookup, enough for stats and examples; the Vault query language compiles
+/// to tantivy queries in this module too (`compile`, a later issue).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Probe {
+    /// Every record.
+    All,
+    /// Records of one account.
+    Account(String),
+    /// Records with at least one attachment.
+    HasAttachment,
+    /// Records with this Message-ID (without angle brackets).
+    MessageId(String),
+    /// Records whose subject or body has these words in this order.
+    Words(String),
+    /// Records with this label.
+    Label(String),
+    /// All of these.
+    And(Vec<Probe>),
+}
+
+/// An open index.
+pub struct Index {
+    path: PathBuf,
+    index: tantivy::Index,
+    reader: IndexReader,
+    fields: Fields,
+    schema: Schema,
+}
+
+impl Index {
+    /// Open the index in `dir`, creating it when there is none.
+    pub fn open_or_create(dir: &Path) -> Result<Index, IndexError> {
+        let err = |source| IndexError { path: dir.to_path_buf(), source };
+        let (schema, fields) = schema::build();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| err(tantivy::TantivyError::IoError(std::sync::Arc::new(e))))?;
+        let mmap = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| err(tantivy::TantivyError::from(e)))?;
+        let index = tantivy::Index::open_or_create(mmap, schema.clone()).map_err(err)?;
+        index.tokenizers().register(
+            schema::WORDS,
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(schema::MAX_TOKEN))
+                .filter(LowerCaser)
+                .build(),
+        );
+        let reader =
+            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
+        Ok(Index { path: dir.to_path_buf(), index, reader, fields, schema })
+    }
+
+    fn err(&self) -> impl FnOnce(tantivy::TantivyError) -> IndexError + '_ {
+        |source| IndexError { path: self.path.clone(), source }
+    }
+
+    /// The fields.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The store generation of the last commit, if any commit carried one.
+    pub fn generation(&self) -> Result<Option<u64>, IndexError> {
+        let metas = self.index.load_metas().map_err(self.err())?;
+        Ok(metas.payload.and_then(|p| p.parse().ok()))
+    }
+
+    /// Documents in the index as of the last reload.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// A writer using `threads` indexing threads.
+    pub fn writer(&self, threads: usize) -> Result<Writer, IndexError> {
+        let threads = threads.clamp(1, 8);
+        let w: IndexWriter = self
+            .index
+            .writer_with_num_threads(threads, threads * 96_000_000)
+            .map_err(self.err())?;
+        // Merging while ingesting competes with parsing for the same cores and is redone as
+        // segments grow; `Writer::merge_all` runs once at the end instead.
+        w.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        Ok(Writer {
+            path: self.path.clone(),
+            fields: self.fields,
+            reader: self.reader.clone(),
+            inner: w,
+        })
+    }
+
+    /// See the last commit.
+    pub fn reload(&self) -> Result<(), IndexError> {
+        self.reader.reload().map_err(self.err())
+    }
+
+    /// Every matching `seq` below `limit_seq`, sorted.
+    pub fn probe(&self, probe: &Probe, limit_seq: u64) -> Result<Vec<u64>, IndexError> {
+        let q = self.lower(probe);
+        self.search_seqs(q.as_ref(), limit_seq)
+    }
+
+    /// Record counts per account for `probe`, exact.
+    pub fn count_by_account(
+        &self,
+        probe: &Probe,
+        limit_seq: u64,
+        account_of: impl Fn(u64) -> Option<String>,
+    ) -> Result<BTreeMap<String, u64>, IndexError> {
+        let mut out = BTreeMap::new();
+        for seq in self.probe(probe, limit_seq)? {
+            if let Some(a) = account_of(seq) {
+                *out.entry(a).or_insert(0) += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn search_seqs(
+        &self,
+        q: &dyn Query,
+        limit_seq: u64,
+    ) -> Result<Vec<u64>, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut seqs = searcher.search(q, &AllSeqs { field: "seq" }).map_err(self.err())?;
+        // Documents of an index commit whose store commit did not finish are not records yet.
+        seqs.retain(|&s| s < limit_seq);
+        Ok(seqs)
+    }
+
+    fn lower(&self, p: &Probe) -> Box<dyn Query> {
+        let f = &self.fields;
+        let term = |field, v: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic))
+        };
+        match p {
+            Probe::All => Box::new(AllQuery),
+            Probe::Account(a) => term(f.account, &a.to_lowercase()),
+            Probe::MessageId(m) => term(
+                f.message_id,
+                m.trim().trim_start_matches('<').trim_end_matches('>').to_lowercase().as_str(),
+            ),
+            Probe::Label(l) => term(f.label, &schema::label_term(l)),
+            Probe::HasAttachment => Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_u64(f.attachments, 1)),
+                Bound::Unbounded,
+            )),
+            Probe::Words(text) => {
+                let words: Vec<String> = text
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase)
+                    .collect();
+                let per_field = |field| -> Box<dyn Query> {
+                    match words.len() {
+                        0 => Box::new(AllQuery),
+                        1 => Box::new(TermQuery::new(
+                            Term::from_field_text(field, &words[0]),
+                            IndexRecordOption::Basic,
+                        )),
+                        _ => Box::new(PhraseQuery::new(
+                            words.iter().map(|w| Term::from_field_text(field, w)).collect(),
+                        )),
+                    }
+                };
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, per_field(f.subject)),
+                    (Occur::Should, per_field(f.body)),
+                ]))
+            }
+            Probe::And(ps) => Box::new(BooleanQuery::new(
+                ps.iter().map(|p| (Occur::Must, self.lower(p))).collect(),
+            )),
+        }
+    }
+
+    /// The schema (for tests and tooling).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+}
+
+/// The tantivy document for a record.
+fn document(f: &Fields, rec: &Record, text: &IndexText<'_>) -> TantivyDocument {
+    {
+        let mut d = TantivyDocument::default();
+        d.add_u64(f.seq, rec.seq);
+        d.add_text(f.doc_id, rec.doc_id.to_string());
+        d.add_text(f.corpus, rec.corpus.as_str());
+        d.add_text(f.account, rec.account.as_str());
+        for ou in rec.org_unit.with_ancestors() {
+            d.add_text(f.org_unit, ou);
+        }
+        d.add_u64(f.size, rec.blob.size);
+        if let Some(m) = rec.mail() {
+            if let Some(id) = &m.message_id {
+                d.add_text(f.message_id, id.to_lowercase());
+            }
+            for (list, words, addrs) in [
+                (&m.from, f.from, f.from_addr),
+                (&m.to, f.to, f.to_addr),
+                (&m.cc, f.cc, f.cc_addr),
+                (&m.bcc, f.bcc, f.bcc_addr),
+            ] {
+                add_mailboxes(&mut d, list, words, addrs);
+            }
+            if let Some(s) = &m.subject {
+                d.add_text(f.subject, s);
+            }
+            d.add_text(f.body, text.body);
+            for l in &m.labels {
+                d.add_text(f.label, schema::label_term(l));
+            }
+            for a in &m.attachments {
+                if let Some(n) = &a.name {
+                    d.add_text(f.filename, n);
+                }
+            }
+            d.add_u64(f.attachments, m.attachments.len() as u64);
+            if let Some(t) = m.date_sent {
+                d.add_date(f.date_sent, tantivy::DateTime::from_timestamp_secs(t));
+            }
+            if let Some(t) = m.date_received {
+                d.add_date(f.date_received, tantivy::DateTime::from_timestamp_secs(t));
+            }
+            d.add_u64(f.draft, u64::from(m.is_draft));
+            if let Some(l) = &m.list_id {
+                d.add_text(f.list, l.to_lowercase());
+            }
+            for a in &m.delivered_to {
+                d.add_text(f.delivered_to, a.to_lowercase());
+            }
+            if let Some(t) = &m.thread_id {
+                d.add_text(f.thread_id, t);
+            }
+        }
+        d
+    }
+}
+
+fn add_mailboxes(
+    d: &mut TantivyDocument,
+    list: &[Mailbox],
+    words: tantivy::schema::Field,
+    addrs: tantivy::schema::Field,
+) {
+    for mb in list {
+        if !mb.address.is_empty() {
+            d.add_text(addrs, mb.address.to_lowercase());
+            d.add_text(words, &mb.address);
+        }
+        if let Some(n) = &mb.name {
+            d.add_text(words, n);
+        }
+    }
+}
+
+/// Adds documents; nothing is visible until [`Writer::commit`].
+pub struct Writer {
+    path: PathBuf,
+    fields: Fields,
+    reader: IndexReader,
+    inner: IndexWriter,
+}
+
+impl Writer {
+    fn err(&self) -> impl FnOnce(tantivy::TantivyError) -> IndexError + '_ {
+        |source| IndexError { path: self.path.clone(), source }
+    }
+
+    /// Queue a record.
+    pub fn add(&mut self, rec: &Record, text: &IndexText<'_>) -> Result<(), IndexError> {
+        let doc = document(&self.fields, rec, text);
+        self.inner.add_document(doc).map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Remove every document with `seq >= from` (documents of a store commit that never finished).
+    pub fn delete_from(&mut self, from: u64) -> Result<(), IndexError> {
+        let q = RangeQuery::new(
+            Bound::Included(Term::from_field_u64(self.fields.seq, from)),
+            Bound::Unbounded,
+        );
+        self.inner.delete_query(Box::new(q)).map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Remove everything.
+    pub fn delete_all(&mut self) -> Result<(), IndexError> {
+        self.inner.delete_all_documents().map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Commit, recording the store generation, and make it visible to searches.
+    pub fn commit(&mut self, generation: u64) -> Result<(), IndexError> {
+        let path = self.path.clone();
+        let err = |source| IndexError { path: path.clone(), source };
+        let mut prepared = self.inner.prepare_commit().map_err(err)?;
+        prepared.set_payload(&generation.to_string());
+        prepared.commit().map_err(err)?;
+        self.reader.reload().map_err(err)
+    }
+
+    /// Merge all segments into one when there are more than `max_segments` (ingest runs without
+    /// background merging, so many small ingests leave many small segments).
+    pub fn merge_if_fragmented(&mut self, max_segments: usize) -> Result<(), IndexError> {
+        let ids = self.inner.index().searchable_segment_ids().map_err(self.err())?;
+        if ids.len() > max_segments {
+            let path = self.path.clone();
+            self.inner
+                .merge(&ids)
+                .wait()
+                .map_err(|source| IndexError { path: path.clone(), source })?;
+            self.reader.reload().map_err(|source| IndexError { path, source })?;
+        }
+        Ok(())
+    }
+
+    /// Wait for background merges and release the writer lock.
+    pub fn finish(self) -> Result<(), IndexError> {
+        let path = self.path;
+        self.inner.wait_merging_threads().map_err(|source| IndexError { path, source })
+    }
+}

@@ -1,0 +1,280 @@
+//! A byte-exact mbox splitter.
+//!
+//! mail-parser's reader drops bytes before the first `From ` line and un-quotes `>From ` lines
+//! without saying so, so mbox is split here. A message is the bytes between two `From_` lines,
+//! minus the blank separator line that ends it, with one level of mboxrd quoting removed (a line
+//! `>From ` becomes `From `, `>>From ` becomes `>From `). That is exactly the inverse of what an
+//! mboxrd writer does, so the stored bytes equal the bytes that were written.
+//!
+//! A `From ` line starts a new message only at the start of the file or after an empty line, as
+//! mboxrd writers always leave one; an unquoted `From ` inside a body (mboxo writers) therefore
+//! stays in its message unless it follows an empty line, which no splitter can tell apart.
+//!
+//! Streaming: one message is held in memory at a time.
+
+use std::io::{self, BufRead};
+
+/// What the splitter found, in file order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MboxItem {
+    /// A message.
+    Message(MboxMessage),
+    /// Bytes before the first `From ` line.
+    Preamble {
+        /// Always 0.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+        /// True when they are only whitespace.
+        blank: bool,
+    },
+}
+
+/// One message of an mbox.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MboxMessage {
+    /// 0-based position of the message in the file.
+    pub ordinal: u64,
+    /// Byte offset of its `From ` line.
+    pub offset: u64,
+    /// 1-based line number of its `From ` line.
+    pub line: u64,
+    /// The `From ` line without `From ` and without its line end.
+    pub envelope: Vec<u8>,
+    /// The message bytes, mboxrd quoting undone, separator removed.
+    pub bytes: Vec<u8>,
+    /// The message ended without its blank separator line (a cut-short file).
+    pub truncated: bool,
+}
+
+/// Splits an mbox stream into [`MboxItem`]s.
+pub struct MboxSplitter<R> {
+    reader: R,
+    line: Vec<u8>,
+    /// Byte offset of the next line to read.
+    pos: u64,
+    line_no: u64,
+    /// The `From ` line just read that starts the next message, with its offset and line number.
+    pending: Option<(Vec<u8>, u64, u64)>,
+    ordinal: u64,
+    started: bool,
+    done: bool,
+}
+
+impl<R: BufRead> MboxSplitter<R> {
+    /// Split `reader`.
+    pub fn new(reader: R) -> Self {
+        MboxSplitter {
+            reader,
+            line: Vec::with_capacity(256),
+            pos: 0,
+            line_no: 0,
+            pending: None,
+            ordinal: 0,
+            started: false,
+            done: false,
+        }
+    }
+
+    /// Read one line into `self.line`; false at end of file.
+    fn read_line(&mut self) -> io::Result<bool> {
+        self.line.clear();
+        let n = self.reader.read_until(b'\n', &mut self.line)?;
+        self.pos += n as u64;
+        self.line_no += 1;
+        Ok(n > 0)
+    }
+
+    fn next_item(&mut self) -> io::Result<Option<MboxItem>> {
+        if self.done {
+            return Ok(None);
+        }
+        if !self.started {
+            self.started = true;
+            // Everything up to the first From_ line is preamble.
+            let mut len = 0u64;
+            let mut blank = true;
+            loop {
+                let at = self.pos;
+                if !self.read_line()? {
+                    self.done = true;
+                    return Ok((len > 0).then_some(MboxItem::Preamble { offset: 0, len, blank }));
+                }
+                if self.line.starts_with(b"From ") {
+                    self.pending = Some((envelope_of(&self.line), at, self.line_no));
+                    if len > 0 {
+                        return Ok(Some(MboxItem::Preamble { offset: 0, len, blank }));
+                    }
+                    break;
+                }
+                len += self.line.len() as u64;
+                blank &= self.line.iter().all(u8::is_ascii_whitespace);
+            }
+        }
+        let Some((envelope, offset, line)) = self.pending.take() else {
+            self.done = true;
+            return Ok(None);
+        };
+        let mut bytes = Vec::new();
+        let mut prev_empty = false;
+        loop {
+            let at = self.pos;
+            if !self.read_line()? {
+                self.done = true;
+                break;
+            }
+            if prev_empty && self.line.starts_with(b"From ") {
+                self.pending = Some((envelope_of(&self.line), at, self.line_no));
+                break;
+            }
+            prev_empty = self.line == b"\n" || self.line == b"\r\n";
+            bytes.extend_from_slice(unquote(&self.line));
+        }
+        let truncated = !strip_separator(&mut bytes);
+        let ordinal = self.ordinal;
+        self.ordinal += 1;
+        Ok(Some(MboxItem::Message(MboxMessage {
+            ordinal,
+            offset,
+            line,
+            envelope,
+            bytes,
+            truncated,
+        })))
+    }
+}
+
+impl<R: BufRead> Iterator for MboxSplitter<R> {
+    type Item = io::Result<MboxItem>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_item() {
+            Ok(item) => item.map(Ok),
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// `From sender date\n` → `sender date`.
+fn envelope_of(line: &[u8]) -> Vec<u8> {
+    let rest = &line[5..];
+    let end = rest.iter().rposition(|&b| b != b'\n' && b != b'\r').map_or(0, |i| i + 1);
+    rest[..end].to_vec()
+}
+
+/// Removes one level of mboxrd quoting from a line.
+fn unquote(line: &[u8]) -> &[u8] {
+    let gt = line.iter().take_while(|&&b| b == b'>').count();
+    if gt > 0 && line[gt..].starts_with(b"From ") { &line[1..] } else { line }
+}
+
+/// Removes the blank separator line an mbox writer adds after each message. False when there was
+/// none (the file was cut short, or this is the last message of a writer that adds none).
+fn strip_separator(bytes: &mut Vec<u8>) -> bool {
+    if bytes == b"\n" || bytes == b"\r\n" {
+        bytes.clear();
+        true
+    } else if bytes.ends_with(b"\n\n") {
+        bytes.pop();
+        true
+    } else if bytes.ends_with(b"\r\n\r\n") {
+        bytes.truncate(bytes.len() - 2);
+        true
+    } else {
+        false
+    }
+}
+
+/// Splits `From sender date` into the sender and the parsed date (UTC seconds).
+pub fn parse_envelope(envelope: &[u8]) -> (Option<String>, Option<i64>) {
+    let text = String::from_utf8_lossy(envelope);
+    let mut parts = text.trim().splitn(2, char::is_whitespace);
+    let sender = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
+    let date = parts.next().and_then(crate::model::time::parse_asctime);
+    (sender, date)
+}
+
+/// Frames `bytes` as one mboxrd message (`From ` line, quoted lines, trailing LF if missing, blank
+/// line) — the inverse of the splitter. Used by the sample generator and tests; the export writer
+/// has its own streaming framer.
+pub fn frame_mboxrd(envelope: &str, bytes: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"From ");
+    out.extend_from_slice(envelope.as_bytes());
+    out.push(b'\n');
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let gt = line.iter().take_while(|&&b| b == b'>').count();
+        if line[gt..].starts_with(b"From ") {
+            out.push(b'>');
+        }
+        out.extend_from_slice(line);
+    }
+    if !bytes.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(input: &[u8]) -> Vec<MboxItem> {
+        MboxSplitter::new(input).collect::<io::Result<Vec<_>>>().unwrap()
+    }
+
+    fn messages(input: &[u8]) -> Vec<MboxMessage> {
+        split(input)
+            .into_iter()
+            .filter_map(|i| match i {
+                MboxItem::Message(m) => Some(m),
+                MboxItem::Preamble { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn round_trips_quoting_and_separators() {
+        let msgs: [&[u8]; 4] = [
+            b"Subject: a\n\nFrom here\n>From there\n>>From far\n",
+            b"Subject: b\r\n\r\nno final newline",
+            b"Subject: c\n\nends with blank line\n\n",
+            b"Subject: d\r\n\r\nbody\r\n",
+        ];
+        let mut mbox = Vec::new();
+        for m in msgs {
+            frame_mboxrd("x@y Thu Jan  1 00:00:00 1970", m, &mut mbox);
+        }
+        let got = messages(&mbox);
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0].bytes, msgs[0]);
+        // A message without a final newline gains one: mbox cannot tell them apart.
+        assert_eq!(got[1].bytes, b"Subject: b\r\n\r\nno final newline\n");
+        assert_eq!(got[2].bytes, msgs[2]);
+        assert_eq!(got[3].bytes, msgs[3]);
+        assert!(got.iter().all(|m| !m.truncated));
+        assert_eq!(&mbox[got[1].offset as usize..][..5], b"From ");
+    }
+
+    #[test]
+    fn reports_preamble_truncation_and_unsplit_from_lines() {
+        let items = split(b"junk\nFrom a@b Thu Jan  1 00:00:00 1970\nS: 1\n\nline\nFrom not a separator\n\nFrom c@d Thu Jan  1 00:00:00 1970\nS: 2\n\ncut");
+        assert_eq!(items[0], MboxItem::Preamble { offset: 0, len: 5, blank: false });
+        let MboxItem::Message(m1) = &items[1] else { panic!() };
+        assert_eq!(m1.bytes, b"S: 1\n\nline\nFrom not a separator\n");
+        assert!(!m1.truncated);
+        assert_eq!((m1.line, m1.offset), (2, 5));
+        let MboxItem::Message(m2) = &items[2] else { panic!() };
+        assert_eq!(m2.bytes, b"S: 2\n\ncut");
+        assert!(m2.truncated);
+        assert_eq!(parse_envelope(&m2.envelope), (Some("c@d".into()), Some(0)));
+    }
+
+    #[test]
+    fn not_an_mbox_is_all_preamble() {
+        let items = split(b"Subject: hi\n\nbody\n");
+        assert_eq!(items, vec![MboxItem::Preamble { offset: 0, len: 18, blank: false }]);
+        assert!(split(b"").is_empty());
+    }
+}

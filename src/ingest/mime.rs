@@ -1,0 +1,207 @@
+//! Reading a message's headers, parts and attachment names: the only caller of `mail-parser`.
+//!
+//! Nothing here changes or rejects the bytes: whatever can be read becomes metadata, whatever
+//! cannot becomes a [`Defect`] on the record. A panic inside the parser (none is known) is caught
+//! and turned into [`Defect::Unparseable`], so one hostile message cannot stop an ingest.
+
+use crate::model::{Attachment, Defect, MailMeta, Mailbox};
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders};
+use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// At most this much decoded body text is indexed per message (Vault indexes about the first
+/// megabyte); the stored bytes are never cut.
+pub const MAX_BODY_TEXT: usize = 4 << 20;
+
+/// What was read from one message.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// Header metadata.
+    pub meta: MailMeta,
+    /// Decoded body text (HTML converted to text), for the index only.
+    pub body: String,
+    /// What was wrong.
+    pub defects: Vec<Defect>,
+    /// Raw `X-Gmail-Labels` value, unfolded, when present.
+    pub gmail_labels: Option<String>,
+}
+
+/// Read `bytes` as an RFC 5322 message.
+pub fn parse(bytes: &[u8]) -> Parsed {
+    let mut defects = Vec::new();
+    if std::str::from_utf8(header_block(bytes)).is_err() {
+        defects.push(Defect::InvalidUtf8Header);
+    }
+    let parsed =
+        catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse(bytes).map(|m| read(&m))));
+    let mut out = match parsed {
+        Ok(Some(p)) => p,
+        Ok(None) | Err(_) => {
+            defects.push(Defect::Unparseable);
+            let mut body = String::from_utf8_lossy(bytes).into_owned();
+            truncate_at_char(&mut body, MAX_BODY_TEXT);
+            Parsed { body, ..Parsed::default() }
+        }
+    };
+    if out.meta.message_id.is_none() && !defects.contains(&Defect::Unparseable) {
+        defects.push(Defect::MissingMessageId);
+    }
+    if out.meta.date_sent.is_none() && !defects.contains(&Defect::Unparseable) {
+        defects.push(Defect::BadDate);
+    }
+    defects.append(&mut out.defects);
+    out.defects = defects;
+    out
+}
+
+/// The bytes before the first empty line.
+pub fn header_block(bytes: &[u8]) -> &[u8] {
+    let lf = memchr::memmem::find(bytes, b"\n\n");
+    let crlf = memchr::memmem::find(bytes, b"\r\n\r\n");
+    let end = match (lf, crlf) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => bytes.len(),
+    };
+    &bytes[..end]
+}
+
+fn read(m: &Message<'_>) -> Parsed {
+    let meta = MailMeta {
+        message_id: m.message_id().map(strip_angles).filter(|s| !s.is_empty()),
+        from: mailboxes(m.from().into_iter()),
+        to: mailboxes(m.all_to()),
+        cc: mailboxes(m.all_cc()),
+        bcc: mailboxes(m.all_bcc()),
+        subject: m.subject().map(str::to_owned),
+        date_sent: m.date().filter(|d| d.is_valid()).map(|d| d.to_timestamp()),
+        date_received: m
+            .received()
+            .and_then(|r| r.date())
+            .filter(|d| d.is_valid())
+            .map(|d| d.to_timestamp()),
+        attachments: m
+            .attachments()
+            .map(|a| Attachment {
+                name: a.attachment_name().map(str::to_owned),
+                content_type: a
+                    .content_type()
+                    .map(|c| match c.subtype() {
+                        Some(sub) => format!("{}/{}", c.ctype(), sub).to_lowercase(),
+                        None => c.ctype().to_lowercase(),
+                    })
+                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
+                size: a.len() as u64,
+            })
+            .collect(),
+        in_reply_to: ids(m.in_reply_to()),
+        references: ids(m.references()),
+        list_id: m.header_raw("List-Id").map(list_id).filter(|s| !s.is_empty()),
+        delivered_to: m
+            .header_values("Delivered-To")
+            .filter_map(|v| v.as_text())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        thread_id: m.header_raw("X-GM-THRID").map(|s| s.trim().to_owned()),
+        ..MailMeta::default()
+    };
+    let mut body = String::new();
+    for i in 0..m.text_body_count() {
+        if let Some(t) = m.body_text(i) {
+            if !body.is_empty() {
+                body.push('\n');
+            }
+            body.push_str(&t);
+            if body.len() >= MAX_BODY_TEXT {
+                truncate_at_char(&mut body, MAX_BODY_TEXT);
+                break;
+            }
+        }
+    }
+    Parsed {
+        meta,
+        body,
+        defects: Vec::new(),
+        gmail_labels: m.header_raw("X-Gmail-Labels").map(unfold),
+    }
+}
+
+fn mailboxes<'a, 'x: 'a>(addrs: impl Iterator<Item = &'a Address<'x>>) -> Vec<Mailbox> {
+    addrs
+        .flat_map(|a| a.iter())
+        .map(|a| Mailbox {
+            name: a.name().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+            address: a.address().map(|s| s.trim().to_owned()).unwrap_or_default(),
+        })
+        .filter(|mb| mb.name.is_some() || !mb.address.is_empty())
+        .collect()
+}
+
+fn ids(v: &HeaderValue<'_>) -> Vec<String> {
+    let list: Vec<Cow<'_, str>> = match v {
+        HeaderValue::Text(t) => vec![t.clone()],
+        HeaderValue::TextList(l) => l.clone(),
+        _ => Vec::new(),
+    };
+    list.iter().map(|s| strip_angles(s)).filter(|s| !s.is_empty()).collect()
+}
+
+fn strip_angles(s: &str) -> String {
+    s.trim().trim_start_matches('<').trim_end_matches('>').trim().to_owned()
+}
+
+fn unfold(s: &str) -> String {
+    s.split(['\r', '\n']).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// `List-Id: Friendly name <list.example.com>` → `list.example.com`.
+fn list_id(raw: &str) -> String {
+    let s = unfold(raw);
+    match (s.rfind('<'), s.rfind('>')) {
+        (Some(a), Some(b)) if a < b => s[a + 1..b].trim().to_owned(),
+        _ => s.trim().to_owned(),
+    }
+}
+
+fn truncate_at_char(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_headers_and_parts() {
+        let msg = b"Message-ID: <a@b>\r\nFrom: \"Ann\" <ann@x.com>\r\nTo: b@y.com, Cee <c@z.com>\r\n\
+Subject: =?ISO-8859-1?Q?caf=E9?=\r\nDate: Wed, 02 Oct 2002 08:00:00 +0000\r\nList-Id: Dev <dev.x.com>\r\n\
+Content-Type: multipart/mixed; boundary=xx\r\n\r\n--xx\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>world</b></p>\r\n\
+--xx\r\nContent-Type: application/pdf; name=\"r\xc3\xa9sum\xc3\xa9.pdf\"\r\n\r\n%PDF\r\n--xx--\r\n";
+        let p = parse(msg);
+        assert!(p.defects.is_empty(), "{:?}", p.defects);
+        assert_eq!(p.meta.message_id.as_deref(), Some("a@b"));
+        assert_eq!(p.meta.from[0].name.as_deref(), Some("Ann"));
+        assert_eq!(p.meta.to.len(), 2);
+        assert_eq!(p.meta.subject.as_deref(), Some("café"));
+        assert_eq!(p.meta.date_sent, Some(1033545600));
+        assert_eq!(p.meta.list_id.as_deref(), Some("dev.x.com"));
+        assert_eq!(p.meta.attachments[0].name.as_deref(), Some("résumé.pdf"));
+        assert_eq!(p.meta.attachments[0].content_type, "application/pdf");
+        assert!(p.body.contains("Hello") && p.body.contains("world") && !p.body.contains("<b>"));
+    }
+
+    #[test]
+    fn never_fails_on_garbage() {
+        for input in [&b""[..], b"\0\0\0", b"\xff\xfe:\xff\n\n\xff", b"no colon here"] {
+            let p = parse(input);
+            assert!(!p.defects.is_empty());
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! [`Record`]: one item of evidence, its source, its stored bytes and its metadata.
+
+use super::{Account, DocId, OrgUnit};
+use crate::digest::Md5;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The Vault corpora. Chat, Drive and Voice records are filled by later ingest sources; the types
+/// already carry them so the store, index and export never special-case mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Corpus {
+    /// Gmail.
+    Mail,
+    /// Google Groups (the account is the group's address).
+    Groups,
+    /// Google Chat.
+    Chat,
+    /// Google Drive.
+    Drive,
+    /// Google Voice.
+    Voice,
+}
+
+impl Corpus {
+    /// Every corpus, in Vault's order.
+    pub const ALL: [Corpus; 5] =
+        [Corpus::Mail, Corpus::Groups, Corpus::Chat, Corpus::Drive, Corpus::Voice];
+
+    /// The lower-case name used on the command line, in the index and in DocId derivation.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Corpus::Mail => "mail",
+            Corpus::Groups => "groups",
+            Corpus::Chat => "chat",
+            Corpus::Drive => "drive",
+            Corpus::Voice => "voice",
+        }
+    }
+
+    /// Parse a lower-case name (`mail`, `groups`, `chat`, `drive`, `voice`).
+    pub fn parse(s: &str) -> Option<Corpus> {
+        Corpus::ALL.into_iter().find(|c| c.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for Corpus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of source a record came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// An mbox file (mboxrd quoting undone).
+    Mbox,
+    /// A Gmail Takeout mbox (`X-Gmail-Labels`, `X-GM-THRID`).
+    Takeout,
+    /// A Maildir or Maildir++ tree.
+    Maildir,
+    /// A folder of `.eml` files.
+    Eml,
+}
+
+/// Where a record came from, precise enough to find it again by hand.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// The kind of source.
+    pub kind: SourceKind,
+    /// The source file or folder as given to ingest.
+    pub path: String,
+    /// The stable key within the source that goes into the DocId (mbox: `file name#ordinal`;
+    /// Maildir: `folder/unique-name` without flags; eml: the relative path).
+    pub key: String,
+    /// For mbox: byte offset of the `From ` line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// Where a record's original bytes live in the collection's pack files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    /// MD5 of the bytes (Vault's `Hash`).
+    pub md5: Md5,
+    /// Length in bytes (Vault's `FileSize`).
+    pub size: u64,
+    /// Pack file number.
+    pub pack: u32,
+    /// Offset inside the pack.
+    pub offset: u64,
+}
+
+/// Something about a record that was not as it should be, kept with the record so exports and
+/// reports can say so. None of these stops a record from being stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Defect {
+    /// The last mbox message ended without the blank separator line: the file was cut short.
+    Truncated,
+    /// No `Message-ID` header.
+    MissingMessageId,
+    /// Another record of this account in the same ingest has the same Message-ID.
+    DuplicateMessageId {
+        /// The first record seen with that Message-ID.
+        first: DocId,
+    },
+    /// Header bytes that were not valid UTF-8 (decoded lossily for metadata; bytes unchanged).
+    InvalidUtf8Header,
+    /// mail-parser could not parse the message structure; only raw headers were read.
+    Unparseable,
+    /// The `Date` header was missing or could not be read.
+    BadDate,
+}
+
+/// An address with its display name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mailbox {
+    /// Display name, decoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Address as written (case kept).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub address: String,
+}
+
+impl fmt::Display for Mailbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.name, self.address.is_empty()) {
+            (Some(n), false) => write!(f, "{n} <{}>", self.address),
+            (Some(n), true) => f.write_str(n),
+            (None, _) => f.write_str(&self.address),
+        }
+    }
+}
+
+/// An attachment's name, type and decoded size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// File name (RFC 2231 / 2047 decoded), when the part has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `type/subtype`, lower case.
+    pub content_type: String,
+    /// Decoded size in bytes.
+    pub size: u64,
+}
+
+/// Mail and group-mail metadata, read from the headers at ingest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailMeta {
+    /// Message-ID without angle brackets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// From.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<Mailbox>,
+    /// To.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<Mailbox>,
+    /// Cc.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<Mailbox>,
+    /// Bcc.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<Mailbox>,
+    /// Subject, decoded; control characters kept (writers must filter for their format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// `Date` header, seconds since the epoch (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_sent: Option<i64>,
+    /// When the mailbox received it: mbox envelope date, Maildir delivery time, else the newest
+    /// `Received` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_received: Option<i64>,
+    /// Labels: system labels with `^` (`^INBOX`, `^UNREAD`…), user labels as named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// Attachments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    /// In-Reply-To ids, without angle brackets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_reply_to: Vec<String>,
+    /// References ids, without angle brackets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// A draft (Maildir `D`, Takeout `Draft` label, `^DRAFT`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_draft: bool,
+    /// Gmail thread id (`X-GM-THRID`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
+    /// mbox envelope sender (`From sender date`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope_sender: Option<String>,
+    /// `List-Id` (for `list:`), without angle brackets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_id: Option<String>,
+    /// `Delivered-To` addresses (for `deliveredto:`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivered_to: Vec<String>,
+}
+
+/// Metadata per corpus. Mail and groups share [`MailMeta`]; the other corpora are added with their
+/// sources.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Metadata {
+    /// Mail or group mail.
+    Mail(Box<MailMeta>),
+}
+
+impl Metadata {
+    /// The mail metadata, when this is a mail record.
+    pub fn mail(&self) -> Option<&MailMeta> {
+        match self {
+            Metadata::Mail(m) => Some(m),
+        }
+    }
+}
+
+/// One item of evidence: who holds it, where it came from, where its original bytes are, and what
+/// was read from it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Deterministic identity.
+    pub doc_id: DocId,
+    /// Position in the collection (0, 1, 2… in commit order); the index's deterministic order.
+    pub seq: u64,
+    /// Corpus.
+    pub corpus: Corpus,
+    /// Custodian account (for groups, the group address).
+    pub account: Account,
+    /// The account's org unit at ingest.
+    pub org_unit: OrgUnit,
+    /// Where it came from.
+    pub source: SourceRef,
+    /// Where its original bytes are.
+    pub blob: BlobRef,
+    /// What was read from it.
+    pub meta: Metadata,
+    /// What was wrong with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub defects: Vec<Defect>,
+}
+
+impl Record {
+    /// The mail metadata, when this is a mail or groups record.
+    pub fn mail(&self) -> Option<&MailMeta> {
+        self.meta.mail()
+    }
+}
