@@ -30,11 +30,16 @@ fn sources() -> (String, Vec<(Account, Source)>, tempfile::TempDir) {
         v.sort();
         let list = v
             .into_iter()
-            .map(|p| (Account::new(&p.file_stem().unwrap().to_string_lossy()).unwrap(), Source::Mbox(p)))
+            .map(|p| {
+                (Account::new(&p.file_stem().unwrap().to_string_lossy()).unwrap(), Source::Mbox(p))
+            })
             .collect();
         return (format!("spamassassin corpus at {}", corpus.display()), list, tmp);
     }
-    eprintln!("corpus not found at {}: benchmarking the sample organisation (scale 20)", corpus.display());
+    eprintln!(
+        "corpus not found at {}: benchmarking the sample organisation (scale 20)",
+        corpus.display()
+    );
     let org = sample::generate(&tmp.path().join("sample"), 20).unwrap();
     let list = org.sources.into_iter().map(|s| (s.account, s.source)).collect();
     ("sample organisation, scale 20".to_owned(), list, tmp)

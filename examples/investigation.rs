@@ -24,14 +24,24 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args().nth(1).map_or_else(|| PathBuf::from("target/investigation"), PathBuf::from);
+    let out = std::env::args()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("target/investigation"), PathBuf::from);
     let _ = std::fs::remove_dir_all(&out);
     let org = sample::generate(&out.join("sources"), 1)?;
-    println!("sample organisation: {} sources, {} messages under {}", org.sources.len(), org.total_messages(), org.root.display());
+    println!(
+        "sample organisation: {} sources, {} messages under {}",
+        org.sources.len(),
+        org.total_messages(),
+        org.root.display()
+    );
 
     let coll_dir = out.join("collection");
     let mut writer = CollectionWriter::open(&coll_dir, 0)?;
-    println!("\n{:<22} {:<8} {:<14} {:>5} {:>8} {:>8} {:>8}", "account", "corpus", "org unit", "seen", "ingested", "rejected", "defects");
+    println!(
+        "\n{:<22} {:<8} {:<14} {:>5} {:>8} {:>8} {:>8}",
+        "account", "corpus", "org unit", "seen", "ingested", "rejected", "defects"
+    );
     for s in &org.sources {
         let mut opts = IngestOptions::new(s.account.clone());
         opts.corpus = s.corpus;
@@ -39,16 +49,32 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let r = writer.ingest(&s.source, &opts, &mut NoProgress)?;
         println!(
             "{:<22} {:<8} {:<14} {:>5} {:>8} {:>8} {:>8}",
-            s.account.as_str(), s.corpus.as_str(), s.org_unit.as_str(), r.seen, r.ingested, r.rejected.len(), r.defects.len()
+            s.account.as_str(),
+            s.corpus.as_str(),
+            s.org_unit.as_str(),
+            r.seen,
+            r.ingested,
+            r.rejected.len(),
+            r.defects.len()
         );
         if r.ingested as usize != s.messages || !r.is_clean() || !r.balances() {
-            return Err(format!("{}: expected {} clean records, report says {r:?}", s.account, s.messages).into());
+            return Err(format!(
+                "{}: expected {} clean records, report says {r:?}",
+                s.account, s.messages
+            )
+            .into());
         }
     }
     let coll = writer.finish()?;
 
     let st = coll.stats();
-    println!("\ncollection {}: {} records, {} bytes, {} distinct blobs", coll_dir.display(), st.records, st.bytes, st.blobs);
+    println!(
+        "\ncollection {}: {} records, {} bytes, {} distinct blobs",
+        coll_dir.display(),
+        st.records,
+        st.bytes,
+        st.blobs
+    );
 
     let falcon = coll.count_by_account(&Probe::Words("project falcon".into()))?;
     println!("\n\"project falcon\" (subject or body), per account:");
@@ -58,20 +84,36 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     for s in &org.sources {
         let got = falcon.get(s.account.as_str()).copied().unwrap_or(0);
         if got != s.falcon as u64 {
-            return Err(format!("{}: {got} Falcon messages found, {} planted", s.account, s.falcon).into());
+            return Err(format!(
+                "{}: {got} Falcon messages found, {} planted",
+                s.account, s.falcon
+            )
+            .into());
         }
     }
-    let with_att = coll.probe(&Probe::And(vec![Probe::Words("falcon".into()), Probe::HasAttachment]))?;
+    let with_att =
+        coll.probe(&Probe::And(vec![Probe::Words("falcon".into()), Probe::HasAttachment]))?;
     println!("\nFalcon messages with an attachment: {}", with_att.len());
     for r in with_att.iter().take(3) {
         let m = r.mail().ok_or("not mail")?;
         let names: Vec<_> = m.attachments.iter().filter_map(|a| a.name.as_deref()).collect();
-        println!("  {}  {}  {:?}  {names:?}", r.doc_id, r.account, m.subject.as_deref().unwrap_or(""));
+        println!(
+            "  {}  {}  {:?}  {names:?}",
+            r.doc_id,
+            r.account,
+            m.subject.as_deref().unwrap_or("")
+        );
     }
     let starred = coll.probe(&Probe::Label("^STARRED".into()))?;
     println!("starred (Maildir F flag, Takeout label): {}", starred.len());
     let first = &coll.store().records()[0];
     let bytes = coll.store().bytes(first)?;
-    println!("\nfirst record {} is {} bytes, MD5 {} (verified: {})", first.doc_id, bytes.len(), first.blob.md5, ediscovery::digest::Md5::of(bytes) == first.blob.md5);
+    println!(
+        "\nfirst record {} is {} bytes, MD5 {} (verified: {})",
+        first.doc_id,
+        bytes.len(),
+        first.blob.md5,
+        ediscovery::digest::Md5::of(bytes) == first.blob.md5
+    );
     Ok(())
 }

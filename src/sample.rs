@@ -10,9 +10,9 @@ use crate::ingest::Source;
 use crate::ingest::mbox::frame_mboxrd;
 use crate::model::{Account, Corpus, OrgUnit};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::fs;
 use std::io;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// One custodian's source in the sample.
@@ -77,8 +77,12 @@ const PEOPLE: [(&str, &str, &str); 5] = [
     ("erin@example.org", "Erin Evans", "/Engineering"),
 ];
 const GROUP: &str = "deals@example.org";
-const OUTSIDERS: [&str; 4] =
-    ["pat@partner.example.com", "lee@vendor.example.net", "news@list.example.com", "sam@law.example"];
+const OUTSIDERS: [&str; 4] = [
+    "pat@partner.example.com",
+    "lee@vendor.example.net",
+    "news@list.example.com",
+    "sam@law.example",
+];
 const TOPICS: [&str; 12] = [
     "quarterly forecast",
     "contract renewal",
@@ -209,7 +213,15 @@ impl Msg {
     }
 }
 
-fn message(rng: &mut Rng, id: usize, time: i64, from: &str, name: &str, falcon: bool, k: usize) -> Msg {
+fn message(
+    rng: &mut Rng,
+    id: usize,
+    time: i64,
+    from: &str,
+    name: &str,
+    falcon: bool,
+    k: usize,
+) -> Msg {
     let topic = if falcon { "Project Falcon term sheet" } else { rng.pick(&TOPICS) };
     let mut to = vec![PEOPLE[rng.below(PEOPLE.len())].0.to_owned()];
     if rng.below(3) == 0 {

@@ -252,11 +252,11 @@ fn document(f: &Fields, rec: &Record, text: &IndexText<'_>) -> TantivyDocument {
                 }
             }
             d.add_u64(f.attachments, m.attachments.len() as u64);
-            if let Some(t) = m.date_sent {
-                d.add_date(f.date_sent, tantivy::DateTime::from_timestamp_secs(t));
+            if let Some(t) = m.date_sent.and_then(indexable_date) {
+                d.add_date(f.date_sent, t);
             }
-            if let Some(t) = m.date_received {
-                d.add_date(f.date_received, tantivy::DateTime::from_timestamp_secs(t));
+            if let Some(t) = m.date_received.and_then(indexable_date) {
+                d.add_date(f.date_received, t);
             }
             d.add_u64(f.draft, u64::from(m.is_draft));
             if let Some(l) = &m.list_id {
@@ -271,6 +271,14 @@ fn document(f: &Fields, rec: &Record, text: &IndexText<'_>) -> TantivyDocument {
         }
         d
     }
+}
+
+/// tantivy keeps dates as nanoseconds in an `i64` (years 1678 to 2262). A header that claims a
+/// date outside that range keeps it in the record's metadata but is not indexed by date, so it
+/// matches no date range: it cannot be placed on the timeline.
+fn indexable_date(secs: i64) -> Option<tantivy::DateTime> {
+    const LIMIT: i64 = i64::MAX / 1_000_000_000;
+    (-LIMIT..=LIMIT).contains(&secs).then(|| tantivy::DateTime::from_timestamp_secs(secs))
 }
 
 fn add_mailboxes(

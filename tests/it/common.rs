@@ -1,0 +1,100 @@
+//! Helpers shared by the tests.
+
+use ediscovery::ingest::{IngestReport, Source};
+use ediscovery::model::{Account, Corpus, Record};
+use ediscovery::{Collection, CollectionWriter, IngestOptions, NoProgress};
+use std::path::{Path, PathBuf};
+
+/// A fixture's bytes as committed (LF line ends).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Line-end variants every fixture is tested in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Eol {
+    Lf,
+    Crlf,
+}
+
+pub const BOTH: [Eol; 2] = [Eol::Lf, Eol::Crlf];
+
+impl Eol {
+    /// `bytes` with every bare LF turned into CRLF for the CRLF variant.
+    pub fn apply(self, bytes: &[u8]) -> Vec<u8> {
+        match self {
+            Eol::Lf => bytes.to_vec(),
+            Eol::Crlf => {
+                let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 20);
+                let mut prev = 0u8;
+                for &b in bytes {
+                    if b == b'\n' && prev != b'\r' {
+                        out.push(b'\r');
+                    }
+                    out.push(b);
+                    prev = b;
+                }
+                out
+            }
+        }
+    }
+}
+
+pub fn account(s: &str) -> Account {
+    Account::new(s).unwrap()
+}
+
+/// Ingest one source into a fresh collection under `dir`.
+pub fn ingest_into(
+    dir: &Path,
+    source: Source,
+    acct: &str,
+    corpus: Corpus,
+) -> (Collection, IngestReport) {
+    let mut w = CollectionWriter::open(dir, 2).unwrap();
+    let mut opts = IngestOptions::new(account(acct));
+    opts.corpus = corpus;
+    let report = w.ingest(&source, &opts, &mut NoProgress).unwrap();
+    assert!(report.balances(), "report does not balance: {report:?}");
+    (w.finish().unwrap(), report)
+}
+
+/// Write `bytes` to `dir/name` and return the path.
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// The record whose source key ends with `key`.
+pub fn by_key<'a>(c: &'a Collection, key: &str) -> &'a Record {
+    c.store()
+        .records()
+        .iter()
+        .find(|r| r.source.key.ends_with(key))
+        .unwrap_or_else(|| panic!("no record with key {key}"))
+}
+
+/// The stored bytes of a record.
+pub fn stored<'a>(c: &'a Collection, r: &Record) -> &'a [u8] {
+    c.store().bytes(r).unwrap()
+}
+
+/// Where the SpamAssassin corpus is, if built.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("EDISCOVERY_CORPUS")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus"), PathBuf::from);
+    if dir.join("manifest.tsv").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: no corpus at {} (build it with ../shared/corpus/fetch-spamassassin.sh DIR and set EDISCOVERY_CORPUS=DIR)",
+            dir.display()
+        );
+        None
+    }
+}

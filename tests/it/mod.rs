@@ -1,0 +1,11 @@
+//! Integration tests by area.
+
+mod boundary; // each outside crate is used only in its owning module
+mod cli; // the ediscovery binary: exit codes, reports, stats
+mod common;
+mod corpus; // the SpamAssassin corpus (skipped with a message when absent)
+mod crash; // a process killed mid-ingest leaves the last commit
+mod examples; // examples run and check themselves
+mod fixtures; // every bad-input case, LF and CRLF
+mod props; // property tests: mbox framing round trip
+mod store; // dedup, determinism, reopen, torn writes, locking, index repair
