@@ -1,6 +1,5 @@
 //! A collection: the store and its index, kept in step, and the ingest loop that fills them.
 
-use crate::digest::Md5;
 use crate::index::{Index, IndexText, Probe};
 use crate::ingest::{self, IngestReport, Item, Prepared, RecordDefect, Source};
 use crate::model::{Account, Corpus, Defect, DocId, Metadata, OrgUnit, Record};
@@ -222,8 +221,7 @@ impl CollectionWriter {
         seen_ids: &mut HashMap<String, DocId>,
         report: &mut IngestReport,
     ) -> Result<bool> {
-        let Prepared { raw, mut meta, body, mut defects } = p;
-        let md5 = Md5::of(&raw.bytes);
+        let Prepared { raw, mut meta, body, mut defects, md5 } = p;
         let doc_id = DocId::derive(opts.corpus.as_str(), &opts.account, &raw.source.key, &md5);
         if self.store.contains(&doc_id) {
             report.already_present += 1;

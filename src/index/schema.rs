@@ -2,7 +2,7 @@
 
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, NumericOptions,
-    STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
 /// Name of the word tokenizer: split on anything not alphanumeric, lower-case, drop tokens longer
@@ -72,7 +72,7 @@ pub fn build() -> (Schema, Fields) {
     let f = Fields {
         seq: sb
             .add_u64_field("seq", NumericOptions::default().set_indexed().set_fast().set_stored()),
-        doc_id: sb.add_text_field("doc_id", STRING | STORED),
+        doc_id: sb.add_text_field("doc_id", STRING),
         corpus: sb.add_text_field("corpus", STRING | FAST),
         account: sb.add_text_field("account", STRING | FAST),
         org_unit: sb.add_text_field("org_unit", raw.clone()),

@@ -5,9 +5,27 @@
 //! and turned into [`Defect::Unparseable`], so one hostile message cannot stop an ingest.
 
 use crate::model::{Attachment, Defect, MailMeta, Mailbox};
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders};
+use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
+
+/// A parser that decodes only the headers ingest reads. Left empty, mail-parser fully parses
+/// every registered header, `Received` chains included, which cost more than the rest of the
+/// header work together on real mail; everything else stays raw (and `header_raw` still sees it).
+fn parser() -> &'static MessageParser {
+    static P: OnceLock<MessageParser> = OnceLock::new();
+    P.get_or_init(|| {
+        MessageParser::new()
+            .with_mime_headers()
+            .with_address_headers()
+            .with_message_ids()
+            .header_date(HeaderName::Date)
+            .header_text(HeaderName::Subject)
+            .header_text(HeaderName::Other("Delivered-To".into()))
+            .default_header_raw()
+    })
+}
 
 /// At most this much decoded body text is indexed per message (Vault indexes about the first
 /// megabyte); the stored bytes are never cut.
@@ -32,8 +50,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     if std::str::from_utf8(header_block(bytes)).is_err() {
         defects.push(Defect::InvalidUtf8Header);
     }
-    let parsed =
-        catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse(bytes).map(|m| read(&m))));
+    let parsed = catch_unwind(AssertUnwindSafe(|| parser().parse(bytes).map(|m| read(&m))));
     let mut out = match parsed {
         Ok(Some(p)) => p,
         Ok(None) | Err(_) => {
@@ -75,11 +92,11 @@ fn read(m: &Message<'_>) -> Parsed {
         bcc: mailboxes(m.all_bcc()),
         subject: m.subject().map(str::to_owned),
         date_sent: m.date().filter(|d| d.is_valid()).map(|d| d.to_timestamp()),
-        date_received: m
-            .received()
-            .and_then(|r| r.date())
-            .filter(|d| d.is_valid())
-            .map(|d| d.to_timestamp()),
+        // The newest Received header's date: the text after its last `;`.
+        date_received: first_raw(m, HeaderName::Received)
+            .as_deref()
+            .and_then(|r| r.rsplit_once(';'))
+            .and_then(|(_, date)| crate::model::time::parse_rfc2822(&unfold(date))),
         attachments: m
             .attachments()
             .map(|a| Attachment {
@@ -96,14 +113,15 @@ fn read(m: &Message<'_>) -> Parsed {
             .collect(),
         in_reply_to: ids(m.in_reply_to()),
         references: ids(m.references()),
-        list_id: m.header_raw("List-Id").map(list_id).filter(|s| !s.is_empty()),
+        list_id: first_raw(m, HeaderName::ListId).map(|v| list_id(&v)).filter(|s| !s.is_empty()),
         delivered_to: m
             .header_values("Delivered-To")
             .filter_map(|v| v.as_text())
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .collect(),
-        thread_id: m.header_raw("X-GM-THRID").map(|s| s.trim().to_owned()),
+        thread_id: first_raw(m, HeaderName::Other("X-GM-THRID".into()))
+            .map(|s| s.trim().to_owned()),
         ..MailMeta::default()
     };
     let mut body = String::new();
@@ -123,8 +141,16 @@ fn read(m: &Message<'_>) -> Parsed {
         meta,
         body,
         defects: Vec::new(),
-        gmail_labels: m.header_raw("X-Gmail-Labels").map(unfold),
+        gmail_labels: first_raw(m, HeaderName::Other("X-Gmail-Labels".into())).map(|v| unfold(&v)),
     }
+}
+
+/// The raw value of the first header called `name` (mail-parser's `header_raw` gives the last, and
+/// nothing when the value is not UTF-8). Decoded lossily: the bytes stay untouched in the store.
+fn first_raw<'a>(m: &'a Message<'_>, name: HeaderName<'_>) -> Option<Cow<'a, str>> {
+    let h = m.headers().iter().find(|h| h.name == name)?;
+    let raw = m.raw_message().get(h.offset_start as usize..h.offset_end as usize)?;
+    Some(String::from_utf8_lossy(raw))
 }
 
 fn mailboxes<'a, 'x: 'a>(addrs: impl Iterator<Item = &'a Address<'x>>) -> Vec<Mailbox> {
@@ -195,6 +221,17 @@ Content-Type: multipart/mixed; boundary=xx\r\n\r\n--xx\r\nContent-Type: text/htm
         assert_eq!(p.meta.attachments[0].name.as_deref(), Some("résumé.pdf"));
         assert_eq!(p.meta.attachments[0].content_type, "application/pdf");
         assert!(p.body.contains("Hello") && p.body.contains("world") && !p.body.contains("<b>"));
+    }
+
+    #[test]
+    fn received_date_is_the_newest_hop() {
+        let msg = b"Received: from a by b;\r\n\tWed, 02 Oct 2002 09:00:00 +0100\r\n\
+Received: from c by d; Tue, 01 Oct 2002 00:00:00 +0000\r\nMessage-ID: <r@x>\r\n\r\nbody\r\n";
+        assert_eq!(parse(msg).meta.date_received, Some(1033545600));
+        assert_eq!(parse(b"Received: no date here\n\nx").meta.date_received, None);
+        // Raw headers that are not UTF-8 are still read (lossily), the first occurrence wins.
+        let p = parse(b"X-Gmail-Labels: Inbox,Caf\xe9\nX-Gmail-Labels: Spam\n\nx");
+        assert_eq!(p.gmail_labels.as_deref(), Some("Inbox,Caf\u{FFFD}"));
     }
 
     #[test]

@@ -154,6 +154,8 @@ pub struct Prepared {
     pub body: String,
     /// Defects found.
     pub defects: Vec<Defect>,
+    /// MD5 of the raw bytes (computed here, on the parallel stage).
+    pub md5: crate::digest::Md5,
 }
 
 /// Read the MIME structure of `raw` and merge in what the container said.
@@ -182,7 +184,8 @@ pub fn prepare(raw: RawMessage) -> Prepared {
         meta.date_received = raw.date_received;
     }
     meta.envelope_sender = raw.envelope_sender.clone();
-    Prepared { raw, meta, body: parsed.body, defects }
+    let md5 = crate::digest::Md5::of(&raw.bytes);
+    Prepared { raw, meta, body: parsed.body, defects, md5 }
 }
 
 fn mbox_items(
