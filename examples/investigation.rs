@@ -8,7 +8,9 @@
 //! Exits non-zero if any number does not add up, so tests can run it.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use ediscovery::index::Probe;
+use ediscovery::model::Corpus;
+use ediscovery::query::Scope;
+use ediscovery::search::search_text;
 use ediscovery::{CollectionWriter, IngestOptions, NoProgress, sample};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,13 +78,20 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         st.blobs
     );
 
-    let falcon = coll.count_by_account(&Probe::Words("project falcon".into()))?;
-    println!("\n\"project falcon\" (subject or body), per account:");
+    // Mail and group mail are separate corpora, as in Vault: search each, the whole organisation.
+    let now = 1_700_000_000; // a fixed clock keeps the output reproducible
+    let query = "\"project falcon\"";
+    let mut falcon = std::collections::BTreeMap::new();
+    for corpus in [Corpus::Mail, Corpus::Groups] {
+        let r = search_text(&coll, Scope::entire_org(corpus), query, now)?;
+        falcon.extend(r.counts.per_account);
+    }
+    println!("\n{query} (subject, body, names, attachment names), per account:");
     for (a, n) in &falcon {
-        println!("  {a:<22} {n}");
+        println!("  {:<22} {n}", a.as_str());
     }
     for s in &org.sources {
-        let got = falcon.get(s.account.as_str()).copied().unwrap_or(0);
+        let got = falcon.get(&s.account).copied().unwrap_or(0);
         if got != s.falcon as u64 {
             return Err(format!(
                 "{}: {got} Falcon messages found, {} planted",
@@ -91,10 +100,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .into());
         }
     }
-    let with_att =
-        coll.probe(&Probe::And(vec![Probe::Words("falcon".into()), Probe::HasAttachment]))?;
-    println!("\nFalcon messages with an attachment: {}", with_att.len());
-    for r in with_att.iter().take(3) {
+    let q = "falcon has:attachment filename:pdf -in:drafts";
+    let with_att = search_text(&coll, Scope::entire_org(Corpus::Mail), q, now)?;
+    println!(
+        "\n{q}: {} messages in {} accounts",
+        with_att.counts.total, with_att.counts.matching_accounts
+    );
+    for r in with_att.hits.iter().take(3) {
         let m = r.mail().ok_or("not mail")?;
         let names: Vec<_> = m.attachments.iter().filter_map(|a| a.name.as_deref()).collect();
         println!(
@@ -104,8 +116,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             m.subject.as_deref().unwrap_or("")
         );
     }
-    let starred = coll.probe(&Probe::Label("^STARRED".into()))?;
-    println!("starred (Maildir F flag, Takeout label): {}", starred.len());
+    let starred = search_text(&coll, Scope::entire_org(Corpus::Mail), "is:starred", now)?;
+    println!("is:starred (Maildir F flag, Takeout label): {}", starred.counts.total);
     let first = &coll.store().records()[0];
     let bytes = coll.store().bytes(first)?;
     println!(

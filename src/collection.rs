@@ -1,11 +1,11 @@
 //! A collection: the store and its index, kept in step, and the ingest loop that fills them.
 
-use crate::index::{Index, IndexText, Probe};
+use crate::index::{Index, IndexText};
 use crate::ingest::{self, IngestReport, Item, Prepared, RecordDefect, Source};
 use crate::model::{Account, Corpus, Defect, DocId, Metadata, OrgUnit, Record};
 use crate::store::{Stats, Store, StoreWriter};
 use crate::{Error, Result};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// More index segments than this are merged when a writer finishes.
@@ -81,22 +81,6 @@ impl Collection {
     /// Counts and sizes.
     pub fn stats(&self) -> Stats {
         self.store.stats()
-    }
-
-    /// Records matching `probe`, in `seq` order.
-    pub fn probe(&self, probe: &Probe) -> Result<Vec<&Record>> {
-        let limit = self.store.records().len() as u64;
-        let seqs = self.index.probe(probe, limit)?;
-        Ok(seqs.into_iter().filter_map(|s| self.store.by_seq(s)).collect())
-    }
-
-    /// Exact counts per account of records matching `probe`.
-    pub fn count_by_account(&self, probe: &Probe) -> Result<BTreeMap<String, u64>> {
-        let limit = self.store.records().len() as u64;
-        let store = &self.store;
-        Ok(self
-            .index
-            .count_by_account(probe, limit, |s| store.by_seq(s).map(|r| r.account.to_string()))?)
     }
 }
 

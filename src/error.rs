@@ -23,6 +23,12 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// A query that does not parse.
+    #[error("query {0}")]
+    Parse(#[from] crate::query::ParseError),
+    /// A query that cannot run in its scope.
+    #[error(transparent)]
+    Search(crate::index::compile::CompileError),
     /// A thread pool could not be built.
     #[error("thread pool: {0}")]
     ThreadPool(String),

@@ -40,8 +40,11 @@ mod error;
 pub mod index;
 pub mod ingest;
 pub mod model;
+pub mod query;
 pub mod sample;
+pub mod search;
 pub mod store;
 
 pub use collection::{Collection, CollectionWriter, IngestOptions, IngestProgress, NoProgress};
 pub use error::{Error, Result};
+pub use search::{Counts, SearchRequest, SearchResult};

@@ -26,6 +26,9 @@ struct Cli {
 enum Command {
     /// Read a mailbox into a collection (created if missing). Exit 1 when anything was rejected.
     Ingest(IngestArgs),
+    /// Search with a Vault query within a scope: one line per hit, or counts.
+    /// Exit 1 with a pointed message when the query or scope is wrong.
+    Search(SearchArgs),
     /// Records per corpus and account, bytes, distinct blobs.
     Stats {
         /// The collection folder.
@@ -74,10 +77,60 @@ struct IngestArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct SearchArgs {
+    /// The collection folder.
+    #[arg(long)]
+    collection: PathBuf,
+    /// mail, groups, chat, drive or voice.
+    #[arg(long, default_value = "mail")]
+    corpus: String,
+    /// Comma-separated accounts.
+    #[arg(long, value_delimiter = ',', group = "method")]
+    accounts: Vec<String>,
+    /// An org unit path: its accounts and those below.
+    #[arg(long, group = "method")]
+    org_unit: Option<String>,
+    /// The whole organisation (the default when no accounts or org unit are given).
+    #[arg(long, group = "method")]
+    entire_org: bool,
+    /// First day included (YYYY-MM-DD), in --time-zone.
+    #[arg(long)]
+    start: Option<String>,
+    /// Last day included (YYYY-MM-DD), in --time-zone.
+    #[arg(long)]
+    end: Option<String>,
+    /// IANA time zone for day boundaries and after:/before: dates.
+    #[arg(long, default_value = "UTC")]
+    time_zone: String,
+    /// Leave drafts out.
+    #[arg(long)]
+    exclude_drafts: bool,
+    /// Reproduce Vault's ±30-minute mail day boundaries.
+    #[arg(long)]
+    vault_rounding: bool,
+    /// Print per-account counts and a final `total<TAB>N` line instead of hits.
+    #[arg(long)]
+    count: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print the parsed query, the effective UTC bounds and warnings first.
+    #[arg(long)]
+    explain: bool,
+    /// "Now" for older_than:/newer_than:, epoch seconds (default: the clock).
+    #[arg(long)]
+    now: Option<i64>,
+    /// The Vault query (quote it in the shell). Empty: everything in scope.
+    #[arg(default_value = "")]
+    query: String,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ingest(a) => ingest(a),
+        Command::Search(a) => search(a),
         Command::Stats { collection, json } => stats(&collection, json),
     };
     match result {
@@ -224,5 +277,106 @@ fn stats(dir: &std::path::Path, json: bool) -> CliResult {
     }
     println!("total\t\t{}\t{}", s.records, s.bytes);
     println!("distinct blobs\t\t{}\t{}", s.blobs, s.blob_bytes);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn search(a: SearchArgs) -> CliResult {
+    use ediscovery::model::time::{self, CivilDay};
+    use ediscovery::query::{Method, Scope};
+    let corpus = Corpus::parse(&a.corpus)
+        .ok_or_else(|| format!("--corpus {}: use mail, groups, chat, drive or voice", a.corpus))?;
+    let day = |s: &Option<String>, flag: &str| -> Result<Option<CivilDay>, String> {
+        s.as_deref()
+            .map(|d| CivilDay::parse(d).ok_or_else(|| format!("{flag} {d}: use YYYY-MM-DD")))
+            .transpose()
+    };
+    let method = if let Some(ou) = &a.org_unit {
+        Method::OrgUnit(OrgUnit::new(ou))
+    } else if !a.accounts.is_empty() {
+        Method::Accounts(a.accounts.iter().map(|s| Account::new(s)).collect::<Result<_, _>>()?)
+    } else {
+        Method::EntireOrg
+    };
+    let scope = Scope {
+        corpus,
+        method,
+        start: day(&a.start, "--start")?,
+        end: day(&a.end, "--end")?,
+        time_zone: a.time_zone.clone(),
+        exclude_drafts: a.exclude_drafts,
+        vault_rounding: a.vault_rounding,
+    };
+    let query = match ediscovery::query::parse(&a.query) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("ediscovery: bad query\n{}", e.pointed(&a.query));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let coll = Collection::open(&a.collection)?;
+    let now = a.now.unwrap_or_else(time::now);
+    let r = coll.search(&ediscovery::SearchRequest {
+        scope: scope.clone(),
+        query: query.clone(),
+        now,
+    })?;
+    if a.explain {
+        let zone = scope.zone()?;
+        let show = |t: Option<i64>| {
+            t.map_or("unbounded".to_owned(), |t| {
+                format!(
+                    "{} = {}",
+                    time::iso_utc(t).unwrap_or_default(),
+                    time::show_in(t, &zone).unwrap_or_default()
+                )
+            })
+        };
+        println!("query\t{query}");
+        println!("tree\t{query:?}");
+        println!("from\t{}", show(r.bounds.0));
+        println!("until\t{} (exclusive)", show(r.bounds.1));
+        for w in &r.warnings {
+            println!("warning\t{w}");
+        }
+    }
+    if a.json {
+        let hits: Vec<_> = r
+            .hits
+            .iter()
+            .map(|h| {
+                let m = h.mail();
+                serde_json::json!({
+                    "doc_id": h.doc_id.to_string(), "account": h.account, "corpus": h.corpus,
+                    "rfc822_message_id": m.and_then(|m| m.message_id.clone()),
+                    "date_sent": m.and_then(|m| m.date_sent).and_then(time::iso_utc),
+                    "subject": m.and_then(|m| m.subject.clone()),
+                })
+            })
+            .collect();
+        let mut v = serde_json::json!({"counts": r.counts, "warnings": r.warnings});
+        if !a.count {
+            v["hits"] = serde_json::Value::Array(hits);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if a.count {
+        for (acct, n) in &r.counts.per_account {
+            println!("{acct}\t{n}");
+        }
+        println!("total\t{}", r.counts.total);
+    } else {
+        for h in &r.hits {
+            let m = h.mail();
+            // Tabs and line breaks inside fields would break the columns: shown as spaces.
+            let clean = |s: Option<String>| s.unwrap_or_default().replace(['\t', '\r', '\n'], " ");
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                h.doc_id,
+                h.account,
+                clean(m.and_then(|m| m.message_id.clone())),
+                clean(m.and_then(|m| m.date_sent).and_then(time::iso_utc)),
+                clean(m.and_then(|m| m.subject.clone())),
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

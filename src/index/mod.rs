@@ -5,16 +5,16 @@
 //! `Collection::open`). Hits come back as every matching `seq`, sorted: no top-K window.
 
 mod collector;
+pub mod compile;
 pub mod schema;
 
 use crate::model::{Mailbox, Record};
 use collector::AllSeqs;
 pub use schema::Fields;
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
-use tantivy::schema::{IndexRecordOption, Schema};
+use tantivy::query::{Query, RangeQuery};
+use tantivy::schema::Schema;
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -32,27 +32,6 @@ pub struct IndexError {
 pub struct IndexText<'a> {
     /// Decoded body text.
     pub body: &'a str,
-}
-
-/// A simple structured lookup, enough for stats and examples; the Vault query language compiles
-/// to tantivy queries in this module too (`compile`, a later issue).
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum Probe {
-    /// Every record.
-    All,
-    /// Records of one account.
-    Account(String),
-    /// Records with at least one attachment.
-    HasAttachment,
-    /// Records with this Message-ID (without angle brackets).
-    MessageId(String),
-    /// Records whose subject or body has these words in this order.
-    Words(String),
-    /// Records with this label.
-    Label(String),
-    /// All of these.
-    And(Vec<Probe>),
 }
 
 /// An open index.
@@ -129,33 +108,7 @@ impl Index {
         self.reader.reload().map_err(self.err())
     }
 
-    /// Every matching `seq` below `limit_seq`, sorted.
-    pub fn probe(&self, probe: &Probe, limit_seq: u64) -> Result<Vec<u64>, IndexError> {
-        let q = self.lower(probe);
-        self.search_seqs(q.as_ref(), limit_seq)
-    }
-
-    /// Record counts per account for `probe`, exact.
-    pub fn count_by_account(
-        &self,
-        probe: &Probe,
-        limit_seq: u64,
-        account_of: impl Fn(u64) -> Option<String>,
-    ) -> Result<BTreeMap<String, u64>, IndexError> {
-        let mut out = BTreeMap::new();
-        for seq in self.probe(probe, limit_seq)? {
-            if let Some(a) = account_of(seq) {
-                *out.entry(a).or_insert(0) += 1;
-            }
-        }
-        Ok(out)
-    }
-
-    pub(crate) fn search_seqs(
-        &self,
-        q: &dyn Query,
-        limit_seq: u64,
-    ) -> Result<Vec<u64>, IndexError> {
+    fn search_seqs(&self, q: &dyn Query, limit_seq: u64) -> Result<Vec<u64>, IndexError> {
         let searcher = self.reader.searcher();
         let mut seqs = searcher.search(q, &AllSeqs { field: "seq" }).map_err(self.err())?;
         // Documents of an index commit whose store commit did not finish are not records yet.
@@ -163,50 +116,57 @@ impl Index {
         Ok(seqs)
     }
 
-    fn lower(&self, p: &Probe) -> Box<dyn Query> {
-        let f = &self.fields;
-        let term = |field, v: &str| -> Box<dyn Query> {
-            Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic))
+    /// `text` as the word fields index it: the same tokenizer, lower case, long tokens dropped.
+    pub fn words(&self, text: &str) -> Vec<String> {
+        let Some(mut analyzer) = self.index.tokenizers().get(schema::WORDS) else {
+            return Vec::new();
         };
-        match p {
-            Probe::All => Box::new(AllQuery),
-            Probe::Account(a) => term(f.account, &a.to_lowercase()),
-            Probe::MessageId(m) => term(
-                f.message_id,
-                m.trim().trim_start_matches('<').trim_end_matches('>').to_lowercase().as_str(),
-            ),
-            Probe::Label(l) => term(f.label, &schema::label_term(l)),
-            Probe::HasAttachment => Box::new(RangeQuery::new(
-                Bound::Included(Term::from_field_u64(f.attachments, 1)),
-                Bound::Unbounded,
-            )),
-            Probe::Words(text) => {
-                let words: Vec<String> = text
-                    .split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| !w.is_empty())
-                    .map(str::to_lowercase)
-                    .collect();
-                let per_field = |field| -> Box<dyn Query> {
-                    match words.len() {
-                        0 => Box::new(AllQuery),
-                        1 => Box::new(TermQuery::new(
-                            Term::from_field_text(field, &words[0]),
-                            IndexRecordOption::Basic,
-                        )),
-                        _ => Box::new(PhraseQuery::new(
-                            words.iter().map(|w| Term::from_field_text(field, w)).collect(),
-                        )),
-                    }
-                };
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Should, per_field(f.subject)),
-                    (Occur::Should, per_field(f.body)),
-                ]))
-            }
-            Probe::And(ps) => Box::new(BooleanQuery::new(
-                ps.iter().map(|p| (Occur::Must, self.lower(p))).collect(),
-            )),
+        let mut out = Vec::new();
+        let mut stream = analyzer.token_stream(text);
+        while let Some(t) = stream.next() {
+            out.push(t.text.clone());
         }
+        out
+    }
+
+    /// Up to `limit` distinct indexed terms of `field` starting with `prefix`, in order.
+    pub fn expand(
+        &self,
+        field: tantivy::schema::Field,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut found = std::collections::BTreeSet::new();
+        for seg in searcher.segment_readers() {
+            let inv = seg.inverted_index(field).map_err(self.err())?;
+            let mut stream = inv
+                .terms()
+                .range()
+                .ge(prefix.as_bytes())
+                .into_stream()
+                .map_err(|e| IndexError { path: self.path.clone(), source: e.into() })?;
+            while stream.advance() {
+                let key = stream.key();
+                if !key.starts_with(prefix.as_bytes()) {
+                    break;
+                }
+                found.insert(String::from_utf8_lossy(key).into_owned());
+                if found.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(found.into_iter().take(limit).collect())
+    }
+
+    /// Every record `seq` below `limit_seq` matching a compiled search, sorted.
+    pub fn search(
+        &self,
+        compiled: &compile::Compiled,
+        limit_seq: u64,
+    ) -> Result<Vec<u64>, IndexError> {
+        self.search_seqs(compiled.query.as_ref(), limit_seq)
     }
 
     /// The schema (for tests and tooling).
@@ -252,6 +212,9 @@ fn document(f: &Fields, rec: &Record, text: &IndexText<'_>) -> TantivyDocument {
                 }
             }
             d.add_u64(f.attachments, m.attachments.len() as u64);
+            if let Some(t) = m.date_sent.or(m.date_received).and_then(indexable_date) {
+                d.add_date(f.date, t);
+            }
             if let Some(t) = m.date_sent.and_then(indexable_date) {
                 d.add_date(f.date_sent, t);
             }

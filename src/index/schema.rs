@@ -42,6 +42,8 @@ pub struct Fields {
     /// Attachment name words.
     pub filename: Field,
     pub attachments: Field,
+    /// The record's date for ranges and `after:`/`before:`: sent, else received.
+    pub date: Field,
     pub date_sent: Field,
     pub date_received: Field,
     pub size: Field,
@@ -90,6 +92,7 @@ pub fn build() -> (Schema, Fields) {
         label: sb.add_text_field("label", raw.clone()),
         filename: sb.add_text_field("filename", words.clone()),
         attachments: sb.add_u64_field("attachments", num.clone()),
+        date: sb.add_date_field("date", date.clone()),
         date_sent: sb.add_date_field("date_sent", date.clone()),
         date_received: sb.add_date_field("date_received", date),
         size: sb.add_u64_field("size", num.clone()),

@@ -49,6 +49,84 @@ pub fn parse_rfc2822(s: &str) -> Option<i64> {
     jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(s.trim()).ok().map(|t| t.as_second())
 }
 
+/// A calendar day (no time zone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CivilDay {
+    /// Year.
+    pub year: i16,
+    /// Month 1–12.
+    pub month: i8,
+    /// Day of month.
+    pub day: i8,
+}
+
+impl CivilDay {
+    /// A checked day.
+    pub fn new(year: i16, month: i8, day: i8) -> Option<CivilDay> {
+        valid_date(year, month, day).then_some(CivilDay { year, month, day })
+    }
+
+    /// Parse `YYYY-MM-DD` or `YYYY/MM/DD`.
+    pub fn parse(s: &str) -> Option<CivilDay> {
+        let p: Vec<&str> = s.trim().split(['-', '/']).collect();
+        if p.len() != 3 || p[0].len() != 4 {
+            return None;
+        }
+        CivilDay::new(p[0].parse().ok()?, p[1].parse().ok()?, p[2].parse().ok()?)
+    }
+
+    /// The day after.
+    pub fn next(self) -> Option<CivilDay> {
+        let d = jiff::civil::Date::new(self.year, self.month, self.day).ok()?.tomorrow().ok()?;
+        Some(CivilDay { year: d.year(), month: d.month(), day: d.day() })
+    }
+}
+
+impl std::fmt::Display for CivilDay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// Is this a real calendar day?
+pub fn valid_date(year: i16, month: i8, day: i8) -> bool {
+    jiff::civil::Date::new(year, month, day).is_ok()
+}
+
+/// A resolved time zone.
+#[derive(Clone, Debug)]
+pub struct Zone(TimeZone);
+
+/// Look up an IANA zone in the bundled database.
+pub fn zone(name: &str) -> Option<Zone> {
+    time_zone(name).map(Zone)
+}
+
+/// The first instant of `day` in `zone`, as UTC seconds. DST-correct: where midnight does not
+/// exist (a spring-forward gap at 00:00) it is the first instant after the gap.
+pub fn day_start(day: CivilDay, zone: &Zone) -> Option<i64> {
+    let d = jiff::civil::Date::new(day.year, day.month, day.day).ok()?;
+    d.to_zoned(zone.0.clone()).ok()?.start_of_day().ok().map(|z| z.timestamp().as_second())
+}
+
+/// `now` moved back by whole calendar units (in UTC), for `older_than:`/`newer_than:`.
+pub fn back_by(now: i64, years: i64, months: i64, days: i64) -> Option<i64> {
+    let z = ts(now)?.to_zoned(TimeZone::UTC);
+    let span =
+        jiff::Span::new().try_years(years).ok()?.try_months(months).ok()?.try_days(days).ok()?;
+    z.checked_sub(span).ok().map(|z| z.timestamp().as_second())
+}
+
+/// Render UTC seconds in a zone: `2023-07-01 00:00:00 EDT (-04:00)`.
+pub fn show_in(secs: i64, zone: &Zone) -> Option<String> {
+    ts(secs).map(|t| t.to_zoned(zone.0.clone()).strftime("%Y-%m-%d %H:%M:%S %Z (%:z)").to_string())
+}
+
+/// Now, UTC seconds.
+pub fn now() -> i64 {
+    Timestamp::now().as_second()
+}
+
 fn tzdb() -> &'static TimeZoneDatabase {
     static DB: OnceLock<TimeZoneDatabase> = OnceLock::new();
     DB.get_or_init(TimeZoneDatabase::bundled)
@@ -62,6 +140,23 @@ pub fn time_zone(name: &str) -> Option<TimeZone> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_starts_across_dst() {
+        let ny = zone("America/New_York").unwrap();
+        // 2023-03-12 is the spring-forward day in New York: midnight is still EST (-05:00).
+        assert_eq!(day_start(CivilDay::new(2023, 3, 12).unwrap(), &ny), Some(1678597200));
+        // The next day starts in EDT (-04:00): only 23 hours later.
+        assert_eq!(day_start(CivilDay::new(2023, 3, 13).unwrap(), &ny), Some(1678680000));
+        let ams = zone("Europe/Amsterdam").unwrap();
+        // 2023-10-29 falls back at 03:00: that day is 25 hours long.
+        let a = day_start(CivilDay::new(2023, 10, 29).unwrap(), &ams).unwrap();
+        let b = day_start(CivilDay::new(2023, 10, 30).unwrap(), &ams).unwrap();
+        assert_eq!(b - a, 25 * 3600);
+        assert_eq!(back_by(1688169600, 0, 1, 0), Some(1685577600)); // 2023-07-01 → 2023-06-01
+        assert_eq!(CivilDay::parse("2024/02/29").map(|d| d.to_string()), Some("2024-02-29".into()));
+        assert!(CivilDay::parse("2023-02-29").is_none());
+    }
 
     #[test]
     fn formats() {

@@ -85,3 +85,67 @@ fn bad_arguments_are_pointed_errors() {
     assert_eq!(code, 1);
     assert!(err.contains("is not a collection"), "{err}");
 }
+
+#[test]
+fn search_prints_hits_counts_explain_and_points_at_bad_queries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = write(tmp.path(), "q.mbox", &fixture("quoted-from.mbox"));
+    let coll = tmp.path().join("c");
+    let c = coll.as_os_str();
+    let (code, ..) = run(&[
+        "ingest".as_ref(),
+        "--collection".as_ref(),
+        c,
+        "--account".as_ref(),
+        "a@example.com".as_ref(),
+        "--mbox".as_ref(),
+        mbox.as_os_str(),
+    ]);
+    assert_eq!(code, 0);
+
+    let (code, out, _) =
+        run(&["search".as_ref(), "--collection".as_ref(), c, "subject:second".as_ref()]);
+    assert_eq!(code, 0);
+    let cols: Vec<&str> = out.trim_end().split('\t').collect();
+    assert_eq!(cols.len(), 5, "{out}");
+    assert_eq!(&cols[1..], ["a@example.com", "quoted-2@fixture", "2023-03-06T11:00:00Z", "second"]);
+
+    let (code, out, _) = run(&[
+        "search".as_ref(),
+        "--collection".as_ref(),
+        c,
+        "--accounts".as_ref(),
+        "a@example.com,b@example.com".as_ref(),
+        "--count".as_ref(),
+        "".as_ref(),
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "a@example.com\t2\nb@example.com\t0\ntotal\t2\n");
+
+    let (code, out, _) = run(&[
+        "search".as_ref(),
+        "--collection".as_ref(),
+        c,
+        "--start".as_ref(),
+        "2023-03-06".as_ref(),
+        "--end".as_ref(),
+        "2023-03-06".as_ref(),
+        "--time-zone".as_ref(),
+        "America/New_York".as_ref(),
+        "--explain".as_ref(),
+        "--count".as_ref(),
+        "quoting OR second".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("from\t2023-03-06T05:00:00Z = 2023-03-06 00:00:00 EST (-05:00)"), "{out}");
+    assert!(out.contains("until\t2023-03-07T05:00:00Z"), "{out}");
+    assert!(out.ends_with("total\t2\n"), "{out}");
+
+    let (code, out, err) =
+        run(&["search".as_ref(), "--collection".as_ref(), c, "from:(a OR b".as_ref()]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.contains("from:(a OR b\n     ^ this '(' is never closed"), "{err}");
+    let (code, _, err) = run(&["search".as_ref(), "--collection".as_ref(), c, "title:x".as_ref()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("title: is not valid for corpus mail"), "{err}");
+}

@@ -1,9 +1,10 @@
 //! Every bad-input case, in LF and CRLF: what was stored and what was reported.
 
 use super::common::*;
-use ediscovery::index::Probe;
 use ediscovery::ingest::Source;
 use ediscovery::model::{Corpus, Defect};
+use ediscovery::query::Scope;
+use ediscovery::search::search_text;
 
 const EMLS: [&str; 7] = [
     "8bit-headers.eml",
@@ -56,7 +57,9 @@ fn eml_folder_bad_mime_headers_and_ids() {
 
         let m = by_key(&c, "malformed-mime.eml");
         assert_eq!(m.mail().unwrap().message_id.as_deref(), Some("malformed-1@fixture"));
-        let hits = c.probe(&Probe::Words("visible words inside".into())).unwrap();
+        let hits = search_text(&c, Scope::entire_org(Corpus::Mail), "\"visible words inside\"", 0)
+            .unwrap()
+            .hits;
         assert_eq!(
             hits.iter().map(|h| h.doc_id).collect::<Vec<_>>(),
             [m.doc_id],
@@ -213,8 +216,17 @@ fn takeout_labels_threads_and_drafts() {
         let second = by_key(&c, "#1").mail().unwrap().clone();
         assert!(second.is_draft);
         assert_eq!(second.labels, ["^DRAFT"]);
-        assert_eq!(c.probe(&Probe::Label("Clients, key".into())).unwrap().len(), 1);
-        assert_eq!(c.probe(&Probe::Label("^unread".into())).unwrap().len(), 1);
+        assert_eq!(
+            search_text(&c, Scope::entire_org(Corpus::Mail), "label:\"Clients, key\"", 0)
+                .unwrap()
+                .hits
+                .len(),
+            1
+        );
+        assert_eq!(
+            search_text(&c, Scope::entire_org(Corpus::Mail), "is:unread", 0).unwrap().hits.len(),
+            1
+        );
 
         // The same file as a plain mbox: no labels, no thread id (headers a sender could forge).
         let (c2, _) =

@@ -7,5 +7,7 @@ mod corpus; // the SpamAssassin corpus (skipped with a message when absent)
 mod crash; // a process killed mid-ingest leaves the last commit
 mod examples; // examples run and check themselves
 mod fixtures; // every bad-input case, LF and CRLF
-mod props; // property tests: mbox framing round trip
+mod props; // property tests: mbox framing round trip, query display round trip
+mod query_table; // the query language, case by case
+mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
 mod store; // dedup, determinism, reopen, torn writes, locking, index repair

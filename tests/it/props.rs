@@ -40,3 +40,53 @@ proptest! {
         prop_assert_eq!(got, msgs);
     }
 }
+
+/// Query text built from the language's own pieces, so most samples parse.
+fn query_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("a"),
+        Just("Bob"),
+        Just("-"),
+        Just("NOT "),
+        Just(" AND "),
+        Just(" OR "),
+        Just("("),
+        Just(")"),
+        Just(" "),
+        Just("\"x y\""),
+        Just("from:"),
+        Just("to:"),
+        Just("subject:"),
+        Just("label:^deleted"),
+        Just("has:attachment"),
+        Just("after:2023/07/01"),
+        Just("before:2023-02-28"),
+        Just("older_than:3d"),
+        Just("larger:2M"),
+        Just("in:sent"),
+        Just("is:starred"),
+        Just("invit*"),
+        Just("*@x.com"),
+        Just("rfc822msgid:<a@[1.2.3.4]>"),
+        Just("é"),
+        Just(":"),
+        Just("\""),
+        Just("*"),
+        Just("or"),
+    ];
+    proptest::collection::vec(piece, 0..14).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #[test]
+    fn query_display_round_trips(text in query_text()) {
+        // Any text either parses or errors at a valid offset; a parsed tree survives display.
+        match ediscovery::query::parse(&text) {
+            Ok(q) => {
+                let shown = q.to_string();
+                prop_assert_eq!(ediscovery::query::parse(&shown), Ok(q), "display {:?}", shown);
+            }
+            Err(e) => prop_assert!(e.at <= text.len() && text.is_char_boundary(e.at)),
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! AST + scope → tantivy query. The one place the query language meets the index.
+//!
+//! The result is always `Must(user query) AND Must(scope filter)`: the scope is built from the
+//! typed [`Scope`] alone, never from query text, so no query can widen it.
+
+use super::schema::{self, Fields};
+use super::{Index, IndexError};
+use crate::model::Corpus;
+use crate::model::time;
+use crate::query::{
+    DateValue, Location, Method, Query, Scope, ScopeError, State, Term, Text, TextField, Unit,
+};
+use std::collections::BTreeSet;
+use std::ops::Bound;
+use tantivy::Term as TTerm;
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+
+/// Vault's limit: a wildcard that expands to more words fails the search.
+pub const WILDCARD_LIMIT: usize = 100;
+
+/// Why a query cannot run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompileError {
+    /// An operator of another corpus.
+    #[error("{op} is not valid for corpus {corpus}")]
+    NotValidForCorpus {
+        /// The operator, e.g. `title:`.
+        op: String,
+        /// The corpus searched.
+        corpus: Corpus,
+    },
+    /// A wildcard matched too many words (Vault's `WILDCARD_TOO_BROAD`).
+    #[error("WildcardTooBroad: {pattern} matches more than {limit} words; make it longer")]
+    WildcardTooBroad {
+        /// What was typed.
+        pattern: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// The scope itself is wrong.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    /// The index could not be read.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+/// A compiled search and what the user should know about it.
+pub struct Compiled {
+    /// The tantivy query (user query AND scope).
+    pub query: Box<dyn TQuery>,
+    /// Effective UTC bounds of the scope.
+    pub bounds: (Option<i64>, Option<i64>),
+    /// Things worth telling (ignored terms, wildcard expansions, undated records).
+    pub warnings: Vec<String>,
+}
+
+/// Compile `q` within `scope`; `now` is the clock for `older_than:`/`newer_than:`.
+pub fn compile(
+    index: &Index,
+    q: &Query,
+    scope: &Scope,
+    now: i64,
+) -> Result<Compiled, CompileError> {
+    let bounds = scope.bounds()?;
+    let zone = scope.zone()?;
+    let mut c = Compiler {
+        index,
+        f: index.fields(),
+        corpus: scope.corpus,
+        zone,
+        now,
+        warnings: Vec::new(),
+    };
+    let user = c.lower(q)?;
+    let filter = c.scope_filter(scope, bounds);
+    if bounds.0.is_some() || bounds.1.is_some() {
+        c.warnings.push("records without any date fall outside every date range".to_owned());
+    }
+    let query: Box<dyn TQuery> =
+        Box::new(BooleanQuery::new(vec![(Occur::Must, user), (Occur::Must, filter)]));
+    Ok(Compiled { query, bounds, warnings: c.warnings })
+}
+
+struct Compiler<'a> {
+    index: &'a Index,
+    f: &'a Fields,
+    corpus: Corpus,
+    zone: time::Zone,
+    now: i64,
+    warnings: Vec<String>,
+}
+
+fn term_q(field: Field, v: &str) -> Box<dyn TQuery> {
+    Box::new(TermQuery::new(TTerm::from_field_text(field, v), IndexRecordOption::Basic))
+}
+
+fn u64_at_least(field: Field, n: u64) -> Box<dyn TQuery> {
+    Box::new(RangeQuery::new(Bound::Included(TTerm::from_field_u64(field, n)), Bound::Unbounded))
+}
+
+fn any(qs: Vec<Box<dyn TQuery>>) -> Box<dyn TQuery> {
+    match qs.len() {
+        0 => Box::new(EmptyQuery),
+        1 => qs.into_iter().next().unwrap_or_else(|| Box::new(EmptyQuery)),
+        _ => Box::new(BooleanQuery::new(qs.into_iter().map(|q| (Occur::Should, q)).collect())),
+    }
+}
+
+fn not(q: Box<dyn TQuery>) -> Box<dyn TQuery> {
+    // A purely negative clause matches nothing in tantivy: anchor it on everything.
+    Box::new(BooleanQuery::new(vec![(Occur::Must, Box::new(AllQuery)), (Occur::MustNot, q)]))
+}
+
+fn date_range(field: Field, from: Option<i64>, to: Option<i64>) -> Box<dyn TQuery> {
+    let b = |t: i64| {
+        TTerm::from_field_date(
+            field,
+            tantivy::DateTime::from_timestamp_secs(t.clamp(-9_000_000_000, 9_000_000_000)),
+        )
+    };
+    Box::new(RangeQuery::new(
+        from.map_or(Bound::Unbounded, |t| Bound::Included(b(t))),
+        to.map_or(Bound::Unbounded, |t| Bound::Excluded(b(t))),
+    ))
+}
+
+impl Compiler<'_> {
+    fn lower(&mut self, q: &Query) -> Result<Box<dyn TQuery>, CompileError> {
+        Ok(match q {
+            Query::All => Box::new(AllQuery),
+            Query::Term(t) => self.term(t)?,
+            Query::Not(inner) => not(self.lower(inner)?),
+            Query::And(qs) => Box::new(BooleanQuery::new(
+                qs.iter()
+                    .map(|q| Ok((Occur::Must, self.lower(q)?)))
+                    .collect::<Result<_, CompileError>>()?,
+            )),
+            Query::Or(qs) => any(qs.iter().map(|q| self.lower(q)).collect::<Result<_, _>>()?),
+        })
+    }
+
+    fn invalid(&self, t: &Term) -> CompileError {
+        let shown = t.to_string();
+        let op = shown.split_once(':').map_or(shown.clone(), |(o, _)| format!("{o}:"));
+        CompileError::NotValidForCorpus { op, corpus: self.corpus }
+    }
+
+    fn mail_like(&self) -> bool {
+        matches!(self.corpus, Corpus::Mail | Corpus::Groups)
+    }
+
+    fn label(&self, l: &str) -> Box<dyn TQuery> {
+        term_q(self.f.label, &schema::label_term(l))
+    }
+
+    fn term(&mut self, t: &Term) -> Result<Box<dyn TQuery>, CompileError> {
+        let f = self.f;
+        match t {
+            Term::Text(field, v) => self.text(t, *field, v),
+            Term::HasAttachment if self.mail_like() || self.corpus == Corpus::Chat => {
+                Ok(u64_at_least(f.attachments, 1))
+            }
+            Term::In(loc) => match (loc, self.mail_like()) {
+                (Location::Anywhere, _) => Ok(Box::new(AllQuery)),
+                (Location::Drafts, true) => Ok(u64_at_least(f.draft, 1)),
+                (Location::Sent, true) => Ok(self.label("^SENT")),
+                (Location::Inbox, true) => Ok(self.label("^INBOX")),
+                (Location::Spam, true) => Ok(self.label("^SPAM")),
+                (Location::Chats, true) => Ok(self.label("^CHAT")),
+                (Location::Trash, _) if self.corpus != Corpus::Voice => Ok(self.label("^TRASH")),
+                _ => Err(self.invalid(t)),
+            },
+            Term::Is(s) if self.mail_like() => Ok(match s {
+                State::Starred => self.label("^STARRED"),
+                State::Unread => self.label("^UNREAD"),
+                State::Read => not(self.label("^UNREAD")),
+                State::Important => self.label("^IMPORTANT"),
+            }),
+            Term::Date { after, date } => {
+                let secs = match date {
+                    DateValue::Epoch(s) => *s,
+                    DateValue::Day(d) => {
+                        time::day_start(*d, &self.zone).ok_or(ScopeError::BadDay(*d))?
+                    }
+                };
+                Ok(if *after {
+                    date_range(f.date, Some(secs), None)
+                } else {
+                    date_range(f.date, None, Some(secs))
+                })
+            }
+            Term::Relative { older, n, unit } => {
+                let n = i64::from(*n);
+                let (y, m, d) = match unit {
+                    Unit::Day => (0, 0, n),
+                    Unit::Month => (0, n, 0),
+                    Unit::Year => (n, 0, 0),
+                };
+                let edge = time::back_by(self.now, y, m, d).unwrap_or(i64::MIN / 2);
+                Ok(if *older {
+                    date_range(f.date, None, Some(edge))
+                } else {
+                    date_range(f.date, Some(edge), None)
+                })
+            }
+            Term::Size { larger, bytes } => Ok(if *larger {
+                u64_at_least(f.size, bytes.saturating_add(1))
+            } else {
+                Box::new(RangeQuery::new(
+                    Bound::Unbounded,
+                    Bound::Excluded(TTerm::from_field_u64(f.size, *bytes)),
+                ))
+            }),
+            _ => Err(self.invalid(t)),
+        }
+    }
+
+    /// The fields a text operator searches: tokenised word fields and exact raw fields.
+    fn text_fields(
+        &self,
+        t: &Term,
+        field: TextField,
+    ) -> Result<(Vec<Field>, Vec<Field>), CompileError> {
+        let f = self.f;
+        let mail = self.mail_like();
+        Ok(match (field, self.corpus) {
+            (TextField::Any, _) => (
+                vec![
+                    f.subject,
+                    f.body,
+                    f.from,
+                    f.to,
+                    f.cc,
+                    f.bcc,
+                    f.filename,
+                    f.title,
+                    f.participants,
+                ],
+                vec![],
+            ),
+            (TextField::From, Corpus::Drive) => (vec![], vec![f.owner]),
+            (TextField::From, _) => (vec![f.from], vec![f.from_addr]),
+            (TextField::To, Corpus::Drive) => (vec![], vec![f.shared_with]),
+            (TextField::To, _) if mail || self.corpus == Corpus::Voice => {
+                (vec![f.to, f.cc, f.bcc], vec![f.to_addr, f.cc_addr, f.bcc_addr])
+            }
+            (TextField::Cc, _) if mail => (vec![f.cc], vec![f.cc_addr]),
+            (TextField::Bcc, _) if mail => (vec![f.bcc], vec![f.bcc_addr]),
+            (TextField::Subject, _) if mail => (vec![f.subject], vec![]),
+            (TextField::Label, _) if mail => (vec![], vec![f.label]),
+            (TextField::Filename, _) if mail => (vec![f.filename], vec![]),
+            (TextField::Rfc822MsgId, Corpus::Mail | Corpus::Groups | Corpus::Chat) => {
+                (vec![], vec![f.message_id])
+            }
+            (TextField::List, _) if mail => (vec![], vec![f.list]),
+            (TextField::DeliveredTo, _) if mail => (vec![], vec![f.delivered_to]),
+            (TextField::Title, Corpus::Drive) => (vec![f.title], vec![]),
+            (TextField::Owner, Corpus::Drive) => (vec![], vec![f.owner]),
+            (TextField::Type, Corpus::Drive) => (vec![], vec![f.doc_type]),
+            (TextField::SharedWith, Corpus::Drive) => (vec![], vec![f.shared_with]),
+            (TextField::Participant, Corpus::Chat | Corpus::Voice) => {
+                (vec![f.participants], vec![])
+            }
+            (TextField::Phone, Corpus::Voice) => (vec![], vec![f.phone]),
+            _ => return Err(self.invalid(t)),
+        })
+    }
+
+    /// How a typed value is normalised for an exact field.
+    fn raw_value(field: TextField, v: &str) -> String {
+        let v = v.trim();
+        match field {
+            TextField::Label => schema::label_term(v),
+            TextField::Rfc822MsgId => {
+                v.trim_start_matches('<').trim_end_matches('>').to_lowercase()
+            }
+            TextField::List => {
+                v.trim_start_matches('<').trim_end_matches('>').to_lowercase().replace('@', ".")
+            }
+            _ => v.to_lowercase(),
+        }
+    }
+
+    fn text(
+        &mut self,
+        t: &Term,
+        field: TextField,
+        v: &Text,
+    ) -> Result<Box<dyn TQuery>, CompileError> {
+        let (word_fields, raw_fields) = self.text_fields(t, field)?;
+        let mut qs: Vec<Box<dyn TQuery>> = Vec::new();
+        match v {
+            Text::Word(w) | Text::Phrase(w) => {
+                let raw = Self::raw_value(field, w);
+                for &rf in &raw_fields {
+                    qs.push(term_q(rf, &raw));
+                }
+                let tokens = self.index.words(w);
+                if tokens.is_empty() && raw_fields.is_empty() {
+                    self.warnings.push(format!("{t}: no letters or digits to search for; ignored"));
+                    return Ok(Box::new(AllQuery));
+                }
+                for &wf in &word_fields {
+                    qs.push(match tokens.len() {
+                        0 => continue,
+                        1 => term_q(wf, &tokens[0]),
+                        _ => Box::new(PhraseQuery::new(
+                            tokens.iter().map(|tok| TTerm::from_field_text(wf, tok)).collect(),
+                        )),
+                    });
+                }
+            }
+            Text::AnyAt(domain) => {
+                let tokens = self.index.words(domain);
+                for &wf in &word_fields {
+                    qs.push(match tokens.len() {
+                        0 => continue,
+                        1 => term_q(wf, &tokens[0]),
+                        _ => Box::new(PhraseQuery::new(
+                            tokens.iter().map(|tok| TTerm::from_field_text(wf, tok)).collect(),
+                        )),
+                    });
+                }
+            }
+            Text::Prefix(p) => {
+                let mut expansions = BTreeSet::new();
+                let mut per_field: Vec<(Field, Vec<String>, Vec<String>)> = Vec::new();
+                for &rf in &raw_fields {
+                    let words =
+                        self.index.expand(rf, &Self::raw_value(field, p), WILDCARD_LIMIT + 1)?;
+                    expansions.extend(words.iter().cloned());
+                    per_field.push((rf, Vec::new(), words));
+                }
+                let tokens = self.index.words(p);
+                if let Some((last, lead)) = tokens.split_last() {
+                    for &wf in &word_fields {
+                        let words = self.index.expand(wf, last, WILDCARD_LIMIT + 1)?;
+                        expansions.extend(words.iter().cloned());
+                        per_field.push((wf, lead.to_vec(), words));
+                    }
+                }
+                if expansions.len() > WILDCARD_LIMIT {
+                    return Err(CompileError::WildcardTooBroad {
+                        pattern: format!("{p}*"),
+                        limit: WILDCARD_LIMIT,
+                    });
+                }
+                self.warnings.push(format!("{t} expands to {} words", expansions.len()));
+                for (fld, lead, words) in per_field {
+                    for w in words {
+                        if lead.is_empty() {
+                            qs.push(term_q(fld, &w));
+                        } else {
+                            let mut terms: Vec<TTerm> =
+                                lead.iter().map(|l| TTerm::from_field_text(fld, l)).collect();
+                            terms.push(TTerm::from_field_text(fld, &w));
+                            qs.push(Box::new(PhraseQuery::new(terms)));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(any(qs))
+    }
+
+    fn scope_filter(&self, scope: &Scope, bounds: (Option<i64>, Option<i64>)) -> Box<dyn TQuery> {
+        let f = self.f;
+        let mut must: Vec<(Occur, Box<dyn TQuery>)> =
+            vec![(Occur::Must, term_q(f.corpus, scope.corpus.as_str()))];
+        match &scope.method {
+            Method::Accounts(list) => {
+                must.push((
+                    Occur::Must,
+                    any(list.iter().map(|a| term_q(f.account, a.as_str())).collect()),
+                ));
+            }
+            Method::OrgUnit(ou) => must.push((Occur::Must, term_q(f.org_unit, ou.as_str()))),
+            Method::EntireOrg => {}
+        }
+        if bounds.0.is_some() || bounds.1.is_some() {
+            must.push((Occur::Must, date_range(f.date, bounds.0, bounds.1)));
+        }
+        if scope.exclude_drafts && self.mail_like() {
+            must.push((Occur::MustNot, u64_at_least(f.draft, 1)));
+        }
+        Box::new(BooleanQuery::new(must))
+    }
+}
