@@ -97,20 +97,7 @@ fn read(m: &Message<'_>) -> Parsed {
             .as_deref()
             .and_then(|r| r.rsplit_once(';'))
             .and_then(|(_, date)| crate::model::time::parse_rfc2822(&unfold(date))),
-        attachments: m
-            .attachments()
-            .map(|a| Attachment {
-                name: a.attachment_name().map(str::to_owned),
-                content_type: a
-                    .content_type()
-                    .map(|c| match c.subtype() {
-                        Some(sub) => format!("{}/{}", c.ctype(), sub).to_lowercase(),
-                        None => c.ctype().to_lowercase(),
-                    })
-                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
-                size: a.len() as u64,
-            })
-            .collect(),
+        attachments: attachments(m),
         in_reply_to: ids(m.in_reply_to()),
         references: ids(m.references()),
         list_id: first_raw(m, HeaderName::ListId).map(|v| list_id(&v)).filter(|s| !s.is_empty()),
@@ -143,6 +130,36 @@ fn read(m: &Message<'_>) -> Parsed {
         defects: Vec::new(),
         gmail_labels: first_raw(m, HeaderName::Other("X-Gmail-Labels".into())).map(|v| unfold(&v)),
     }
+}
+
+/// The parts a reader sees as attachments: every leaf part with a file name or
+/// `Content-Disposition: attachment`, and every attached message. (mail-parser's own
+/// `attachments()` lists every part that is not a body, unnamed PGP signatures included, and
+/// misses named inline text parts, which it treats as bodies.)
+fn attachments(m: &Message<'_>) -> Vec<Attachment> {
+    m.parts
+        .iter()
+        .filter(|p| !p.is_multipart())
+        .filter(|p| {
+            p.is_message()
+                || p.attachment_name().is_some()
+                || p.content_disposition()
+                    .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"))
+        })
+        .map(|p| Attachment {
+            name: p.attachment_name().map(str::to_owned),
+            content_type: p
+                .content_type()
+                .map(|c| match c.subtype() {
+                    Some(sub) => format!("{}/{}", c.ctype(), sub).to_lowercase(),
+                    None => c.ctype().to_lowercase(),
+                })
+                .unwrap_or_else(|| {
+                    if p.is_message() { "message/rfc822" } else { "text/plain" }.to_owned()
+                }),
+            size: p.len() as u64,
+        })
+        .collect()
 }
 
 /// The raw value of the first header called `name` (mail-parser's `header_raw` gives the last, and
