@@ -46,54 +46,71 @@ pub struct SearchResult<'c> {
 }
 
 impl Collection {
-    /// Run a search.
+    /// Run a search: every hit, ordered, and the counts.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult<'_>> {
+        let (mut hits, compiled) = self.matching(req)?;
+        hits.sort_by(|a, b| {
+            let date = |r: &Record| r.mail().and_then(|m| m.date_sent.or(m.date_received));
+            let (da, db) = (date(a), date(b));
+            (&a.account, da.is_none(), da, a.seq).cmp(&(&b.account, db.is_none(), db, b.seq))
+        });
+        let counts = self.tally(&req.scope, &hits);
+        Ok(SearchResult { hits, counts, bounds: compiled.bounds, warnings: compiled.warnings })
+    }
+
+    /// Only the counts (hits are not ordered): what `--count` and results-count files need.
+    pub fn count(&self, req: &SearchRequest) -> Result<Counts> {
+        let (hits, _) = self.matching(req)?;
+        Ok(self.tally(&req.scope, &hits))
+    }
+
+    fn matching(&self, req: &SearchRequest) -> Result<(Vec<&Record>, compile::Compiled)> {
         let compiled = compile::compile(self.index(), &req.query, &req.scope, req.now)
             .map_err(crate::Error::Search)?;
         let limit = self.store().records().len() as u64;
         let seqs = self.index().search(&compiled, limit)?;
-        let mut hits: Vec<&Record> =
-            seqs.into_iter().filter_map(|s| self.store().by_seq(s)).collect();
-        hits.sort_by_key(|r| {
-            let date = r.mail().and_then(|m| m.date_sent.or(m.date_received));
-            (r.account.clone(), date.is_none(), date, r.seq)
-        });
+        Ok((seqs.into_iter().filter_map(|s| self.store().by_seq(s)).collect(), compiled))
+    }
+
+    fn tally(&self, scope: &Scope, hits: &[&Record]) -> Counts {
         let mut per_account: BTreeMap<Account, u64> =
-            self.queried_accounts(&req.scope).into_iter().map(|a| (a, 0)).collect();
-        for r in &hits {
-            *per_account.entry(r.account.clone()).or_insert(0) += 1;
+            self.queried_accounts(scope).into_iter().map(|a| (a, 0)).collect();
+        // Hits of one account are mostly adjacent (ingest order): count runs, add each run once.
+        let mut run: Option<(&Account, u64)> = None;
+        for r in hits {
+            match &mut run {
+                Some((a, n)) if *a == &r.account => *n += 1,
+                _ => {
+                    if let Some((a, n)) = run.replace((&r.account, 1)) {
+                        *per_account.entry(a.clone()).or_insert(0) += n;
+                    }
+                }
+            }
         }
-        let counts = Counts {
+        if let Some((a, n)) = run {
+            *per_account.entry(a.clone()).or_insert(0) += n;
+        }
+        Counts {
             total: hits.len() as u64,
             queried_accounts: per_account.len() as u64,
             matching_accounts: per_account.values().filter(|&&n| n > 0).count() as u64,
             per_account,
-        };
-        Ok(SearchResult { hits, counts, bounds: compiled.bounds, warnings: compiled.warnings })
+        }
     }
 
     /// The accounts a scope covers: the listed ones, or those of the collection in the org unit
     /// (or the whole organisation) that hold data of the scope's corpus.
     pub fn queried_accounts(&self, scope: &Scope) -> Vec<Account> {
+        let held = self.store().accounts().iter().filter(|((c, _), _)| *c == scope.corpus);
         let mut out: Vec<Account> = match &scope.method {
             Method::Accounts(list) => list.clone(),
-            Method::OrgUnit(ou) => self
-                .store()
-                .records()
-                .iter()
-                .filter(|r| {
-                    r.corpus == scope.corpus
-                        && r.org_unit.with_ancestors().iter().any(|a| a == ou.as_str())
+            Method::OrgUnit(ou) => held
+                .filter(|(_, s)| {
+                    s.org_units.iter().any(|u| u.with_ancestors().iter().any(|a| a == ou.as_str()))
                 })
-                .map(|r| r.account.clone())
+                .map(|((_, a), _)| a.clone())
                 .collect(),
-            Method::EntireOrg => self
-                .store()
-                .records()
-                .iter()
-                .filter(|r| r.corpus == scope.corpus)
-                .map(|r| r.account.clone())
-                .collect(),
+            Method::EntireOrg => held.map(|((_, a), _)| a.clone()).collect(),
         };
         out.sort();
         out.dedup();

@@ -103,6 +103,18 @@ pub struct Stats {
     pub per_account: BTreeMap<(Corpus, Account), (u64, u64)>,
 }
 
+/// What the collection holds for one account of one corpus, kept up to date as records are
+/// added, so scopes and stats never scan every record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// Records.
+    pub records: u64,
+    /// Bytes of those records.
+    pub bytes: u64,
+    /// The org units the account's records were ingested under.
+    pub org_units: std::collections::BTreeSet<crate::model::OrgUnit>,
+}
+
 /// An open collection folder (reading; see [`StoreWriter`] for appending).
 pub struct Store {
     dir: PathBuf,
@@ -111,6 +123,7 @@ pub struct Store {
     records: Vec<Record>,
     by_doc: HashMap<DocId, u64>,
     by_md5: HashMap<Md5, BlobRef>,
+    accounts: BTreeMap<(Corpus, Account), AccountSummary>,
 }
 
 impl Store {
@@ -151,6 +164,7 @@ impl Store {
             records: Vec::new(),
             by_doc: HashMap::new(),
             by_md5: HashMap::new(),
+            accounts: BTreeMap::new(),
         };
         for seg in &manifest.segments {
             store.load_segment(seg)?;
@@ -185,6 +199,13 @@ impl Store {
     }
 
     fn index_record(&mut self, rec: Record) {
+        let key = (rec.corpus, rec.account.clone());
+        let summary = self.accounts.entry(key).or_default();
+        summary.records += 1;
+        summary.bytes += rec.blob.size;
+        if !summary.org_units.contains(&rec.org_unit) {
+            summary.org_units.insert(rec.org_unit.clone());
+        }
         self.by_doc.insert(rec.doc_id, rec.seq);
         self.by_md5.entry(rec.blob.md5).or_insert(rec.blob);
         self.records.push(rec);
@@ -247,14 +268,17 @@ impl Store {
         end.and_then(|end| map.get(start..end)).ok_or_else(out_of_range)
     }
 
+    /// Every (corpus, account) the collection holds, with what it holds.
+    pub fn accounts(&self) -> &BTreeMap<(Corpus, Account), AccountSummary> {
+        &self.accounts
+    }
+
     /// Counts and sizes.
     pub fn stats(&self) -> Stats {
         let mut s = Stats { records: self.records.len() as u64, ..Stats::default() };
-        for r in &self.records {
-            s.bytes += r.blob.size;
-            let e = s.per_account.entry((r.corpus, r.account.clone())).or_default();
-            e.0 += 1;
-            e.1 += r.blob.size;
+        for (k, a) in &self.accounts {
+            s.bytes += a.bytes;
+            s.per_account.insert(k.clone(), (a.records, a.bytes));
         }
         s.blobs = self.by_md5.len() as u64;
         s.blob_bytes = self.by_md5.values().map(|b| b.size).sum();
