@@ -258,6 +258,15 @@ impl CollectionWriter {
         Ok(())
     }
 
+    /// Record (replace) a group's member list.
+    pub fn set_members(
+        &mut self,
+        group: &str,
+        members: Vec<crate::model::GroupMember>,
+    ) -> Result<()> {
+        Ok(self.store.set_members(group, members)?)
+    }
+
     /// The committed state.
     pub fn store(&self) -> &Store {
         self.store.store()

@@ -37,6 +37,8 @@
 mod collection;
 pub mod digest;
 mod error;
+pub mod export;
+pub mod format;
 pub mod index;
 pub mod ingest;
 pub mod model;
@@ -44,6 +46,7 @@ pub mod query;
 pub mod sample;
 pub mod search;
 pub mod store;
+pub mod verify;
 
 pub use collection::{Collection, CollectionWriter, IngestOptions, IngestProgress, NoProgress};
 pub use error::{Error, Result};

@@ -6,8 +6,8 @@
 //! The same `scale` always writes the same bytes: no clock, no randomness beyond a fixed-seed
 //! generator.
 
+use crate::format::mbox::frame_mboxrd;
 use crate::ingest::Source;
-use crate::ingest::mbox::frame_mboxrd;
 use crate::model::{Account, Corpus, OrgUnit};
 use std::fmt::Write as _;
 use std::fs;
@@ -321,7 +321,7 @@ fn write_mbox(path: &Path, msgs: &[Msg], takeout: bool) -> io::Result<()> {
             "sender@example.org",
             crate::model::time::asctime_utc(m.time).unwrap_or_default()
         );
-        frame_mboxrd(&env, &bytes, &mut out);
+        let _ = frame_mboxrd(&env, &bytes, &mut out);
     }
     fs::write(path, out)
 }

@@ -2,7 +2,7 @@
 //! what it split gives back a file it splits the same way.
 #![no_main]
 
-use ediscovery::ingest::mbox::{MboxItem, MboxSplitter, frame_mboxrd};
+use ediscovery::format::mbox::{MboxItem, MboxSplitter, frame_mboxrd};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -29,6 +29,17 @@ enum Command {
     /// Search with a Vault query within a scope: one line per hit, or counts.
     /// Exit 1 with a pointed message when the query or scope is wrong.
     Search(SearchArgs),
+    /// Export what a search finds, as Vault does. Exit 0 when clean, 2 when records failed
+    /// (see NAME-error.csv), 1 on errors.
+    Export(ExportArgs),
+    /// Re-read an export folder: checksums, names, messages against metadata, balance.
+    Verify {
+        /// The export folder.
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Records per corpus and account, bytes, distinct blobs.
     Stats {
         /// The collection folder.
@@ -45,9 +56,12 @@ struct IngestArgs {
     /// The collection folder.
     #[arg(long)]
     collection: PathBuf,
-    /// The custodian account (for groups, the group address).
-    #[arg(long)]
+    /// The custodian account (for groups, the group address; --group is the same).
+    #[arg(long, alias = "group")]
     account: String,
+    /// The group's member list (CSV: Member,Group,JoinTime,Role,Type), with --corpus groups.
+    #[arg(long)]
+    members: Option<PathBuf>,
     /// An mbox file.
     #[arg(long, group = "source")]
     mbox: Option<PathBuf>,
@@ -75,6 +89,70 @@ struct IngestArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The collection folder.
+    #[arg(long)]
+    collection: PathBuf,
+    /// Export name (every file starts with it).
+    #[arg(long, required_unless_present = "request")]
+    name: Option<String>,
+    /// The output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// A Vault-shaped request (JSON) instead of the scope flags and query.
+    #[arg(long, conflicts_with_all = ["name", "query"])]
+    request: Option<PathBuf>,
+    #[command(flatten)]
+    scope: ScopeArgs,
+    /// deflate or store.
+    #[arg(long, default_value = "deflate")]
+    compression: String,
+    /// An account's mbox continues in the next zip past this many bytes.
+    #[arg(long, default_value_t = 10_000_000_000)]
+    split_size: u64,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Print the plan and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Export again only what this error.csv lists (still within the scope).
+    #[arg(long)]
+    retry_from: Option<PathBuf>,
+    /// The Vault query.
+    #[arg(default_value = "")]
+    query: String,
+}
+
+#[derive(Args)]
+struct ScopeArgs {
+    /// mail or groups.
+    #[arg(long, default_value = "mail")]
+    corpus: String,
+    /// Comma-separated accounts.
+    #[arg(long, value_delimiter = ',')]
+    accounts: Vec<String>,
+    /// An org unit path.
+    #[arg(long)]
+    org_unit: Option<String>,
+    /// First day included (YYYY-MM-DD).
+    #[arg(long)]
+    start: Option<String>,
+    /// Last day included (YYYY-MM-DD).
+    #[arg(long)]
+    end: Option<String>,
+    /// IANA time zone.
+    #[arg(long, default_value = "UTC")]
+    time_zone: String,
+    /// Leave drafts out.
+    #[arg(long)]
+    exclude_drafts: bool,
+    /// Vault's ±30-minute mail boundaries.
+    #[arg(long)]
+    vault_rounding: bool,
 }
 
 #[derive(Args)]
@@ -131,6 +209,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(a) => ingest(a),
         Command::Search(a) => search(a),
+        Command::Export(a) => export(a),
+        Command::Verify { dir, json } => verify(&dir, json),
         Command::Stats { collection, json } => stats(&collection, json),
     };
     match result {
@@ -168,11 +248,17 @@ impl IngestProgress for Progress {
 
 fn ingest(a: IngestArgs) -> CliResult {
     let source = match (a.mbox, a.takeout, a.maildir, a.eml) {
-        (Some(p), None, None, None) => Source::Mbox(p),
-        (None, Some(p), None, None) => Source::Takeout(p),
-        (None, None, Some(p), None) => Source::Maildir(p),
-        (None, None, None, Some(p)) => Source::Eml(p),
-        _ => return Err("give exactly one of --mbox, --takeout, --maildir, --eml".into()),
+        (Some(p), None, None, None) => Some(Source::Mbox(p)),
+        (None, Some(p), None, None) => Some(Source::Takeout(p)),
+        (None, None, Some(p), None) => Some(Source::Maildir(p)),
+        (None, None, None, Some(p)) => Some(Source::Eml(p)),
+        (None, None, None, None) if a.members.is_some() => None,
+        _ => {
+            return Err(
+                "give exactly one of --mbox, --takeout, --maildir, --eml (or only --members)"
+                    .into(),
+            );
+        }
     };
     let corpus = match Corpus::parse(&a.corpus) {
         Some(c @ (Corpus::Mail | Corpus::Groups)) => c,
@@ -189,6 +275,18 @@ fn ingest(a: IngestArgs) -> CliResult {
     opts.org_unit = OrgUnit::new(&a.org_unit);
     opts.commit_every = a.commit_every.max(1);
 
+    if let Some(m) = &a.members {
+        if corpus != Corpus::Groups {
+            return Err("--members goes with --corpus groups".into());
+        }
+        let members = read_members(m, opts.account.as_str())?;
+        let n = members.len();
+        let mut w = CollectionWriter::open(&a.collection, 1)?;
+        w.set_members(opts.account.as_str(), members)?;
+        drop(w);
+        println!("members         {n} recorded for {}", opts.account);
+    }
+    let Some(source) = source else { return Ok(ExitCode::SUCCESS) };
     let total = match &source {
         Source::Mbox(p) | Source::Takeout(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
         _ => 0,
@@ -379,4 +477,167 @@ fn search(a: SearchArgs) -> CliResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn read_members(
+    path: &std::path::Path,
+    group: &str,
+) -> Result<Vec<ediscovery::model::GroupMember>, Box<dyn std::error::Error>> {
+    let (header, rows) = ediscovery::format::csv::read(std::fs::File::open(path)?)?;
+    let want = ["Member", "Group", "JoinTime", "Role", "Type"];
+    if header != want {
+        return Err(format!("{}: header must be {}", path.display(), want.join(",")).into());
+    }
+    let mut out = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let cell = |k: usize| ediscovery::format::csv::unguard(&r[k]).trim().to_owned();
+        let role = cell(3).to_ascii_uppercase();
+        let kind = cell(4).to_ascii_uppercase();
+        if !["MEMBER", "MANAGER", "OWNER"].contains(&role.as_str())
+            || !["USER", "GROUP"].contains(&kind.as_str())
+        {
+            return Err(format!(
+                "{} row {}: Role must be MEMBER, MANAGER or OWNER and Type USER or GROUP",
+                path.display(),
+                i + 2
+            )
+            .into());
+        }
+        if !cell(1).eq_ignore_ascii_case(group) {
+            return Err(format!(
+                "{} row {}: group {} is not {group}",
+                path.display(),
+                i + 2,
+                cell(1)
+            )
+            .into());
+        }
+        out.push(ediscovery::model::GroupMember {
+            member: Account::new(&cell(0))?.to_string(),
+            group: group.to_owned(),
+            join_time: cell(2),
+            role,
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+/// Export progress on a terminal: messages, MB, MB/s, ETA.
+struct ExportBar(Option<ProgressBar>, std::sync::atomic::AtomicU64);
+
+impl ediscovery::export::ExportProgress for ExportBar {
+    fn advanced(&self, messages: u64, bytes: u64) {
+        if let Some(b) = &self.0 {
+            let n = self.1.fetch_add(messages, std::sync::atomic::Ordering::Relaxed) + messages;
+            b.inc(bytes);
+            b.set_message(format!("{n} messages"));
+        }
+    }
+}
+
+fn export(a: ExportArgs) -> CliResult {
+    use ediscovery::export::{self, ExportRequest};
+    let coll = Collection::open(&a.collection)?;
+    let mut req: ExportRequest = match &a.request {
+        Some(p) => serde_json::from_slice(&std::fs::read(p)?)
+            .map_err(|e| format!("{}: {e}", p.display()))?,
+        None => request_from_flags(&a)?,
+    };
+    if a.request.is_none() {
+        req.ediscovery.compression = match a.compression.as_str() {
+            "deflate" => ediscovery::format::zip::Compression::Deflate,
+            "store" => ediscovery::format::zip::Compression::Store,
+            other => return Err(format!("--compression {other}: use deflate or store").into()),
+        };
+        req.ediscovery.split_size = a.split_size;
+        req.ediscovery.threads = a.threads;
+    }
+    let only = a.retry_from.as_deref().map(export::failed_doc_ids).transpose()?;
+    let plan = export::plan(&coll, &req, ediscovery::model::time::now(), only.as_ref())?;
+    if a.dry_run {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let total: u64 = plan.zips.iter().map(|z| z.bytes).sum();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let progress = ExportBar(bar, Default::default());
+    let outcome = export::run(&coll, &req, &plan, coll.store(), &a.out, &progress)?;
+    if let Some(b) = &progress.0 {
+        b.finish_and_clear();
+    }
+    let s = &outcome.summary;
+    println!("export          {} → {}", s.name, a.out.display());
+    println!("in scope        {}", s.totals.in_scope);
+    println!("exported        {}", s.totals.exported);
+    println!(
+        "failed          {} transient, {} non-transient",
+        s.totals.failed_transient, s.totals.failed_non_transient
+    );
+    println!("files           {}", s.files.len() + 2);
+    println!(
+        "time            {:.2} s ({:.1} MB/s, {:.0} messages/s)",
+        s.seconds,
+        s.exported_bytes as f64 / 1e6 / s.seconds.max(1e-9),
+        s.totals.exported as f64 / s.seconds.max(1e-9)
+    );
+    if outcome.has_failures() {
+        println!("see {}-error.csv; retry with --retry-from", s.name);
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn request_from_flags(
+    a: &ExportArgs,
+) -> Result<ediscovery::export::ExportRequest, Box<dyn std::error::Error>> {
+    use ediscovery::export::request::*;
+    let s = &a.scope;
+    let (method, account_info, org_unit_info) = match (&s.org_unit, s.accounts.is_empty()) {
+        (Some(ou), _) => ("ORG_UNIT", None, Some(OrgUnitInfo { org_unit_id: ou.clone() })),
+        (None, false) => ("ACCOUNT", Some(AccountInfo { emails: s.accounts.clone() }), None),
+        (None, true) => ("ENTIRE_ORG", None, None),
+    };
+    Ok(ExportRequest {
+        name: a.name.clone().unwrap_or_default(),
+        query: VaultQuery {
+            corpus: s.corpus.to_ascii_uppercase(),
+            data_scope: None,
+            search_method: method.to_owned(),
+            account_info,
+            org_unit_info,
+            terms: a.query.clone(),
+            start_time: s.start.clone(),
+            end_time: s.end.clone(),
+            time_zone: Some(s.time_zone.clone()),
+            mail_options: Some(MailQueryOptions { exclude_drafts: s.exclude_drafts }),
+        },
+        export_options: ExportOptions::default(),
+        ediscovery: Options { vault_rounding: s.vault_rounding, ..Options::default() },
+    })
+}
+
+fn verify(dir: &std::path::Path, json: bool) -> CliResult {
+    let r = ediscovery::verify::verify(dir)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!("export   {}", r.name);
+        println!("files    {} (checksums)", r.files);
+        println!("messages {}", r.messages);
+        for p in &r.problems {
+            println!("problem: {p}");
+        }
+        println!("{}", if r.ok() { "OK" } else { "FAILED" });
+    }
+    Ok(if r.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -10,12 +10,12 @@
 mod eml;
 pub mod labels;
 mod maildir;
-pub mod mbox;
 pub mod mime;
 mod pipeline;
 
 pub use pipeline::prepare_batch;
 
+use crate::format::mbox;
 use crate::model::{Defect, DocId, MailMeta, SourceKind, SourceRef};
 use serde::Serialize;
 use std::fmt;

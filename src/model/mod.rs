@@ -9,5 +9,6 @@ pub mod time;
 
 pub use id::{Account, AccountError, DocId, OrgUnit};
 pub use record::{
-    Attachment, BlobRef, Corpus, Defect, MailMeta, Mailbox, Metadata, Record, SourceKind, SourceRef,
+    Attachment, BlobRef, Corpus, Defect, GroupMember, MailMeta, Mailbox, Metadata, Record,
+    SourceKind, SourceRef,
 };

@@ -255,3 +255,19 @@ impl Record {
         self.meta.mail()
     }
 }
+
+/// A member of a Google Group, as `group-membership.csv` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMember {
+    /// The member's address.
+    pub member: String,
+    /// The group's address.
+    pub group: String,
+    /// When the member joined (as given).
+    pub join_time: String,
+    /// `MEMBER`, `MANAGER` or `OWNER`.
+    pub role: String,
+    /// `USER` or `GROUP`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}

@@ -122,6 +122,20 @@ pub fn show_in(secs: i64, zone: &Zone) -> Option<String> {
     ts(secs).map(|t| t.to_zoned(zone.0.clone()).strftime("%Y-%m-%d %H:%M:%S %Z (%:z)").to_string())
 }
 
+/// UTC calendar fields of an instant: (year, month, day, hour, minute, second).
+pub fn civil_utc(secs: i64) -> Option<(i32, u8, u8, u8, u8, u8)> {
+    let d = ts(secs)?.to_zoned(TimeZone::UTC).datetime();
+    let b = |v: i8| u8::try_from(v).ok();
+    Some((
+        i32::from(d.year()),
+        b(d.month())?,
+        b(d.day())?,
+        b(d.hour())?,
+        b(d.minute())?,
+        b(d.second())?,
+    ))
+}
+
 /// Now, UTC seconds.
 pub fn now() -> i64 {
     Timestamp::now().as_second()

@@ -268,6 +268,17 @@ impl Store {
         end.and_then(|end| map.get(start..end)).ok_or_else(out_of_range)
     }
 
+    /// Group memberships recorded at ingest (`DIR/groups.json`), by group address.
+    pub fn members(&self) -> Result<BTreeMap<String, Vec<crate::model::GroupMember>>, StoreError> {
+        let path = self.dir.join("groups.json");
+        match fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| StoreError::Corrupt { path, reason: e.to_string() }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
     /// Every (corpus, account) the collection holds, with what it holds.
     pub fn accounts(&self) -> &BTreeMap<(Corpus, Account), AccountSummary> {
         &self.accounts
@@ -503,6 +514,23 @@ impl StoreWriter {
         }
         self.store.remap()?;
         Ok(generation)
+    }
+
+    /// Record (replace) the members of `group`, durably.
+    pub fn set_members(
+        &mut self,
+        group: &str,
+        members: Vec<crate::model::GroupMember>,
+    ) -> Result<(), StoreError> {
+        let mut all = self.store.members()?;
+        all.insert(group.to_owned(), members);
+        let path = self.store.dir.join("groups.json");
+        let tmp = self.store.dir.join("groups.json.tmp");
+        let bytes = serde_json::to_vec_pretty(&all)
+            .map_err(|e| StoreError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+        write_synced(&tmp, &bytes)?;
+        fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        sync_dir(&self.store.dir)
     }
 
     /// Finish writing: the committed store, lock released. Uncommitted records are dropped.

@@ -149,3 +149,97 @@ fn search_prints_hits_counts_explain_and_points_at_bad_queries() {
     assert_eq!(code, 1);
     assert!(err.contains("title: is not valid for corpus mail"), "{err}");
 }
+
+#[test]
+fn export_exits_2_on_damaged_bytes_verify_passes_and_retry_reexports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mbox = write(tmp.path(), "q.mbox", &fixture("quoted-from.mbox"));
+    let coll = tmp.path().join("c");
+    let c = coll.as_os_str();
+    let (code, ..) = run(&[
+        "ingest".as_ref(),
+        "--collection".as_ref(),
+        c,
+        "--account".as_ref(),
+        "a@example.com".as_ref(),
+        "--mbox".as_ref(),
+        mbox.as_os_str(),
+    ]);
+    assert_eq!(code, 0);
+    let out = tmp.path().join("out");
+    let (code, stdout, err) = run(&[
+        "export".as_ref(),
+        "--collection".as_ref(),
+        c,
+        "--name".as_ref(),
+        "Clean".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--compression".as_ref(),
+        "store".as_ref(),
+        "".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(stdout.contains("exported        2"), "{stdout}");
+    let (code, stdout, _) = run(&["verify".as_ref(), out.as_os_str()]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.trim_end().ends_with("OK"));
+    // A dry run prints the plan and writes nothing.
+    let (code, stdout, _) = run(&[
+        "export".as_ref(),
+        "--collection".as_ref(),
+        c,
+        "--name".as_ref(),
+        "Dry".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--dry-run".as_ref(),
+        "".as_ref(),
+    ]);
+    assert_eq!(code, 0);
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(plan["zips"][0]["file"], "Dry-1.zip");
+    assert!(!out.join("Dry-1.zip").exists());
+
+    // Damage the first message's bytes in the pack: a non-transient failure, exit 2.
+    let pack = coll.join("packs/000000.pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[0] ^= 0x20;
+    std::fs::write(&pack, &bytes).unwrap();
+    let (code, stdout, _) = run(&[
+        "export".as_ref(),
+        "--collection".as_ref(),
+        c,
+        "--name".as_ref(),
+        "Damaged".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "".as_ref(),
+    ]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stdout.contains("failed          0 transient, 1 non-transient"), "{stdout}");
+    let errors = std::fs::read_to_string(out.join("Damaged-error.csv")).unwrap();
+    assert!(errors.contains("non-transient,rfc822msgid:quoted-1@fixture"), "{errors}");
+    let (code, _, _) = run(&["verify".as_ref(), out.as_os_str()]);
+    assert_eq!(code, 1, "two exports in one folder: verify wants one checksum file");
+    // Repair the byte, retry only what failed.
+    bytes[0] ^= 0x20;
+    std::fs::write(&pack, &bytes).unwrap();
+    let out2 = tmp.path().join("out2");
+    let (code, stdout, _) = run(&[
+        "export".as_ref(),
+        "--collection".as_ref(),
+        c,
+        "--name".as_ref(),
+        "Retry".as_ref(),
+        "--out".as_ref(),
+        out2.as_os_str(),
+        "--retry-from".as_ref(),
+        out.join("Damaged-error.csv").as_os_str(),
+        "".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("exported        1"), "{stdout}");
+    let (code, ..) = run(&["verify".as_ref(), out2.as_os_str()]);
+    assert_eq!(code, 0);
+}

@@ -6,6 +6,7 @@ mod common;
 mod corpus; // the SpamAssassin corpus (skipped with a message when absent)
 mod crash; // a process killed mid-ingest leaves the last commit
 mod examples; // examples run and check themselves
+mod export; // exports read back by Python readers and verify; threads; faults; retry; groups
 mod fixtures; // every bad-input case, LF and CRLF
 mod props; // property tests: mbox framing round trip, query display round trip
 mod query_table; // the query language, case by case

@@ -1,7 +1,7 @@
 //! Property tests: mboxrd framing and our splitter are inverses for every message that ends in a
 //! newline, whatever `From ` and `>From ` lines it holds.
 
-use ediscovery::ingest::mbox::{MboxItem, MboxSplitter, frame_mboxrd};
+use ediscovery::format::mbox::{MboxItem, MboxSplitter, frame_mboxrd};
 use proptest::prelude::*;
 
 fn line() -> impl Strategy<Value = Vec<u8>> {

@@ -1,8 +1,8 @@
 //! The collection folder: dedup, deterministic ids, reopen, torn writes, locking, index repair.
 
 use super::common::*;
+use ediscovery::format::mbox::frame_mboxrd;
 use ediscovery::ingest::Source;
-use ediscovery::ingest::mbox::frame_mboxrd;
 use ediscovery::model::Corpus;
 use ediscovery::query::Scope;
 use ediscovery::search::search_text;

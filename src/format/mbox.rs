@@ -1,4 +1,4 @@
-//! A byte-exact mbox splitter.
+//! mbox: a byte-exact splitter (ingest and verify) and the mboxrd framer (exports).
 //!
 //! mail-parser's reader drops bytes before the first `From ` line and un-quotes `>From ` lines
 //! without saying so, so mbox is split here. A message is the bytes between two `From_` lines,
@@ -197,9 +197,9 @@ pub fn parse_envelope(envelope: &[u8]) -> (Option<String>, Option<i64>) {
 }
 
 /// Frames `bytes` as one mboxrd message (`From ` line, quoted lines, trailing LF if missing, blank
-/// line) — the inverse of the splitter. Used by the sample generator and tests; the export writer
-/// has its own streaming framer.
-pub fn frame_mboxrd(envelope: &str, bytes: &[u8], out: &mut Vec<u8>) {
+/// line): the inverse of the splitter. Returns true when an LF had to be added (the message did
+/// not end in one; mbox cannot tell that apart later, so exports count it).
+pub fn frame_mboxrd(envelope: &str, bytes: &[u8], out: &mut Vec<u8>) -> bool {
     out.extend_from_slice(b"From ");
     out.extend_from_slice(envelope.as_bytes());
     out.push(b'\n');
@@ -210,10 +210,12 @@ pub fn frame_mboxrd(envelope: &str, bytes: &[u8], out: &mut Vec<u8>) {
         }
         out.extend_from_slice(line);
     }
-    if !bytes.ends_with(b"\n") {
+    let added = !bytes.ends_with(b"\n");
+    if added {
         out.push(b'\n');
     }
     out.push(b'\n');
+    added
 }
 
 #[cfg(test)]

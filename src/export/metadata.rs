@@ -1,0 +1,203 @@
+//! The metadata files of a mail or groups export: EDRM XML, the mail CSV, results counts, error
+//! reports, group membership. Values come from the records; every CSV cell is guarded and every
+//! XML value cleaned by the format writers.
+
+use super::plan::ExportPlan;
+use super::run::Failure;
+use crate::format::csv::CsvWriter;
+use crate::format::xml::{EdrmWriter, ExternalFile, Tag};
+use crate::model::{Mailbox, Record, time};
+use std::io::{self, Write};
+
+/// `metadata.csv` columns (Vault's, in order, then ours).
+pub const CSV_COLUMNS: [&str; 22] = [
+    "Rfc822MessageId",
+    "GmailMessageId",
+    "Account",
+    "From",
+    "To",
+    "CC",
+    "BCC",
+    "Subject",
+    "Labels",
+    "DateSent",
+    "DateReceived",
+    "SubjectAtStart",
+    "SubjectAtEnd",
+    "DateFirstMessageSent",
+    "DateLastMessageSent",
+    "DateFirstMessageReceived",
+    "DateLastMessageReceived",
+    "ThreadedMessageCount",
+    "DocID",
+    "FileName",
+    "FileSize",
+    "Hash",
+];
+
+/// `error.csv` columns for mail and groups (Vault's, then class and retry query).
+pub const ERROR_COLUMNS: [&str; 16] = [
+    "Document ID",
+    "Document type",
+    "File type",
+    "Attachments count",
+    "Attachment names",
+    "Subject",
+    "Size",
+    "From",
+    "To",
+    "Cc",
+    "Sent time",
+    "Source account",
+    "Error description",
+    "RFC 822 Message-ID",
+    "Failure class",
+    "Retry query",
+];
+
+/// Addresses as one comma-separated value; a display name holding a comma or quote is quoted.
+pub fn addresses(list: &[Mailbox]) -> String {
+    list.iter()
+        .map(|m| match &m.name {
+            Some(n) if n.contains([',', '"']) => {
+                format!("\"{}\" <{}>", n.replace('"', "\\\""), m.address)
+            }
+            _ => m.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Labels as one comma-separated value; a label holding a comma is quoted (as GYB reads them).
+pub fn labels(list: &[String]) -> String {
+    list.iter()
+        .map(|l| if l.contains(',') { format!("\"{l}\"") } else { l.clone() })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The search that finds a record again (`rfc822msgid:…`), empty when it has no Message-ID.
+pub fn retry_query(r: &Record) -> String {
+    match r.mail().and_then(|m| m.message_id.as_deref()) {
+        Some(id) if id.contains(|c: char| c.is_whitespace() || "()\"".contains(c)) => {
+            format!("rfc822msgid:\"{}\"", id.replace('"', ""))
+        }
+        Some(id) => format!("rfc822msgid:{id}"),
+        None => String::new(),
+    }
+}
+
+fn iso(t: Option<i64>) -> String {
+    t.and_then(time::iso_utc).unwrap_or_default()
+}
+
+fn csv_date(t: Option<i64>) -> String {
+    t.and_then(time::csv_utc).unwrap_or_default()
+}
+
+/// Write `metadata.xml` for the exported records; returns characters replaced.
+pub fn write_xml(plan: &ExportPlan, records: &[&Record], w: impl Write) -> io::Result<u64> {
+    let custodians: Vec<&str> = plan.custodians.iter().map(|a| a.as_str()).collect();
+    let custodians = custodians.join(",");
+    let mut x = EdrmWriter::new(
+        w,
+        &[
+            Tag { name: "UserQuery", data_type: "Text", value: &plan.user_query },
+            Tag { name: "TimeZone", data_type: "Text", value: &plan.time_zone },
+            Tag { name: "Custodians", data_type: "LongText", value: &custodians },
+        ],
+    )?;
+    for r in records {
+        let m = r.mail().cloned().unwrap_or_default();
+        let doc_id = r.doc_id.to_string();
+        let (from, to, cc, bcc) =
+            (addresses(&m.from), addresses(&m.to), addresses(&m.cc), addresses(&m.bcc));
+        let (sent, received) = (iso(m.date_sent), iso(m.date_received));
+        let labels = labels(&m.labels);
+        let tags = [
+            Tag { name: "Account", data_type: "Text", value: r.account.as_str() },
+            Tag { name: "#From", data_type: "Text", value: &from },
+            Tag { name: "#To", data_type: "LongText", value: &to },
+            Tag { name: "#CC", data_type: "LongText", value: &cc },
+            Tag { name: "#BCC", data_type: "LongText", value: &bcc },
+            Tag { name: "#Subject", data_type: "Text", value: m.subject.as_deref().unwrap_or("") },
+            Tag { name: "#DateSent", data_type: "DateTime", value: &sent },
+            Tag { name: "#DateReceived", data_type: "DateTime", value: &received },
+            Tag { name: "Labels", data_type: "Text", value: &labels },
+            Tag {
+                name: "Rfc822MessageId",
+                data_type: "Text",
+                value: m.message_id.as_deref().unwrap_or(""),
+            },
+        ];
+        let hash = r.blob.md5.to_hex();
+        x.document(
+            &doc_id,
+            &tags,
+            &ExternalFile { name: &doc_id, size: r.blob.size, hash: &hash },
+        )?;
+    }
+    x.finish().map(|(_, n)| n)
+}
+
+/// Write `metadata.csv` (mail) for the exported records.
+pub fn write_csv(records: &[&Record], w: impl Write) -> io::Result<()> {
+    let mut c = CsvWriter::new(w, &CSV_COLUMNS)?;
+    for r in records {
+        let m = r.mail().cloned().unwrap_or_default();
+        let doc_id = r.doc_id.to_string();
+        c.row(&[
+            m.message_id.clone().unwrap_or_default(),
+            doc_id.clone(),
+            r.account.to_string(),
+            addresses(&m.from),
+            addresses(&m.to),
+            addresses(&m.cc),
+            addresses(&m.bcc),
+            m.subject.clone().unwrap_or_default(),
+            labels(&m.labels),
+            csv_date(m.date_sent),
+            csv_date(m.date_received),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            doc_id.clone(),
+            doc_id,
+            r.blob.size.to_string(),
+            r.blob.md5.to_hex(),
+        ])?;
+    }
+    c.finish().map(|_| ())
+}
+
+/// Write `error.csv` rows for failed records.
+pub fn write_errors(failed: &[(&Record, &Failure)], w: impl Write) -> io::Result<()> {
+    let mut c = CsvWriter::new(w, &ERROR_COLUMNS)?;
+    for (r, f) in failed {
+        let m = r.mail().cloned().unwrap_or_default();
+        let names: Vec<&str> = m.attachments.iter().filter_map(|a| a.name.as_deref()).collect();
+        c.row(&[
+            r.doc_id.to_string(),
+            "mail".to_owned(),
+            "mail".to_owned(),
+            m.attachments.len().to_string(),
+            names.join(", "),
+            m.subject.clone().unwrap_or_default(),
+            r.blob.size.to_string(),
+            addresses(&m.from),
+            addresses(&m.to),
+            addresses(&m.cc),
+            csv_date(m.date_sent),
+            r.account.to_string(),
+            f.reason.clone(),
+            m.message_id.clone().unwrap_or_default(),
+            f.class.as_str().to_owned(),
+            retry_query(r),
+        ])?;
+    }
+    c.finish().map(|_| ())
+}

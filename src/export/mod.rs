@@ -1,0 +1,295 @@
+//! Vault-exact exports of mail and groups: plan, then run, then (in `verify`) re-read.
+//!
+//! Files (export name `NAME`), as `docs/export-contract.md` fixes them:
+//! `NAME-1.zip`… (one account's mbox per zip, split at the split size), `NAME-metadata.xml`,
+//! `NAME-metadata.csv` (mail), `NAME-results-count.csv`, `NAME-group-membership.csv` (groups),
+//! `NAME-error.csv` + `NAME-account-exceptions.csv` / `NAME-failed-group-membership-lookups.csv`
+//! (only with errors), `NAME-summary.json`, and last `NAME-checksums.md5`.
+
+mod metadata;
+pub mod naming;
+pub mod plan;
+pub mod request;
+pub mod run;
+pub mod summary;
+
+pub use metadata::{CSV_COLUMNS, ERROR_COLUMNS};
+pub use naming::SafeName;
+pub use plan::{ExportPlan, ZipPlan};
+pub use request::{ExportRequest, RequestError};
+pub use run::{BlobSource, ExportProgress, Failure, FailureClass, NoExportProgress, RecordOutcome};
+pub use summary::{Balance, Summary, WrittenFile};
+
+use crate::format::csv::CsvWriter;
+use crate::format::md5sum;
+use crate::model::{Corpus, DocId, Record};
+use crate::query::Method;
+use crate::{Collection, SearchRequest};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Why an export could not run (failed records are not errors: they are rows of `error.csv`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The request.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// Searching.
+    #[error("search: {0}")]
+    Search(Box<crate::Error>),
+    /// The output folder already holds files of this export.
+    #[error("{0} already exists: choose another export name or folder")]
+    Exists(PathBuf),
+    /// Writing.
+    #[error("{path}: {source}")]
+    Io {
+        /// File or folder.
+        path: PathBuf,
+        /// Cause.
+        source: io::Error,
+    },
+}
+
+/// What an export wrote and what failed.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The summary (also written as `NAME-summary.json`).
+    pub summary: Summary,
+}
+
+impl Outcome {
+    /// True when records failed (the CLI exits 2).
+    pub fn has_failures(&self) -> bool {
+        self.summary.totals.failed() > 0
+    }
+}
+
+/// Search and plan. `only` restricts the export to these DocIDs (a retry).
+pub fn plan(
+    coll: &Collection,
+    req: &ExportRequest,
+    now: i64,
+    only: Option<&BTreeSet<DocId>>,
+) -> Result<ExportPlan, ExportError> {
+    let name = SafeName::export_name(&req.name).map_err(RequestError::Invalid)?;
+    let scope = req.scope()?;
+    let query = crate::query::parse(&req.query.terms)
+        .map_err(|e| ExportError::Search(Box::new(e.into())))?;
+    let result = coll
+        .search(&SearchRequest { scope: scope.clone(), query, now })
+        .map_err(|e| ExportError::Search(Box::new(e)))?;
+    let hits: Vec<&Record> =
+        result.hits.into_iter().filter(|r| only.is_none_or(|o| o.contains(&r.doc_id))).collect();
+    let mut in_scope: BTreeMap<_, u64> =
+        result.counts.per_account.keys().map(|a| (a.clone(), 0)).collect();
+    for r in &hits {
+        *in_scope.entry(r.account.clone()).or_insert(0) += 1;
+    }
+    let custodians = match &scope.method {
+        Method::Accounts(a) => a.clone(),
+        _ => Vec::new(),
+    };
+    Ok(ExportPlan {
+        name,
+        corpus: scope.corpus,
+        compression: req.ediscovery.compression,
+        split_size: req.ediscovery.split_size.max(1),
+        zips: Vec::new(),
+        in_scope,
+        user_query: req.query.terms.clone(),
+        time_zone: scope.time_zone.clone(),
+        custodians,
+    }
+    .assign(&hits))
+}
+
+/// DocIDs listed in an `error.csv` (for `--retry-from`).
+pub fn failed_doc_ids(error_csv: &Path) -> Result<BTreeSet<DocId>, ExportError> {
+    let io_err = |source| ExportError::Io { path: error_csv.to_path_buf(), source };
+    let file = std::fs::File::open(error_csv).map_err(io_err)?;
+    let (header, rows) = crate::format::csv::read(file).map_err(io_err)?;
+    let col = header.iter().position(|h| h == "Document ID").ok_or_else(|| {
+        io_err(io::Error::new(io::ErrorKind::InvalidData, "no `Document ID` column"))
+    })?;
+    rows.iter()
+        .map(|r| {
+            r.get(col).and_then(|c| c.parse::<DocId>().ok()).ok_or_else(|| {
+                io_err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("bad Document ID in {r:?}"),
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Run `plan` into the folder `out` (created), reading bytes through `source`.
+pub fn run(
+    coll: &Collection,
+    req: &ExportRequest,
+    plan: &ExportPlan,
+    source: &dyn BlobSource,
+    out: &Path,
+    progress: &dyn ExportProgress,
+) -> Result<Outcome, ExportError> {
+    let started = Instant::now();
+    let io_at = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| ExportError::Io { path: p, source }
+    };
+    std::fs::create_dir_all(out).map_err(io_at(out))?;
+    let prefix = format!("{}-", plan.name);
+    for e in std::fs::read_dir(out).map_err(io_at(out))? {
+        let e = e.map_err(io_at(out))?;
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            return Err(ExportError::Exists(e.path()));
+        }
+    }
+    let threads = match req.ediscovery.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let store = coll.store();
+    let zips = run::write_zips(plan, store, source, out, threads, progress).map_err(io_at(out))?;
+
+    let mut files: Vec<WrittenFile> = Vec::new();
+    let mut exported: Vec<&Record> = Vec::new();
+    let mut failed: Vec<(&Record, Failure)> = Vec::new();
+    let mut balances: BTreeMap<String, Balance> = plan
+        .in_scope
+        .iter()
+        .map(|(a, n)| {
+            (a.to_string(), Balance { account: a.to_string(), in_scope: *n, ..Balance::default() })
+        })
+        .collect();
+    let mut given_newline = 0;
+    let mut exported_bytes = 0;
+    for (file, outcomes) in zips {
+        files.push(file);
+        for (seq, o) in outcomes {
+            let Some(r) = store.by_seq(seq) else { continue };
+            let b = balances.entry(r.account.to_string()).or_default();
+            match o {
+                RecordOutcome::Exported(added) => {
+                    b.exported += 1;
+                    given_newline += u64::from(added);
+                    exported_bytes += r.blob.size;
+                    exported.push(r);
+                }
+                RecordOutcome::Failed(f) => {
+                    match f.class {
+                        FailureClass::Transient => b.failed_transient += 1,
+                        FailureClass::NonTransient => b.failed_non_transient += 1,
+                    }
+                    failed.push((r, f));
+                }
+            }
+        }
+    }
+
+    let write = |name: String, body: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
+        run::write_file(out, &name, |w| body(w)).map_err(io_at(&out.join(&name)))
+    };
+    let mut replaced = 0;
+    files.push(
+        run::write_file(out, &plan.file("metadata.xml"), |w| {
+            replaced = metadata::write_xml(plan, &exported, w)?;
+            Ok(())
+        })
+        .map_err(io_at(out))?,
+    );
+    if plan.corpus == Corpus::Mail {
+        files.push(write(plan.file("metadata.csv"), &|w| metadata::write_csv(&exported, w))?);
+    }
+    files.push(write(plan.file("results-count.csv"), &|w| {
+        let mut c = CsvWriter::new(w, &["Account", "Count"])?;
+        for (a, n) in plan.in_scope.iter().filter(|(_, n)| **n > 0) {
+            c.row(&[a.as_str(), &n.to_string()])?;
+        }
+        c.finish().map(|_| ())
+    })?);
+    let mut missing_groups = Vec::new();
+    if plan.corpus == Corpus::Groups {
+        let members = store.members().map_err(|e| ExportError::Io {
+            path: store.dir().join("groups.json"),
+            source: io::Error::other(e),
+        })?;
+        missing_groups = plan
+            .in_scope
+            .keys()
+            .filter(|g| !members.contains_key(g.as_str()))
+            .cloned()
+            .collect::<Vec<_>>();
+        files.push(write(plan.file("group-membership.csv"), &|w| {
+            let mut c = CsvWriter::new(w, &["Member", "Group", "JoinTime", "Role", "Type"])?;
+            for g in plan.in_scope.keys() {
+                for m in members.get(g.as_str()).into_iter().flatten() {
+                    c.row(&[&m.member, &m.group, &m.join_time, &m.role, &m.kind])?;
+                }
+            }
+            c.finish().map(|_| ())
+        })?);
+    }
+    if !failed.is_empty() {
+        let rows: Vec<(&Record, &Failure)> = failed.iter().map(|(r, f)| (*r, f)).collect();
+        files.push(write(plan.file("error.csv"), &|w| metadata::write_errors(&rows, w))?);
+        let exceptions = if plan.corpus == Corpus::Groups {
+            "failed-group-membership-lookups.csv"
+        } else {
+            "account-exceptions.csv"
+        };
+        if plan.corpus == Corpus::Mail {
+            files.push(write(plan.file(exceptions), &|w| {
+                let mut c = CsvWriter::new(w, &["Account", "Exported", "Failed"])?;
+                for b in balances.values().filter(|b| b.failed() > 0) {
+                    c.row(&[b.account.clone(), b.exported.to_string(), b.failed().to_string()])?;
+                }
+                c.finish().map(|_| ())
+            })?);
+        }
+    }
+    if !missing_groups.is_empty() {
+        files.push(write(plan.file("failed-group-membership-lookups.csv"), &|w| {
+            let mut c = CsvWriter::new(w, &["Group", "Reason"])?;
+            for g in &missing_groups {
+                c.row(&[g.as_str(), "no member list was ingested for this group"])?;
+            }
+            c.finish().map(|_| ())
+        })?);
+    }
+
+    let accounts: Vec<Balance> = balances.into_values().collect();
+    let mut totals = Balance { account: "total".to_owned(), ..Balance::default() };
+    for b in &accounts {
+        totals.in_scope += b.in_scope;
+        totals.exported += b.exported;
+        totals.failed_transient += b.failed_transient;
+        totals.failed_non_transient += b.failed_non_transient;
+        totals.excluded += b.excluded;
+    }
+    let summary = Summary {
+        name: plan.name.to_string(),
+        corpus: plan.corpus.to_string(),
+        request: req.clone(),
+        accounts,
+        totals,
+        files: files.clone(),
+        messages_given_final_newline: given_newline,
+        xml_replaced_characters: replaced,
+        exported_bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        threads,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    files.push(write(plan.file("summary.json"), &|w| {
+        serde_json::to_writer_pretty(&mut *w, &summary).map_err(io::Error::other)?;
+        w.write_all(b"\n")
+    })?);
+    let sums: Vec<(String, crate::digest::Md5)> =
+        files.iter().filter_map(|f| f.md5.parse().ok().map(|m| (f.name.clone(), m))).collect();
+    write(plan.file("checksums.md5"), &|w| md5sum::write(w, &sums))?;
+    Ok(Outcome { summary })
+}

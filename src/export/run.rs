@@ -1,0 +1,216 @@
+//! The runner: the only code that writes an export, and the only user of rayon in `export`.
+//!
+//! Content zips are independent files and are written in parallel (a window of `threads` at a
+//! time); inside a zip, messages are read, checked against their MD5 and framed in parallel in
+//! batches of about 16 MiB, then appended in plan order by the zip's single writer, which hashes
+//! the file as it goes. Memory stays bounded by `threads × 2 × 16 MiB` whatever the export size.
+//! Every file is written under a `.partial` name and renamed when complete.
+
+use super::plan::{ExportPlan, ZipPlan};
+use super::summary::WrittenFile;
+use crate::digest::{Md5, Md5Writer};
+use crate::format::mbox;
+use crate::format::zip::ZipOut;
+use crate::model::Record;
+use crate::model::time;
+use crate::store::{Store, StoreError};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+/// Batches of about this many bytes are framed in parallel.
+const BATCH: u64 = 16 << 20;
+
+/// Vault's two error classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureClass {
+    /// The bytes could not be read now (I/O); a later retry should export them.
+    Transient,
+    /// The bytes are missing or damaged; retrying will not help.
+    NonTransient,
+}
+
+impl FailureClass {
+    /// As written in `error.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Transient => "transient",
+            FailureClass::NonTransient => "non-transient",
+        }
+    }
+}
+
+/// Why one record was not exported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// Transient or not.
+    pub class: FailureClass,
+    /// In words.
+    pub reason: String,
+}
+
+/// Where an export reads record bytes from: the store, or in tests a store with faults injected.
+pub trait BlobSource: Sync {
+    /// The original bytes of `rec`.
+    fn read<'a>(&'a self, rec: &Record) -> Result<Cow<'a, [u8]>, Failure>;
+}
+
+impl BlobSource for Store {
+    fn read<'a>(&'a self, rec: &Record) -> Result<Cow<'a, [u8]>, Failure> {
+        match self.bytes(rec) {
+            Ok(b) => Ok(Cow::Borrowed(b)),
+            Err(e @ StoreError::BlobOutOfRange { .. }) => Err(Failure {
+                class: FailureClass::NonTransient,
+                reason: format!("stored bytes are missing: {e}"),
+            }),
+            Err(e) => Err(Failure { class: FailureClass::Transient, reason: e.to_string() }),
+        }
+    }
+}
+
+/// Told about export progress (from several threads at once).
+pub trait ExportProgress: Sync {
+    /// More messages were written.
+    fn advanced(&self, _messages: u64, _bytes: u64) {}
+}
+
+/// Ignores progress.
+pub struct NoExportProgress;
+impl ExportProgress for NoExportProgress {}
+
+/// What happened to one record.
+#[derive(Clone, Debug)]
+pub enum RecordOutcome {
+    /// Written; `true` when a final line feed was added for the mbox.
+    Exported(bool),
+    /// Not written.
+    Failed(Failure),
+}
+
+/// Write a file under a temporary name, hashing it, then rename it into place.
+pub fn write_file(
+    dir: &Path,
+    name: &str,
+    body: impl FnOnce(&mut Md5Writer<BufWriter<File>>) -> io::Result<()>,
+) -> io::Result<WrittenFile> {
+    let tmp = dir.join(format!(".{name}.partial"));
+    let mut w = Md5Writer::new(BufWriter::with_capacity(1 << 20, File::create(&tmp)?));
+    body(&mut w)?;
+    let (buf, md5, size) = w.finish();
+    let file = buf.into_inner().map_err(|e| e.into_error())?;
+    file.sync_data()?;
+    fs::rename(&tmp, dir.join(name))?;
+    Ok(WrittenFile { name: name.to_owned(), size, md5: md5.to_hex() })
+}
+
+/// One written zip and what happened to each of its records, in plan order.
+pub type ZipOutcome = (WrittenFile, Vec<(u64, RecordOutcome)>);
+
+/// A framed message (bytes, whether a line feed was added) or why it could not be.
+type Framed = Result<(Vec<u8>, bool), Failure>;
+
+/// Write every content zip of `plan`. Returns the zips written and each record's outcome, in plan
+/// order (identical for any thread count).
+pub fn write_zips(
+    plan: &ExportPlan,
+    store: &Store,
+    source: &dyn BlobSource,
+    out: &Path,
+    threads: usize,
+    progress: &dyn ExportProgress,
+) -> io::Result<Vec<ZipOutcome>> {
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(io::Error::other)?;
+    pool.install(|| {
+        let mut done = Vec::with_capacity(plan.zips.len());
+        for window in plan.zips.chunks(threads.max(1)) {
+            let results: Vec<io::Result<_>> = window
+                .par_iter()
+                .map(|z| write_zip(plan, z, store, source, out, progress))
+                .collect();
+            for r in results {
+                done.push(r?);
+            }
+        }
+        Ok(done)
+    })
+}
+
+fn write_zip(
+    plan: &ExportPlan,
+    z: &ZipPlan,
+    store: &Store,
+    source: &dyn BlobSource,
+    out: &Path,
+    progress: &dyn ExportProgress,
+) -> io::Result<ZipOutcome> {
+    let mut outcomes = Vec::with_capacity(z.records.len());
+    let written = write_file(out, &z.file, |w| {
+        let mut zip = ZipOut::new(w);
+        // ZIP64 sizes up front when the entry may pass 4 GiB (quoting adds a little).
+        zip.start(&z.entry, plan.compression, z.latest, z.bytes > 3_900_000_000)?;
+        let mut start = 0;
+        while start < z.records.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < z.records.len() && (end == start || bytes < BATCH) {
+                bytes += store.by_seq(z.records[end]).map_or(0, |r| r.blob.size);
+                end += 1;
+            }
+            let framed: Vec<(u64, Framed)> = z.records[start..end]
+                .par_iter()
+                .map(|&seq| (seq, frame(store, source, seq)))
+                .collect();
+            let mut n = 0;
+            for (seq, r) in framed {
+                match r {
+                    Ok((buf, added)) => {
+                        zip.write_all(&buf)?;
+                        n += 1;
+                        outcomes.push((seq, RecordOutcome::Exported(added)));
+                    }
+                    Err(f) => outcomes.push((seq, RecordOutcome::Failed(f))),
+                }
+            }
+            progress.advanced(n, bytes);
+            start = end;
+        }
+        zip.finish()?;
+        Ok(())
+    })?;
+    Ok((written, outcomes))
+}
+
+/// Read, check and frame one message.
+fn frame(store: &Store, source: &dyn BlobSource, seq: u64) -> Framed {
+    let rec = store.by_seq(seq).ok_or_else(|| Failure {
+        class: FailureClass::NonTransient,
+        reason: format!("record {seq} is not in the collection"),
+    })?;
+    let bytes = source.read(rec)?;
+    if bytes.len() as u64 != rec.blob.size || Md5::of(&bytes) != rec.blob.md5 {
+        return Err(Failure {
+            class: FailureClass::NonTransient,
+            reason: format!(
+                "stored bytes are damaged: {} bytes with MD5 {}, expected {} bytes with MD5 {}",
+                bytes.len(),
+                Md5::of(&bytes),
+                rec.blob.size,
+                rec.blob.md5
+            ),
+        });
+    }
+    let date = rec.mail().and_then(|m| m.date_sent.or(m.date_received)).unwrap_or(0);
+    let envelope = format!(
+        "{}@xxx {}",
+        rec.doc_id,
+        time::asctime_utc(date).unwrap_or_else(|| "Thu Jan  1 00:00:00 1970".to_owned())
+    );
+    let mut buf = Vec::with_capacity(bytes.len() + 128);
+    let added = mbox::frame_mboxrd(&envelope, &bytes, &mut buf);
+    Ok((buf, added))
+}

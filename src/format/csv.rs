@@ -1,0 +1,96 @@
+//! CSV (RFC 4180, UTF-8 without BOM, CRLF): the only user of `csv`.
+//!
+//! Spreadsheets run a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return as a
+//! formula (`=cmd|' /C calc'!A0`). Every cell we write goes through [`guard`], which puts a `'` in
+//! front of such a cell — the convention spreadsheets show as text — so opening an export never
+//! runs anything. The value is otherwise unchanged.
+
+use std::borrow::Cow;
+use std::io::{self, Read, Write};
+
+/// The cell as written: prefixed with `'` when a spreadsheet would read it as a formula.
+pub fn guard(cell: &str) -> Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{cell}")),
+        _ => Cow::Borrowed(cell),
+    }
+}
+
+/// A CSV file being written.
+pub struct CsvWriter<W: Write> {
+    inner: ::csv::Writer<W>,
+}
+
+fn io(e: ::csv::Error) -> io::Error {
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+impl<W: Write> CsvWriter<W> {
+    /// Start a file with this header row.
+    pub fn new(w: W, header: &[&str]) -> io::Result<Self> {
+        let mut inner =
+            ::csv::WriterBuilder::new().terminator(::csv::Terminator::CRLF).from_writer(w);
+        inner.write_record(header).map_err(io)?;
+        Ok(CsvWriter { inner })
+    }
+
+    /// One row; every cell guarded.
+    pub fn row<S: AsRef<str>>(&mut self, cells: &[S]) -> io::Result<()> {
+        self.inner.write_record(cells.iter().map(|c| guard(c.as_ref()).into_owned())).map_err(io)
+    }
+
+    /// Flush and hand back the writer (errors are returned, not lost in `Drop`).
+    pub fn finish(self) -> io::Result<W> {
+        self.inner.into_inner().map_err(|e| io::Error::other(e.to_string()))
+    }
+}
+
+/// A whole CSV: its header and rows, cells as written (guards not undone).
+pub fn read(r: impl Read) -> io::Result<(Vec<String>, Vec<Vec<String>>)> {
+    let mut reader = ::csv::ReaderBuilder::new().flexible(false).from_reader(r);
+    let header = reader.headers().map_err(io)?.iter().map(str::to_owned).collect();
+    let mut rows = Vec::new();
+    for rec in reader.records() {
+        rows.push(rec.map_err(io)?.iter().map(str::to_owned).collect());
+    }
+    Ok((header, rows))
+}
+
+/// Undo [`guard`] for a cell read back.
+pub fn unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if guard(rest) != rest => rest,
+        _ => cell,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused_and_round_trip() {
+        let cells = [
+            "=cmd|' /C calc'!A0",
+            "@SUM(1+1)",
+            "+1",
+            "-1",
+            "\tx",
+            "plain",
+            "'quoted",
+            "a,\"b\"\r\nc",
+        ];
+        let mut w = CsvWriter::new(Vec::new(), &["A", "B", "C", "D", "E", "F", "G", "H"]).unwrap();
+        w.row(&cells).unwrap();
+        let bytes = w.finish().unwrap();
+        let (h, rows) = read(&bytes[..]).unwrap();
+        assert_eq!(h.len(), 8);
+        assert_eq!(rows[0][0], "'=cmd|' /C calc'!A0");
+        assert_eq!(rows[0][5], "plain");
+        let back: Vec<&str> = rows[0].iter().map(|c| unguard(c)).collect();
+        assert_eq!(back, cells);
+    }
+}

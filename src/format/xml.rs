@@ -1,0 +1,237 @@
+//! EDRM XML (`NAME-metadata.xml`): the only user of `quick-xml`.
+//!
+//! Layout, as Vault writes it and review tools read it:
+//! `Root › Batch › Tags (export-wide) + Documents › Document DocID › Tags › Tag` and
+//! `Files › File FileType='Native' › ExternalFile FileName FileSize Hash`. Attributes are
+//! single-quoted in the order `TagName, TagDataType, TagValue`, like real Vault exports.
+//!
+//! XML 1.0 forbids most C0 control characters even as character references, and quick-xml passes
+//! them through, so every value goes through [`clean`], which replaces them (and U+FFFE/U+FFFF)
+//! with U+FFFD; the writer counts replacements for the export summary. Line breaks and tabs in
+//! attribute values are written as character references so a parser gets them back instead of
+//! spaces.
+
+use quick_xml::events::Event;
+use std::borrow::Cow;
+use std::io::{self, BufRead, Write};
+
+/// A character XML 1.0 allows.
+fn allowed(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// `s` with every character XML 1.0 forbids replaced by U+FFFD, and how many were replaced.
+pub fn clean(s: &str) -> (Cow<'_, str>, u64) {
+    if s.chars().all(allowed) {
+        return (Cow::Borrowed(s), 0);
+    }
+    let mut n = 0;
+    let out = s
+        .chars()
+        .map(|c| {
+            if allowed(c) {
+                c
+            } else {
+                n += 1;
+                '\u{FFFD}'
+            }
+        })
+        .collect();
+    (Cow::Owned(out), n)
+}
+
+/// A cleaned, escaped attribute value for single quotes.
+fn attr(s: &str, replaced: &mut u64) -> String {
+    let (c, n) = clean(s);
+    *replaced += n;
+    quick_xml::escape::escape(c.as_ref())
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+        .replace('\t', "&#9;")
+}
+
+/// One `Tag`.
+pub struct Tag<'a> {
+    /// `TagName`, e.g. `#From` or `Labels`.
+    pub name: &'a str,
+    /// `TagDataType`: `Text`, `LongText`, `DateTime`, `Integer`.
+    pub data_type: &'a str,
+    /// `TagValue`.
+    pub value: &'a str,
+}
+
+/// The native file of a document.
+pub struct ExternalFile<'a> {
+    /// `FileName` (the DocID, which the mbox `From ` line also carries).
+    pub name: &'a str,
+    /// `FileSize` in bytes.
+    pub size: u64,
+    /// `Hash` (MD5, lowercase hex).
+    pub hash: &'a str,
+}
+
+/// Writes an EDRM XML document, one `Document` at a time.
+pub struct EdrmWriter<W: Write> {
+    w: W,
+    replaced: u64,
+}
+
+impl<W: Write> EdrmWriter<W> {
+    /// Start the document with the export-wide tags.
+    pub fn new(mut w: W, batch_tags: &[Tag<'_>]) -> io::Result<Self> {
+        let mut replaced = 0;
+        w.write_all(b"<?xml version='1.0' encoding='UTF-8'?>\n<Root MajorVersion='1' MinorVersion='2'>\n <Batch>\n  <Tags>\n")?;
+        for t in batch_tags {
+            writeln!(
+                w,
+                "   <Tag TagName='{}' TagDataType='{}' TagValue='{}'/>",
+                attr(t.name, &mut replaced),
+                attr(t.data_type, &mut replaced),
+                attr(t.value, &mut replaced)
+            )?;
+        }
+        w.write_all(b"  </Tags>\n  <Documents>\n")?;
+        Ok(EdrmWriter { w, replaced })
+    }
+
+    /// One `Document`.
+    pub fn document(
+        &mut self,
+        doc_id: &str,
+        tags: &[Tag<'_>],
+        file: &ExternalFile<'_>,
+    ) -> io::Result<()> {
+        let r = &mut self.replaced;
+        let w = &mut self.w;
+        writeln!(w, "   <Document DocID='{}'>\n    <Tags>", attr(doc_id, r))?;
+        for t in tags {
+            writeln!(
+                w,
+                "     <Tag TagName='{}' TagDataType='{}' TagValue='{}'/>",
+                attr(t.name, r),
+                attr(t.data_type, r),
+                attr(t.value, r)
+            )?;
+        }
+        writeln!(
+            w,
+            "    </Tags>\n    <Files>\n     <File FileType='Native'>\n      <ExternalFile FileName='{}' FileSize='{}' Hash='{}'/>\n     </File>\n    </Files>\n   </Document>",
+            attr(file.name, r),
+            file.size,
+            attr(file.hash, r)
+        )
+    }
+
+    /// Close the document; the writer and how many characters were replaced.
+    pub fn finish(mut self) -> io::Result<(W, u64)> {
+        self.w.write_all(b"  </Documents>\n </Batch>\n</Root>\n")?;
+        Ok((self.w, self.replaced))
+    }
+}
+
+/// A `Document` read back.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReadDocument {
+    /// `DocID`.
+    pub doc_id: String,
+    /// `(TagName, TagValue)` in order.
+    pub tags: TagPairs,
+    /// `ExternalFile` `FileName`, `FileSize`, `Hash`.
+    pub file: Option<(String, u64, String)>,
+}
+
+/// `(TagName, TagValue)` pairs.
+pub type TagPairs = Vec<(String, String)>;
+
+/// The export-wide tags and every document of an EDRM XML file.
+pub fn read(r: impl BufRead) -> io::Result<(TagPairs, Vec<ReadDocument>)> {
+    let bad = |e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidData, e.to_string());
+    let mut reader = quick_xml::Reader::from_reader(r);
+    let mut buf = Vec::new();
+    let mut batch = Vec::new();
+    let mut docs: Vec<ReadDocument> = Vec::new();
+    let mut in_doc = false;
+    loop {
+        let ev = reader.read_event_into(&mut buf).map_err(|e| bad(&e))?;
+        match &ev {
+            Event::Start(e) | Event::Empty(e) => {
+                let get = |key: &str| -> io::Result<Option<String>> {
+                    match e.try_get_attribute(key).map_err(|e| bad(&e))? {
+                        Some(a) => Ok(Some(
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .map_err(|e| bad(&e))?
+                                .into_owned(),
+                        )),
+                        None => Ok(None),
+                    }
+                };
+                match e.name().as_ref() {
+                    "Document" => {
+                        in_doc = true;
+                        docs.push(ReadDocument {
+                            doc_id: get("DocID")?.unwrap_or_default(),
+                            ..Default::default()
+                        });
+                    }
+                    "Tag" => {
+                        let pair = (
+                            get("TagName")?.unwrap_or_default(),
+                            get("TagValue")?.unwrap_or_default(),
+                        );
+                        match (in_doc, docs.last_mut()) {
+                            (true, Some(d)) => d.tags.push(pair),
+                            _ => batch.push(pair),
+                        }
+                    }
+                    "ExternalFile" => {
+                        let size =
+                            get("FileSize")?.and_then(|s| s.parse().ok()).unwrap_or(u64::MAX);
+                        let file = (
+                            get("FileName")?.unwrap_or_default(),
+                            size,
+                            get("Hash")?.unwrap_or_default(),
+                        );
+                        if let Some(d) = docs.last_mut() {
+                            d.file = Some(file);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::End(e) if e.name().as_ref() == "Document" => in_doc = false,
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok((batch, docs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_values_round_trip_through_our_reader() {
+        let subject = "bell\u{7} <b>&'\"\ttab\nline\u{FFFE}";
+        let mut w = EdrmWriter::new(
+            Vec::new(),
+            &[Tag { name: "UserQuery", data_type: "Text", value: "from:a'b" }],
+        )
+        .unwrap();
+        w.document(
+            "d1",
+            &[Tag { name: "#Subject", data_type: "Text", value: subject }],
+            &ExternalFile { name: "d1", size: 5, hash: "abc" },
+        )
+        .unwrap();
+        let (bytes, replaced) = w.finish().unwrap();
+        assert_eq!(replaced, 2);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains("TagName='#Subject' TagDataType='Text' TagValue='"));
+        let (batch, docs) = read(&bytes[..]).unwrap();
+        assert_eq!(batch, [("UserQuery".to_owned(), "from:a'b".to_owned())]);
+        assert_eq!(docs[0].tags[0].1, "bell\u{FFFD} <b>&'\"\ttab\nline\u{FFFD}");
+        assert_eq!(docs[0].file, Some(("d1".into(), 5, "abc".into())));
+    }
+}
