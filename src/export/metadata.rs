@@ -6,7 +6,7 @@ use super::plan::ExportPlan;
 use super::run::Failure;
 use crate::format::csv::CsvWriter;
 use crate::format::xml::{EdrmWriter, ExternalFile, Tag};
-use crate::model::{Mailbox, Record, time};
+use crate::model::{MailMeta, Mailbox, Record, time};
 use std::io::{self, Write};
 
 /// `metadata.csv` columns (Vault's, in order, then ours).
@@ -108,7 +108,8 @@ pub fn write_xml(plan: &ExportPlan, records: &[&Record], w: impl Write) -> io::R
         ],
     )?;
     for r in records {
-        let m = r.mail().cloned().unwrap_or_default();
+        let empty = MailMeta::default();
+        let m = r.mail().unwrap_or(&empty);
         let doc_id = r.doc_id.to_string();
         let (from, to, cc, bcc) =
             (addresses(&m.from), addresses(&m.to), addresses(&m.cc), addresses(&m.bcc));
@@ -144,7 +145,8 @@ pub fn write_xml(plan: &ExportPlan, records: &[&Record], w: impl Write) -> io::R
 pub fn write_csv(records: &[&Record], w: impl Write) -> io::Result<()> {
     let mut c = CsvWriter::new(w, &CSV_COLUMNS)?;
     for r in records {
-        let m = r.mail().cloned().unwrap_or_default();
+        let empty = MailMeta::default();
+        let m = r.mail().unwrap_or(&empty);
         let doc_id = r.doc_id.to_string();
         c.row(&[
             m.message_id.clone().unwrap_or_default(),
@@ -178,7 +180,8 @@ pub fn write_csv(records: &[&Record], w: impl Write) -> io::Result<()> {
 pub fn write_errors(failed: &[(&Record, &Failure)], w: impl Write) -> io::Result<()> {
     let mut c = CsvWriter::new(w, &ERROR_COLUMNS)?;
     for (r, f) in failed {
-        let m = r.mail().cloned().unwrap_or_default();
+        let empty = MailMeta::default();
+        let m = r.mail().unwrap_or(&empty);
         let names: Vec<&str> = m.attachments.iter().filter_map(|a| a.name.as_deref()).collect();
         c.row(&[
             r.doc_id.to_string(),

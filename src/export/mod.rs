@@ -106,6 +106,36 @@ pub fn plan(
     .assign(&hits))
 }
 
+/// `metadata.xml` and (mail) `metadata.csv` for `records`, side by side; the files and the
+/// number of characters XML made us replace.
+fn write_metadata(
+    plan: &ExportPlan,
+    records: &[&Record],
+    out: &Path,
+) -> io::Result<(Vec<WrittenFile>, u64)> {
+    let (xml, csv) = run::join(
+        || {
+            let mut replaced = 0;
+            run::write_file(out, &plan.file("metadata.xml"), |w| {
+                replaced = metadata::write_xml(plan, records, w)?;
+                Ok(())
+            })
+            .map(|f| (f, replaced))
+        },
+        || {
+            (plan.corpus == Corpus::Mail)
+                .then(|| {
+                    run::write_file(out, &plan.file("metadata.csv"), |w| {
+                        metadata::write_csv(records, w)
+                    })
+                })
+                .transpose()
+        },
+    );
+    let (xml, replaced) = xml?;
+    Ok((std::iter::once(xml).chain(csv?).collect(), replaced))
+}
+
 /// DocIDs listed in an `error.csv` (for `--retry-from`).
 pub fn failed_doc_ids(error_csv: &Path) -> Result<BTreeSet<DocId>, ExportError> {
     let io_err = |source| ExportError::Io { path: error_csv.to_path_buf(), source };
@@ -153,7 +183,16 @@ pub fn run(
         n => n,
     };
     let store = coll.store();
-    let zips = run::write_zips(plan, store, source, out, threads, progress).map_err(io_at(out))?;
+    // Metadata is written alongside the zips for every planned record, the common case being that
+    // all export; if any record fails it is written again below for the exported ones only.
+    let planned: Vec<&Record> =
+        plan.zips.iter().flat_map(|z| &z.records).filter_map(|s| store.by_seq(*s)).collect();
+    let (zips, optimistic) = run::join(
+        || run::write_zips(plan, store, source, out, threads, progress),
+        || write_metadata(plan, &planned, out),
+    );
+    let zips = zips.map_err(io_at(out))?;
+    let mut metadata = optimistic.map_err(io_at(out))?;
 
     let mut files: Vec<WrittenFile> = Vec::new();
     let mut exported: Vec<&Record> = Vec::new();
@@ -193,17 +232,11 @@ pub fn run(
     let write = |name: String, body: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
         run::write_file(out, &name, |w| body(w)).map_err(io_at(&out.join(&name)))
     };
-    let mut replaced = 0;
-    files.push(
-        run::write_file(out, &plan.file("metadata.xml"), |w| {
-            replaced = metadata::write_xml(plan, &exported, w)?;
-            Ok(())
-        })
-        .map_err(io_at(out))?,
-    );
-    if plan.corpus == Corpus::Mail {
-        files.push(write(plan.file("metadata.csv"), &|w| metadata::write_csv(&exported, w))?);
+    if !failed.is_empty() {
+        metadata = write_metadata(plan, &exported, out).map_err(io_at(out))?;
     }
+    let (meta_files, replaced) = metadata;
+    files.extend(meta_files);
     files.push(write(plan.file("results-count.csv"), &|w| {
         let mut c = CsvWriter::new(w, &["Account", "Count"])?;
         for (a, n) in plan.in_scope.iter().filter(|(_, n)| **n > 0) {

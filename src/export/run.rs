@@ -1,9 +1,10 @@
 //! The runner: the only code that writes an export, and the only user of rayon in `export`.
 //!
-//! Content zips are independent files and are written in parallel (a window of `threads` at a
-//! time); inside a zip, messages are read, checked against their MD5 and framed in parallel in
-//! batches of about 16 MiB, then appended in plan order by the zip's single writer, which hashes
-//! the file as it goes. Memory stays bounded by `threads × 2 × 16 MiB` whatever the export size.
+//! Content zips are independent files and are written in parallel (`threads` workers, each taking
+//! the next zip); inside a zip, messages are read, checked against their MD5 and framed in
+//! parallel in batches of about 16 MiB, then appended in plan order by the zip's single writer,
+//! which hashes the file as it goes, while the next batch is framed. Memory stays bounded by
+//! `threads × 2 × 16 MiB` whatever the export size.
 //! Every file is written under a `.partial` name and renamed when complete.
 
 use super::plan::{ExportPlan, ZipPlan};
@@ -20,9 +21,19 @@ use std::borrow::Cow;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Batches of about this many bytes are framed in parallel.
 const BATCH: u64 = 16 << 20;
+
+/// Run two closures in parallel (rayon stays inside this file).
+pub fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    rayon::join(a, b)
+}
 
 /// Vault's two error classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +126,10 @@ type Framed = Result<(Vec<u8>, bool), Failure>;
 
 /// Write every content zip of `plan`. Returns the zips written and each record's outcome, in plan
 /// order (identical for any thread count).
+///
+/// `threads` workers each take the next unwritten zip; inside a zip, batch k+1 is framed on the
+/// rayon pool while batch k is written, so the single writer per file is never waiting for work
+/// and at most `threads` zips (two batches each) are in memory at once.
 pub fn write_zips(
     plan: &ExportPlan,
     store: &Store,
@@ -123,21 +138,39 @@ pub fn write_zips(
     threads: usize,
     progress: &dyn ExportProgress,
 ) -> io::Result<Vec<ZipOutcome>> {
+    let threads = threads.max(1);
     let pool =
         rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(io::Error::other)?;
-    pool.install(|| {
-        let mut done = Vec::with_capacity(plan.zips.len());
-        for window in plan.zips.chunks(threads.max(1)) {
-            let results: Vec<io::Result<_>> = window
-                .par_iter()
-                .map(|z| write_zip(plan, z, store, source, out, progress))
-                .collect();
-            for r in results {
-                done.push(r?);
-            }
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<io::Result<ZipOutcome>>>> =
+        plan.zips.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(plan.zips.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(z) = plan.zips.get(i) else { break };
+                    let r = write_zip(plan, z, store, source, out, progress, &pool);
+                    let failed = r.is_err();
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(r);
+                    }
+                    if failed {
+                        // Stop taking new zips; the error is reported below.
+                        next.store(plan.zips.len(), Ordering::Relaxed);
+                    }
+                }
+            });
         }
-        Ok(done)
-    })
+    });
+    let mut done = Vec::with_capacity(plan.zips.len());
+    for (slot, z) in slots.into_iter().zip(&plan.zips) {
+        match slot.into_inner().map_err(|_| io::Error::other("a zip writer panicked"))? {
+            Some(r) => done.push(r?),
+            None => return Err(io::Error::other(format!("{} was not written", z.file))),
+        }
+    }
+    Ok(done)
 }
 
 fn write_zip(
@@ -147,38 +180,55 @@ fn write_zip(
     source: &dyn BlobSource,
     out: &Path,
     progress: &dyn ExportProgress,
+    pool: &rayon::ThreadPool,
 ) -> io::Result<ZipOutcome> {
+    // Batch boundaries: about BATCH bytes each, at least one record.
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    while start < z.records.len() {
+        let (mut end, mut bytes) = (start, 0);
+        while end < z.records.len() && (end == start || bytes < BATCH) {
+            bytes += store.by_seq(z.records[end]).map_or(0, |r| r.blob.size);
+            end += 1;
+        }
+        ranges.push((start, end, bytes));
+        start = end;
+    }
+    let frame_range = |&(a, b, _): &(usize, usize, u64)| -> Vec<(u64, Framed)> {
+        z.records[a..b].par_iter().map(|&seq| (seq, frame(store, source, seq))).collect()
+    };
     let mut outcomes = Vec::with_capacity(z.records.len());
     let written = write_file(out, &z.file, |w| {
         let mut zip = ZipOut::new(w);
         // ZIP64 sizes up front when the entry may pass 4 GiB (quoting adds a little).
         zip.start(&z.entry, plan.compression, z.latest, z.bytes > 3_900_000_000)?;
-        let mut start = 0;
-        while start < z.records.len() {
-            let mut end = start;
-            let mut bytes = 0;
-            while end < z.records.len() && (end == start || bytes < BATCH) {
-                bytes += store.by_seq(z.records[end]).map_or(0, |r| r.blob.size);
-                end += 1;
+        pool.install(|| -> io::Result<()> {
+            let mut framed = ranges.first().map(frame_range).unwrap_or_default();
+            for k in 0..ranges.len() {
+                let batch = std::mem::take(&mut framed);
+                let (wrote, next) = rayon::join(
+                    || -> io::Result<()> {
+                        let mut n = 0;
+                        for (seq, r) in batch {
+                            match r {
+                                Ok((buf, added)) => {
+                                    zip.write_all(&buf)?;
+                                    n += 1;
+                                    outcomes.push((seq, RecordOutcome::Exported(added)));
+                                }
+                                Err(f) => outcomes.push((seq, RecordOutcome::Failed(f))),
+                            }
+                        }
+                        progress.advanced(n, ranges[k].2);
+                        Ok(())
+                    },
+                    || ranges.get(k + 1).map(frame_range).unwrap_or_default(),
+                );
+                wrote?;
+                framed = next;
             }
-            let framed: Vec<(u64, Framed)> = z.records[start..end]
-                .par_iter()
-                .map(|&seq| (seq, frame(store, source, seq)))
-                .collect();
-            let mut n = 0;
-            for (seq, r) in framed {
-                match r {
-                    Ok((buf, added)) => {
-                        zip.write_all(&buf)?;
-                        n += 1;
-                        outcomes.push((seq, RecordOutcome::Exported(added)));
-                    }
-                    Err(f) => outcomes.push((seq, RecordOutcome::Failed(f))),
-                }
-            }
-            progress.advanced(n, bytes);
-            start = end;
-        }
+            Ok(())
+        })?;
         zip.finish()?;
         Ok(())
     })?;

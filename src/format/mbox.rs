@@ -200,16 +200,24 @@ pub fn parse_envelope(envelope: &[u8]) -> (Option<String>, Option<i64>) {
 /// line): the inverse of the splitter. Returns true when an LF had to be added (the message did
 /// not end in one; mbox cannot tell that apart later, so exports count it).
 pub fn frame_mboxrd(envelope: &str, bytes: &[u8], out: &mut Vec<u8>) -> bool {
+    out.reserve(bytes.len() + envelope.len() + 8);
     out.extend_from_slice(b"From ");
     out.extend_from_slice(envelope.as_bytes());
     out.push(b'\n');
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        let gt = line.iter().take_while(|&&b| b == b'>').count();
-        if line[gt..].starts_with(b"From ") {
-            out.push(b'>');
+    // Copy whole spans; only a `From ` that starts a line after any run of `>` gets one more `>`.
+    let mut copied = 0;
+    for pos in memchr::memmem::find_iter(bytes, b"From ") {
+        let mut line_start = pos;
+        while line_start > 0 && bytes[line_start - 1] == b'>' {
+            line_start -= 1;
         }
-        out.extend_from_slice(line);
+        if line_start == 0 || bytes[line_start - 1] == b'\n' {
+            out.extend_from_slice(&bytes[copied..line_start]);
+            out.push(b'>');
+            copied = line_start;
+        }
     }
+    out.extend_from_slice(&bytes[copied..]);
     let added = !bytes.ends_with(b"\n");
     if added {
         out.push(b'\n');

@@ -40,14 +40,44 @@ pub fn clean(s: &str) -> (Cow<'_, str>, u64) {
     (Cow::Owned(out), n)
 }
 
-/// A cleaned, escaped attribute value for single quotes.
-fn attr(s: &str, replaced: &mut u64) -> String {
-    let (c, n) = clean(s);
-    *replaced += n;
-    quick_xml::escape::escape(c.as_ref())
-        .replace('\n', "&#10;")
-        .replace('\r', "&#13;")
-        .replace('\t', "&#9;")
+/// Append `s` as a single-quoted attribute value: markup escaped, line breaks and tabs as
+/// character references, forbidden characters replaced (counted). One pass, no allocation.
+fn push_attr(out: &mut String, s: &str, replaced: &mut u64) {
+    let plain = s
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'<' | b'>' | b'&' | b'\'' | b'"'));
+    if plain {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str("&apos;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c if allowed(c) => out.push(c),
+            _ => {
+                *replaced += 1;
+                out.push('\u{FFFD}');
+            }
+        }
+    }
+}
+
+fn push_tag(out: &mut String, indent: &str, t: &Tag<'_>, replaced: &mut u64) {
+    out.push_str(indent);
+    out.push_str("<Tag TagName='");
+    push_attr(out, t.name, replaced);
+    out.push_str("' TagDataType='");
+    push_attr(out, t.data_type, replaced);
+    out.push_str("' TagValue='");
+    push_attr(out, t.value, replaced);
+    out.push_str("'/>\n");
 }
 
 /// One `Tag`.
@@ -74,24 +104,23 @@ pub struct ExternalFile<'a> {
 pub struct EdrmWriter<W: Write> {
     w: W,
     replaced: u64,
+    buf: String,
 }
 
 impl<W: Write> EdrmWriter<W> {
     /// Start the document with the export-wide tags.
     pub fn new(mut w: W, batch_tags: &[Tag<'_>]) -> io::Result<Self> {
         let mut replaced = 0;
-        w.write_all(b"<?xml version='1.0' encoding='UTF-8'?>\n<Root MajorVersion='1' MinorVersion='2'>\n <Batch>\n  <Tags>\n")?;
+        let mut buf = String::from(
+            "<?xml version='1.0' encoding='UTF-8'?>\n<Root MajorVersion='1' MinorVersion='2'>\n <Batch>\n  <Tags>\n",
+        );
         for t in batch_tags {
-            writeln!(
-                w,
-                "   <Tag TagName='{}' TagDataType='{}' TagValue='{}'/>",
-                attr(t.name, &mut replaced),
-                attr(t.data_type, &mut replaced),
-                attr(t.value, &mut replaced)
-            )?;
+            push_tag(&mut buf, "   ", t, &mut replaced);
         }
-        w.write_all(b"  </Tags>\n  <Documents>\n")?;
-        Ok(EdrmWriter { w, replaced })
+        buf.push_str("  </Tags>\n  <Documents>\n");
+        w.write_all(buf.as_bytes())?;
+        buf.clear();
+        Ok(EdrmWriter { w, replaced, buf })
     }
 
     /// One `Document`.
@@ -101,25 +130,22 @@ impl<W: Write> EdrmWriter<W> {
         tags: &[Tag<'_>],
         file: &ExternalFile<'_>,
     ) -> io::Result<()> {
-        let r = &mut self.replaced;
-        let w = &mut self.w;
-        writeln!(w, "   <Document DocID='{}'>\n    <Tags>", attr(doc_id, r))?;
+        let (b, r) = (&mut self.buf, &mut self.replaced);
+        b.clear();
+        b.push_str("   <Document DocID='");
+        push_attr(b, doc_id, r);
+        b.push_str("'>\n    <Tags>\n");
         for t in tags {
-            writeln!(
-                w,
-                "     <Tag TagName='{}' TagDataType='{}' TagValue='{}'/>",
-                attr(t.name, r),
-                attr(t.data_type, r),
-                attr(t.value, r)
-            )?;
+            push_tag(b, "     ", t, r);
         }
-        writeln!(
-            w,
-            "    </Tags>\n    <Files>\n     <File FileType='Native'>\n      <ExternalFile FileName='{}' FileSize='{}' Hash='{}'/>\n     </File>\n    </Files>\n   </Document>",
-            attr(file.name, r),
-            file.size,
-            attr(file.hash, r)
-        )
+        b.push_str("    </Tags>\n    <Files>\n     <File FileType='Native'>\n      <ExternalFile FileName='");
+        push_attr(b, file.name, r);
+        b.push_str("' FileSize='");
+        b.push_str(&file.size.to_string());
+        b.push_str("' Hash='");
+        push_attr(b, file.hash, r);
+        b.push_str("'/>\n     </File>\n    </Files>\n   </Document>\n");
+        self.w.write_all(b.as_bytes())
     }
 
     /// Close the document; the writer and how many characters were replaced.
