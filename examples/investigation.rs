@@ -1,5 +1,6 @@
-//! End to end on the built-in sample organisation: generate it, ingest every custodian, and show
-//! what the collection holds and what a few lookups find.
+//! End to end on the built-in sample organisation: generate it, ingest every custodian, search it
+//! with Vault queries, export the matter's mail and group mail as Vault does, and verify the
+//! exports.
 //!
 //! ```sh
 //! cargo run --release --example investigation [-- OUT_DIR]   # default: target/investigation
@@ -8,7 +9,9 @@
 //! Exits non-zero if any number does not add up, so tests can run it.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use ediscovery::model::Corpus;
+use ediscovery::export::request::{AccountInfo, VaultQuery};
+use ediscovery::export::{self, ExportRequest, NoExportProgress};
+use ediscovery::model::{Corpus, GroupMember};
 use ediscovery::query::Scope;
 use ediscovery::search::search_text;
 use ediscovery::{CollectionWriter, IngestOptions, NoProgress, sample};
@@ -40,6 +43,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let coll_dir = out.join("collection");
     let mut writer = CollectionWriter::open(&coll_dir, 0)?;
+    writer.set_members("deals@example.org", read_members(&org.group_members)?)?;
     println!(
         "\n{:<22} {:<8} {:<14} {:>5} {:>8} {:>8} {:>8}",
         "account", "corpus", "org unit", "seen", "ingested", "rejected", "defects"
@@ -118,6 +122,52 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let starred = search_text(&coll, Scope::entire_org(Corpus::Mail), "is:starred", now)?;
     println!("is:starred (Maildir F flag, Takeout label): {}", starred.counts.total);
+    // Export the matter: mail of the Legal and Sales custodians, and the deals@ group.
+    for (name, corpus, accounts) in [
+        ("Falcon-mail", "MAIL", vec!["alice@example.org", "bob@example.org", "carol@example.org"]),
+        ("Falcon-groups", "GROUPS", vec!["deals@example.org"]),
+    ] {
+        let req = ExportRequest {
+            name: name.to_owned(),
+            query: VaultQuery {
+                corpus: corpus.to_owned(),
+                search_method: "ACCOUNT".to_owned(),
+                account_info: Some(AccountInfo {
+                    emails: accounts.iter().map(|s| s.to_string()).collect(),
+                }),
+                terms: "falcon OR \"term sheet\"".to_owned(),
+                time_zone: Some("America/New_York".to_owned()),
+                ..VaultQuery::default()
+            },
+            export_options: Default::default(),
+            ediscovery: Default::default(),
+        };
+        let dir = out.join("exports").join(name);
+        let plan = export::plan(&coll, &req, now, None)?;
+        let outcome = export::run(&coll, &req, &plan, coll.store(), &dir, &NoExportProgress)?;
+        let s = &outcome.summary;
+        println!(
+            "\nexport {name}: {} in scope, {} exported, {} failed, {} files in {}",
+            s.totals.in_scope,
+            s.totals.exported,
+            s.totals.failed(),
+            s.files.len() + 2,
+            dir.display()
+        );
+        for f in &s.files {
+            println!("  {:<34} {:>8} bytes  {}", f.name, f.size, f.md5);
+        }
+        let v = ediscovery::verify::verify(&dir)?;
+        println!(
+            "  verify: {} ({} messages checked)",
+            if v.ok() { "OK" } else { "FAILED" },
+            v.messages
+        );
+        if !v.ok() || s.totals.exported != s.totals.in_scope || s.totals.in_scope == 0 {
+            return Err(format!("{name}: {:?}", v.problems).into());
+        }
+    }
+
     let first = &coll.store().records()[0];
     let bytes = coll.store().bytes(first)?;
     println!(
@@ -128,4 +178,19 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ediscovery::digest::Md5::of(bytes) == first.blob.md5
     );
     Ok(())
+}
+
+/// The sample's member list (Member,Group,JoinTime,Role,Type).
+fn read_members(path: &std::path::Path) -> Result<Vec<GroupMember>, Box<dyn std::error::Error>> {
+    let (_, rows) = ediscovery::format::csv::read(std::fs::File::open(path)?)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| GroupMember {
+            member: r[0].clone(),
+            group: r[1].clone(),
+            join_time: r[2].clone(),
+            role: r[3].clone(),
+            kind: r[4].clone(),
+        })
+        .collect())
 }

@@ -24,4 +24,9 @@ fn investigation_runs_end_to_end() {
     assert!(stdout.contains("330 records"), "{stdout}");
     assert!(stdout.contains("(verified: true)"), "{stdout}");
     assert!(tmp.path().join("inv/collection/MANIFEST.json").is_file());
+    assert_eq!(stdout.matches("verify: OK").count(), 2, "{stdout}");
+    assert!(tmp.path().join("inv/exports/Falcon-mail/Falcon-mail-checksums.md5").is_file());
+    assert!(
+        tmp.path().join("inv/exports/Falcon-groups/Falcon-groups-group-membership.csv").is_file()
+    );
 }
