@@ -129,37 +129,6 @@ struct ExportArgs {
 
 #[derive(Args)]
 struct ScopeArgs {
-    /// mail or groups.
-    #[arg(long, default_value = "mail")]
-    corpus: String,
-    /// Comma-separated accounts.
-    #[arg(long, value_delimiter = ',')]
-    accounts: Vec<String>,
-    /// An org unit path.
-    #[arg(long)]
-    org_unit: Option<String>,
-    /// First day included (YYYY-MM-DD).
-    #[arg(long)]
-    start: Option<String>,
-    /// Last day included (YYYY-MM-DD).
-    #[arg(long)]
-    end: Option<String>,
-    /// IANA time zone.
-    #[arg(long, default_value = "UTC")]
-    time_zone: String,
-    /// Leave drafts out.
-    #[arg(long)]
-    exclude_drafts: bool,
-    /// Vault's ±30-minute mail boundaries.
-    #[arg(long)]
-    vault_rounding: bool,
-}
-
-#[derive(Args)]
-struct SearchArgs {
-    /// The collection folder.
-    #[arg(long)]
-    collection: PathBuf,
     /// mail, groups, chat, drive or voice.
     #[arg(long, default_value = "mail")]
     corpus: String,
@@ -187,6 +156,15 @@ struct SearchArgs {
     /// Reproduce Vault's ±30-minute mail day boundaries.
     #[arg(long)]
     vault_rounding: bool,
+}
+
+#[derive(Args)]
+struct SearchArgs {
+    /// The collection folder.
+    #[arg(long)]
+    collection: PathBuf,
+    #[command(flatten)]
+    scope: ScopeArgs,
     /// Print per-account counts and a final `total<TAB>N` line instead of hits.
     #[arg(long)]
     count: bool,
@@ -379,31 +357,8 @@ fn stats(dir: &std::path::Path, json: bool) -> CliResult {
 }
 
 fn search(a: SearchArgs) -> CliResult {
-    use ediscovery::model::time::{self, CivilDay};
-    use ediscovery::query::{Method, Scope};
-    let corpus = Corpus::parse(&a.corpus)
-        .ok_or_else(|| format!("--corpus {}: use mail, groups, chat, drive or voice", a.corpus))?;
-    let day = |s: &Option<String>, flag: &str| -> Result<Option<CivilDay>, String> {
-        s.as_deref()
-            .map(|d| CivilDay::parse(d).ok_or_else(|| format!("{flag} {d}: use YYYY-MM-DD")))
-            .transpose()
-    };
-    let method = if let Some(ou) = &a.org_unit {
-        Method::OrgUnit(OrgUnit::new(ou))
-    } else if !a.accounts.is_empty() {
-        Method::Accounts(a.accounts.iter().map(|s| Account::new(s)).collect::<Result<_, _>>()?)
-    } else {
-        Method::EntireOrg
-    };
-    let scope = Scope {
-        corpus,
-        method,
-        start: day(&a.start, "--start")?,
-        end: day(&a.end, "--end")?,
-        time_zone: a.time_zone.clone(),
-        exclude_drafts: a.exclude_drafts,
-        vault_rounding: a.vault_rounding,
-    };
+    use ediscovery::model::time;
+    let scope = a.scope.to_scope()?;
     let query = match ediscovery::query::parse(&a.query) {
         Ok(q) => q,
         Err(e) => {
@@ -595,6 +550,40 @@ fn export(a: ExportArgs) -> CliResult {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+impl ScopeArgs {
+    /// The typed scope these flags describe.
+    fn to_scope(&self) -> Result<ediscovery::query::Scope, Box<dyn std::error::Error>> {
+        use ediscovery::model::time::CivilDay;
+        use ediscovery::query::{Method, Scope};
+        let corpus = Corpus::parse(&self.corpus).ok_or_else(|| {
+            format!("--corpus {}: use mail, groups, chat, drive or voice", self.corpus)
+        })?;
+        let day = |s: &Option<String>, flag: &str| -> Result<Option<CivilDay>, String> {
+            s.as_deref()
+                .map(|d| CivilDay::parse(d).ok_or_else(|| format!("{flag} {d}: use YYYY-MM-DD")))
+                .transpose()
+        };
+        let method = if let Some(ou) = &self.org_unit {
+            Method::OrgUnit(OrgUnit::new(ou))
+        } else if !self.accounts.is_empty() {
+            Method::Accounts(
+                self.accounts.iter().map(|s| Account::new(s)).collect::<Result<_, _>>()?,
+            )
+        } else {
+            Method::EntireOrg
+        };
+        Ok(Scope {
+            corpus,
+            method,
+            start: day(&self.start, "--start")?,
+            end: day(&self.end, "--end")?,
+            time_zone: self.time_zone.clone(),
+            exclude_drafts: self.exclude_drafts,
+            vault_rounding: self.vault_rounding,
+        })
+    }
 }
 
 fn request_from_flags(

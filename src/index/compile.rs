@@ -111,6 +111,17 @@ fn any(qs: Vec<Box<dyn TQuery>>) -> Box<dyn TQuery> {
     }
 }
 
+/// One token: a term; several: a phrase; none: nothing to match on in that field.
+fn words_query(field: Field, tokens: &[String]) -> Option<Box<dyn TQuery>> {
+    match tokens {
+        [] => None,
+        [one] => Some(term_q(field, one)),
+        _ => Some(Box::new(PhraseQuery::new(
+            tokens.iter().map(|tok| TTerm::from_field_text(field, tok)).collect(),
+        ))),
+    }
+}
+
 fn not(q: Box<dyn TQuery>) -> Box<dyn TQuery> {
     // A purely negative clause matches nothing in tantivy: anchor it on everything.
     Box::new(BooleanQuery::new(vec![(Occur::Must, Box::new(AllQuery)), (Occur::MustNot, q)]))
@@ -305,27 +316,11 @@ impl Compiler<'_> {
                     self.warnings.push(format!("{t}: no letters or digits to search for; ignored"));
                     return Ok(Box::new(AllQuery));
                 }
-                for &wf in &word_fields {
-                    qs.push(match tokens.len() {
-                        0 => continue,
-                        1 => term_q(wf, &tokens[0]),
-                        _ => Box::new(PhraseQuery::new(
-                            tokens.iter().map(|tok| TTerm::from_field_text(wf, tok)).collect(),
-                        )),
-                    });
-                }
+                qs.extend(word_fields.iter().filter_map(|&wf| words_query(wf, &tokens)));
             }
             Text::AnyAt(domain) => {
                 let tokens = self.index.words(domain);
-                for &wf in &word_fields {
-                    qs.push(match tokens.len() {
-                        0 => continue,
-                        1 => term_q(wf, &tokens[0]),
-                        _ => Box::new(PhraseQuery::new(
-                            tokens.iter().map(|tok| TTerm::from_field_text(wf, tok)).collect(),
-                        )),
-                    });
-                }
+                qs.extend(word_fields.iter().filter_map(|&wf| words_query(wf, &tokens)));
             }
             Text::Prefix(p) => {
                 let mut expansions = BTreeSet::new();
