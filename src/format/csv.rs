@@ -3,7 +3,8 @@
 //! Spreadsheets run a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return as a
 //! formula (`=cmd|' /C calc'!A0`). Every cell we write goes through [`guard`], which puts a `'` in
 //! front of such a cell — the convention spreadsheets show as text — so opening an export never
-//! runs anything. The value is otherwise unchanged.
+//! runs anything. A cell that already starts with `'` gets one too, so [`unguard`] (strip one
+//! leading `'`) gives back every value exactly.
 
 use std::borrow::Cow;
 use std::io::{self, Read, Write};
@@ -11,7 +12,7 @@ use std::io::{self, Read, Write};
 /// The cell as written: prefixed with `'` when a spreadsheet would read it as a formula.
 pub fn guard(cell: &str) -> Cow<'_, str> {
     match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{cell}")),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'') => Cow::Owned(format!("'{cell}")),
         _ => Cow::Borrowed(cell),
     }
 }
@@ -59,12 +60,9 @@ pub fn read(r: impl Read) -> io::Result<(Vec<String>, Vec<Vec<String>>)> {
     Ok((header, rows))
 }
 
-/// Undo [`guard`] for a cell read back.
+/// Undo [`guard`] for a cell read back: strip one leading `'`.
 pub fn unguard(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if guard(rest) != rest => rest,
-        _ => cell,
-    }
+    cell.strip_prefix('\'').unwrap_or(cell)
 }
 
 #[cfg(test)]
