@@ -420,3 +420,97 @@ fn spamassassin_export_of_everything_passes_every_reader() {
     }
     assert_eq!(v["messages"].as_object().unwrap().len(), 6046);
 }
+
+/// `verify` is only worth something if it fails: tamper with a sound export in every way it checks.
+#[test]
+fn verify_catches_every_kind_of_tampering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = sample_collection(tmp.path());
+    let req = request("T", "MAIL", &["alice@example.org"], "");
+    let fresh = |n: &str| {
+        let out = tmp.path().join(n);
+        run_export(&c, &req, &out);
+        assert!(verify(&out).unwrap().ok());
+        out
+    };
+    let sums = |out: &Path| std::fs::read_to_string(out.join("T-checksums.md5")).unwrap();
+    let set_sum = |out: &Path, file: &str| {
+        // Rewrite the checksum line so only the deeper checks can notice.
+        let md5 = ediscovery::digest::Md5::of(&std::fs::read(out.join(file)).unwrap());
+        let text: String = sums(out)
+            .lines()
+            .map(|l| {
+                if l.ends_with(&format!("  {file}")) {
+                    format!("{md5}  {file}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(out.join("T-checksums.md5"), text).unwrap();
+    };
+    let problems = |out: &Path| verify(out).unwrap().problems.join("\n");
+
+    // 1. A flipped byte in a zip: its checksum no longer matches.
+    let out = fresh("a");
+    let mut z = std::fs::read(out.join("T-1.zip")).unwrap();
+    z[100] ^= 1;
+    std::fs::write(out.join("T-1.zip"), &z).unwrap();
+    assert!(problems(&out).contains("T-1.zip: MD5"), "{}", problems(&out));
+
+    // 2. A message changed inside a rebuilt zip, checksum updated: its Hash no longer matches.
+    let out = fresh("b");
+    let mut entries = Vec::new();
+    ediscovery::format::zip::for_each_entry(
+        std::fs::File::open(out.join("T-1.zip")).unwrap(),
+        |n, r| {
+            let mut b = Vec::new();
+            r.read_to_end(&mut b)?;
+            entries.push((n.to_owned(), b));
+            Ok(())
+        },
+    )
+    .unwrap();
+    let (name, mut mbox) = entries.remove(0);
+    let at = mbox.windows(8).position(|w| w == b"Subject:").unwrap();
+    mbox[at + 9] ^= 0x20;
+    let mut zw = ediscovery::format::zip::ZipOut::new(Vec::new());
+    zw.start(&name, Compression::Deflate, None, false).unwrap();
+    std::io::Write::write_all(&mut zw, &mbox).unwrap();
+    std::fs::write(out.join("T-1.zip"), zw.finish().unwrap()).unwrap();
+    set_sum(&out, "T-1.zip");
+    assert!(problems(&out).contains("does not match its Hash/FileSize"), "{}", problems(&out));
+
+    // 3. A metadata row dropped (checksum updated): CSV and XML disagree.
+    let out = fresh("c");
+    let csv = std::fs::read_to_string(out.join("T-metadata.csv")).unwrap();
+    let shorter: String = csv.split_inclusive("\r\n").take(5).collect();
+    std::fs::write(out.join("T-metadata.csv"), shorter).unwrap();
+    set_sum(&out, "T-metadata.csv");
+    assert!(problems(&out).contains("metadata.csv has 4 rows"), "{}", problems(&out));
+
+    // 4. A summary that does not balance (checksum updated).
+    let out = fresh("d");
+    let s = std::fs::read_to_string(out.join("T-summary.json")).unwrap().replacen(
+        "\"excluded\": 0",
+        "\"excluded\": 3",
+        1,
+    );
+    std::fs::write(out.join("T-summary.json"), s).unwrap();
+    set_sum(&out, "T-summary.json");
+    assert!(problems(&out).contains("≠ exported"), "{}", problems(&out));
+
+    // 5. A stray file, a half-written file, a path in the checksum file.
+    let out = fresh("e");
+    std::fs::write(out.join("T-extra.csv"), "x").unwrap();
+    std::fs::write(out.join(".T-2.zip.partial"), "x").unwrap();
+    std::fs::write(
+        out.join("T-checksums.md5"),
+        sums(&out) + "d41d8cd98f00b204e9800998ecf8427e  ../outside\n",
+    )
+    .unwrap();
+    let p = problems(&out);
+    assert!(p.contains("T-extra.csv: not in the checksum file"), "{p}");
+    assert!(p.contains("an unfinished file"), "{p}");
+    assert!(p.contains("not a plain file name"), "{p}");
+}
