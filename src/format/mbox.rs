@@ -47,6 +47,9 @@ pub struct MboxMessage {
     pub truncated: bool,
 }
 
+/// Preamble lines are skimmed keeping at most this many bytes (enough for any `From_` line).
+const HEAD: usize = 1024;
+
 /// Splits an mbox stream into [`MboxItem`]s.
 pub struct MboxSplitter<R> {
     reader: R,
@@ -85,21 +88,54 @@ impl<R: BufRead> MboxSplitter<R> {
         Ok(n > 0)
     }
 
+    /// Consume one line, keeping at most its first [`HEAD`] bytes in `self.line`. Returns its
+    /// length and whether it was all white space; `None` at end of file.
+    fn skim_line(&mut self) -> io::Result<Option<(u64, bool)>> {
+        self.line.clear();
+        let (mut n, mut blank) = (0u64, true);
+        loop {
+            let buf = self.reader.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            let (take, done) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            let chunk = &buf[..take];
+            blank &= chunk.iter().all(u8::is_ascii_whitespace);
+            let room = HEAD.saturating_sub(self.line.len()).min(take);
+            self.line.extend_from_slice(&chunk[..room]);
+            self.reader.consume(take);
+            n += take as u64;
+            if done {
+                break;
+            }
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        self.pos += n;
+        self.line_no += 1;
+        Ok(Some((n, blank)))
+    }
+
     fn next_item(&mut self) -> io::Result<Option<MboxItem>> {
         if self.done {
             return Ok(None);
         }
         if !self.started {
             self.started = true;
-            // Everything up to the first From_ line is preamble.
+            // Everything up to the first From_ line is preamble. Its lines are skimmed, never held
+            // whole, so a huge file with no line feed costs no memory before it is rejected.
             let mut len = 0u64;
             let mut blank = true;
             loop {
                 let at = self.pos;
-                if !self.read_line()? {
+                let Some((n, line_blank)) = self.skim_line()? else {
                     self.done = true;
                     return Ok((len > 0).then_some(MboxItem::Preamble { offset: 0, len, blank }));
-                }
+                };
                 if self.line.starts_with(b"From ") {
                     self.pending = Some((envelope_of(&self.line), at, self.line_no));
                     if len > 0 {
@@ -107,8 +143,8 @@ impl<R: BufRead> MboxSplitter<R> {
                     }
                     break;
                 }
-                len += self.line.len() as u64;
-                blank &= self.line.iter().all(u8::is_ascii_whitespace);
+                len += n;
+                blank &= line_blank;
             }
         }
         let Some((envelope, offset, line)) = self.pending.take() else {
@@ -279,6 +315,22 @@ mod tests {
         assert_eq!(m2.bytes, b"S: 2\n\ncut");
         assert!(m2.truncated);
         assert_eq!(parse_envelope(&m2.envelope), (Some("c@d".into()), Some(0)));
+    }
+
+    #[test]
+    fn a_long_preamble_line_is_skimmed_not_held() {
+        let mut input = vec![b'x'; 5 << 20];
+        input.extend_from_slice(b"\nFrom a@b Thu Jan  1 00:00:00 1970\nS: 1\n\nbody\n\n");
+        let mut s = MboxSplitter::new(std::io::BufReader::with_capacity(4096, &input[..]));
+        let first = s.next().unwrap().unwrap();
+        assert_eq!(first, MboxItem::Preamble { offset: 0, len: (5 << 20) + 1, blank: false });
+        assert!(s.line.capacity() < 64 << 10, "the preamble line was held whole");
+        let MboxItem::Message(m) = s.next().unwrap().unwrap() else { panic!() };
+        assert_eq!(
+            (m.offset, m.line, m.bytes.as_slice()),
+            ((5 << 20) + 1, 2, &b"S: 1\n\nbody\n"[..])
+        );
+        assert!(s.next().is_none());
     }
 
     #[test]
