@@ -1,8 +1,8 @@
 //! # ediscovery
 //!
 //! An embeddable eDiscovery engine in the shape of Google Vault: it holds each custodian's
-//! records exactly as they arrived, finds them again, and (in later modules) exports them in the
-//! files Vault users and review tools know.
+//! records exactly as they arrived, finds them again with Vault's query language inside a scope
+//! no query can widen, and exports them in the files Vault users and review tools know.
 //!
 //! ```text
 //! sources ─► ingest ─► collection (store + index) ─► search ─► export plan ─► packing ─► verify
@@ -14,6 +14,9 @@
 //! - [`store`] keeps the bytes in append-only, MD5-addressed pack files with crash-safe commits.
 //! - [`index`] is the tantivy index; every search returns every hit.
 //! - [`Collection`] and [`CollectionWriter`] keep the two in step.
+//! - [`query`] parses Vault queries; [`search`] runs one within a [`query::Scope`].
+//! - [`export`] plans and writes Vault-exact exports (mail, groups); [`verify`] re-reads them;
+//!   [`format`] holds each on-disk format (mbox, zip, CSV, EDRM XML, md5sum).
 //!
 //! ```
 //! use ediscovery::{CollectionWriter, IngestOptions, NoProgress, ingest::Source, model::Account};
