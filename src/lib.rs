@@ -16,7 +16,7 @@
 //! - [`Collection`] and [`CollectionWriter`] keep the two in step.
 //! - [`query`] parses Vault queries; [`search`] runs one within a [`query::Scope`].
 //! - [`export`] plans and writes Vault-exact exports (mail, groups); [`verify`] re-reads them;
-//!   [`format`] holds each on-disk format (mbox, zip, CSV, EDRM XML, md5sum).
+//!   [`format`](mod@format) holds each on-disk format (mbox, zip, CSV, EDRM XML, md5sum).
 //!
 //! ```
 //! use ediscovery::{CollectionWriter, IngestOptions, NoProgress, ingest::Source, model::Account};
