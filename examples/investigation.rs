@@ -11,7 +11,7 @@
 
 use ediscovery::export::request::{AccountInfo, VaultQuery};
 use ediscovery::export::{self, ExportRequest, NoExportProgress};
-use ediscovery::model::{Corpus, GroupMember};
+use ediscovery::model::Corpus;
 use ediscovery::query::Scope;
 use ediscovery::search::search_text;
 use ediscovery::{CollectionWriter, IngestOptions, NoProgress, sample};
@@ -43,7 +43,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let coll_dir = out.join("collection");
     let mut writer = CollectionWriter::open(&coll_dir, 0)?;
-    writer.set_members("deals@example.org", read_members(&org.group_members)?)?;
+    writer.set_members(
+        "deals@example.org",
+        ediscovery::ingest::members::read(&org.group_members, "deals@example.org")?,
+    )?;
     println!(
         "\n{:<22} {:<8} {:<14} {:>5} {:>8} {:>8} {:>8}",
         "account", "corpus", "org unit", "seen", "ingested", "rejected", "defects"
@@ -178,19 +181,4 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ediscovery::digest::Md5::of(bytes) == first.blob.md5
     );
     Ok(())
-}
-
-/// The sample's member list (Member,Group,JoinTime,Role,Type).
-fn read_members(path: &std::path::Path) -> Result<Vec<GroupMember>, Box<dyn std::error::Error>> {
-    let (_, rows) = ediscovery::format::csv::read(std::fs::File::open(path)?)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| GroupMember {
-            member: r[0].clone(),
-            group: r[1].clone(),
-            join_time: r[2].clone(),
-            role: r[3].clone(),
-            kind: r[4].clone(),
-        })
-        .collect())
 }

@@ -89,7 +89,7 @@ pub struct CollectionWriter {
     store: StoreWriter,
     index: Index,
     writer: crate::index::Writer,
-    pool: std::sync::Arc<rayon::ThreadPool>,
+    workers: ingest::Workers,
 }
 
 impl CollectionWriter {
@@ -106,13 +106,9 @@ impl CollectionWriter {
         } else {
             threads
         };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::ThreadPool(e.to_string()))?;
-        let pool = std::sync::Arc::new(pool);
+        let workers = ingest::Workers::new(threads).map_err(Error::ThreadPool)?;
         let writer = index.writer(threads)?;
-        let mut w = CollectionWriter { store, index, writer, pool };
+        let mut w = CollectionWriter { store, index, writer, workers };
         w.reconcile()?;
         Ok(w)
     }
@@ -171,10 +167,10 @@ impl CollectionWriter {
         // A reader thread splits and parses batches while this thread stores and indexes the
         // previous one; the channel holds at most two batches, so memory stays bounded.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
-        let pool = std::sync::Arc::clone(&self.pool);
+        let workers = self.workers.clone();
         let batch_len = opts.batch.max(1);
         std::thread::scope(|scope| -> Result<()> {
-            scope.spawn(move || read_batches(items, &pool, batch_len, &tx));
+            scope.spawn(move || read_batches(items, &workers, batch_len, &tx));
             for batch in rx {
                 report.seen += batch.rejected.len() as u64;
                 report.rejected.extend(batch.rejected);
@@ -205,7 +201,7 @@ impl CollectionWriter {
         seen_ids: &mut HashMap<String, DocId>,
         report: &mut IngestReport,
     ) -> Result<bool> {
-        let Prepared { raw, mut meta, body, mut defects, md5 } = p;
+        let Prepared { raw, meta, body, mut defects, md5 } = p;
         let doc_id = DocId::derive(opts.corpus.as_str(), &opts.account, &raw.source.key, &md5);
         if self.store.contains(&doc_id) {
             report.already_present += 1;
@@ -230,7 +226,6 @@ impl CollectionWriter {
                 defect: d.clone(),
             });
         }
-        meta.labels.dedup();
         let rec = Record {
             doc_id,
             seq: self.store.next_seq(),
@@ -294,7 +289,7 @@ struct Batch {
 
 fn read_batches(
     mut items: Box<dyn Iterator<Item = Item> + Send>,
-    pool: &rayon::ThreadPool,
+    workers: &ingest::Workers,
     batch_len: usize,
     tx: &std::sync::mpsc::SyncSender<Batch>,
 ) {
@@ -320,7 +315,7 @@ fn read_batches(
         if done {
             return;
         }
-        let prepared = ingest::prepare_batch(pool, raw);
+        let prepared = workers.prepare_batch(raw);
         // The receiver is gone only when storing failed; its error is reported there.
         if tx.send(Batch { prepared, rejected, notices, bytes: bytes as u64 }).is_err() {
             return;

@@ -257,7 +257,7 @@ fn ingest(a: IngestArgs) -> CliResult {
         if corpus != Corpus::Groups {
             return Err("--members goes with --corpus groups".into());
         }
-        let members = read_members(m, opts.account.as_str())?;
+        let members = ediscovery::ingest::members::read(m, opts.account.as_str())?;
         let n = members.len();
         let mut w = CollectionWriter::open(&a.collection, 1)?;
         w.set_members(opts.account.as_str(), members)?;
@@ -432,50 +432,6 @@ fn search(a: SearchArgs) -> CliResult {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn read_members(
-    path: &std::path::Path,
-    group: &str,
-) -> Result<Vec<ediscovery::model::GroupMember>, Box<dyn std::error::Error>> {
-    let (header, rows) = ediscovery::format::csv::read(std::fs::File::open(path)?)?;
-    let want = ["Member", "Group", "JoinTime", "Role", "Type"];
-    if header != want {
-        return Err(format!("{}: header must be {}", path.display(), want.join(",")).into());
-    }
-    let mut out = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        let cell = |k: usize| ediscovery::format::csv::unguard(&r[k]).trim().to_owned();
-        let role = cell(3).to_ascii_uppercase();
-        let kind = cell(4).to_ascii_uppercase();
-        if !["MEMBER", "MANAGER", "OWNER"].contains(&role.as_str())
-            || !["USER", "GROUP"].contains(&kind.as_str())
-        {
-            return Err(format!(
-                "{} row {}: Role must be MEMBER, MANAGER or OWNER and Type USER or GROUP",
-                path.display(),
-                i + 2
-            )
-            .into());
-        }
-        if !cell(1).eq_ignore_ascii_case(group) {
-            return Err(format!(
-                "{} row {}: group {} is not {group}",
-                path.display(),
-                i + 2,
-                cell(1)
-            )
-            .into());
-        }
-        out.push(ediscovery::model::GroupMember {
-            member: Account::new(&cell(0))?.to_string(),
-            group: group.to_owned(),
-            join_time: cell(2),
-            role,
-            kind,
-        });
-    }
-    Ok(out)
 }
 
 /// Export progress on a terminal: messages, MB, MB/s, ETA.

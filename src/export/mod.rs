@@ -269,13 +269,9 @@ pub fn run(
     if !failed.is_empty() {
         let rows: Vec<(&Record, &Failure)> = failed.iter().map(|(r, f)| (*r, f)).collect();
         files.push(write(plan.file("error.csv"), &|w| metadata::write_errors(&rows, w))?);
-        let exceptions = if plan.corpus == Corpus::Groups {
-            "failed-group-membership-lookups.csv"
-        } else {
-            "account-exceptions.csv"
-        };
+        // Groups report their gaps in failed-group-membership-lookups.csv (below).
         if plan.corpus == Corpus::Mail {
-            files.push(write(plan.file(exceptions), &|w| {
+            files.push(write(plan.file("account-exceptions.csv"), &|w| {
                 let mut c = CsvWriter::new(w, &["Account", "Exported", "Failed"])?;
                 for b in balances.values().filter(|b| b.failed() > 0) {
                     c.row(&[b.account.clone(), b.exported.to_string(), b.failed().to_string()])?;

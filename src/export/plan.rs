@@ -101,9 +101,4 @@ impl ExportPlan {
     pub fn file(&self, suffix: &str) -> String {
         format!("{}-{suffix}", self.name)
     }
-
-    /// Records to export.
-    pub fn total(&self) -> u64 {
-        self.zips.iter().map(|z| z.records.len() as u64).sum()
-    }
 }

@@ -1,7 +1,6 @@
 //! What an export did, per account, written as `NAME-summary.json` and checked by `verify`.
 
 use super::request::ExportRequest;
-use crate::model::Account;
 use serde::{Deserialize, Serialize};
 
 /// Per account: `in_scope = exported + failed_transient + failed_non_transient + excluded`.
@@ -72,11 +71,4 @@ pub struct Summary {
     pub threads: usize,
     /// `ediscovery` version.
     pub version: String,
-}
-
-impl Summary {
-    /// Balance row of an account.
-    pub fn account(&self, a: &Account) -> Option<&Balance> {
-        self.accounts.iter().find(|b| b.account == a.as_str())
-    }
 }

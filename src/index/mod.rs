@@ -14,7 +14,6 @@ pub use schema::Fields;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use tantivy::query::{Query, RangeQuery};
-use tantivy::schema::Schema;
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -40,7 +39,6 @@ pub struct Index {
     index: tantivy::Index,
     reader: IndexReader,
     fields: Fields,
-    schema: Schema,
 }
 
 impl Index {
@@ -52,7 +50,7 @@ impl Index {
             .map_err(|e| err(tantivy::TantivyError::IoError(std::sync::Arc::new(e))))?;
         let mmap = tantivy::directory::MmapDirectory::open(dir)
             .map_err(|e| err(tantivy::TantivyError::from(e)))?;
-        let index = tantivy::Index::open_or_create(mmap, schema.clone()).map_err(err)?;
+        let index = tantivy::Index::open_or_create(mmap, schema).map_err(err)?;
         index.tokenizers().register(
             schema::WORDS,
             TextAnalyzer::builder(SimpleTokenizer::default())
@@ -62,7 +60,7 @@ impl Index {
         );
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
-        Ok(Index { path: dir.to_path_buf(), index, reader, fields, schema })
+        Ok(Index { path: dir.to_path_buf(), index, reader, fields })
     }
 
     fn err(&self) -> impl FnOnce(tantivy::TantivyError) -> IndexError + '_ {
@@ -167,11 +165,6 @@ impl Index {
         limit_seq: u64,
     ) -> Result<Vec<u64>, IndexError> {
         self.search_seqs(compiled.query.as_ref(), limit_seq)
-    }
-
-    /// The schema (for tests and tooling).
-    pub fn schema(&self) -> &Schema {
-        &self.schema
     }
 }
 

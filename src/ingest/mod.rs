@@ -10,10 +10,11 @@
 mod eml;
 pub mod labels;
 mod maildir;
+pub mod members;
 pub mod mime;
 mod pipeline;
 
-pub use pipeline::prepare_batch;
+pub use pipeline::Workers;
 
 use crate::format::mbox;
 use crate::model::{Defect, DocId, MailMeta, SourceKind, SourceRef};
@@ -159,14 +160,14 @@ pub struct Prepared {
 }
 
 /// Read the MIME structure of `raw` and merge in what the container said.
-pub fn prepare(raw: RawMessage) -> Prepared {
+pub fn prepare(mut raw: RawMessage) -> Prepared {
     let parsed = mime::parse(&raw.bytes);
     let mut meta = parsed.meta;
     let mut defects = parsed.defects;
     if raw.truncated {
         defects.insert(0, Defect::Truncated);
     }
-    let mut labels = raw.labels.clone();
+    let mut labels = std::mem::take(&mut raw.labels);
     let mut draft = raw.is_draft;
     if raw.source.kind == SourceKind::Takeout {
         if let Some(v) = &parsed.gmail_labels {
@@ -183,7 +184,7 @@ pub fn prepare(raw: RawMessage) -> Prepared {
     if raw.date_received.is_some() {
         meta.date_received = raw.date_received;
     }
-    meta.envelope_sender = raw.envelope_sender.clone();
+    meta.envelope_sender = raw.envelope_sender.take();
     let md5 = crate::digest::Md5::of(&raw.bytes);
     Prepared { raw, meta, body: parsed.body, defects, md5 }
 }
@@ -314,4 +315,12 @@ pub enum IngestError {
     /// Not a folder.
     #[error("{0} is not a folder")]
     NotADirectory(PathBuf),
+    /// A group member list that is not `Member,Group,JoinTime,Role,Type` as documented.
+    #[error("{path}: {reason}")]
+    BadMembers {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }

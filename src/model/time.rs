@@ -147,7 +147,7 @@ fn tzdb() -> &'static TimeZoneDatabase {
 }
 
 /// Look up an IANA time zone (`America/New_York`, `UTC`) in the bundled database.
-pub fn time_zone(name: &str) -> Option<TimeZone> {
+fn time_zone(name: &str) -> Option<TimeZone> {
     tzdb().get(name).ok()
 }
 

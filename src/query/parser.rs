@@ -99,6 +99,19 @@ impl Parser {
         matches!(self.peek(), Some(Token { tok: Tok::Chunk(c), .. }) if c == word)
     }
 
+    /// Consume the keyword `word` if it is next; a term must follow it.
+    fn take_keyword(&mut self, word: &'static str) -> Result<bool, ParseError> {
+        if !self.is_chunk(word) {
+            return Ok(false);
+        }
+        let at = self.here();
+        self.pos += 1;
+        if self.peek().is_none_or(|t| t.tok == Tok::RParen) {
+            return Err(self.error_at(at, ParseErrorKind::DanglingOperator(word)));
+        }
+        Ok(true)
+    }
+
     /// `and := or (("AND")? or)*`; stops at `)` or the end.
     fn and(&mut self, field: Option<(Op, usize)>) -> Result<Query, ParseError> {
         let mut items = vec![self.or(field)?];
@@ -108,13 +121,7 @@ impl Parser {
                 Some(t) if t.tok == Tok::RParen => break,
                 _ => {}
             }
-            if self.is_chunk("AND") {
-                let at = self.here();
-                self.pos += 1;
-                if self.peek().is_none_or(|t| t.tok == Tok::RParen) {
-                    return Err(self.error_at(at, ParseErrorKind::DanglingOperator("AND")));
-                }
-            }
+            self.take_keyword("AND")?;
             items.push(self.or(field)?);
         }
         Ok(if items.len() == 1 { items.remove(0) } else { Query::And(items) })
@@ -123,12 +130,7 @@ impl Parser {
     /// `or := unary ("OR" unary)*`
     fn or(&mut self, field: Option<(Op, usize)>) -> Result<Query, ParseError> {
         let mut items = vec![self.unary(field)?];
-        while self.is_chunk("OR") {
-            let at = self.here();
-            self.pos += 1;
-            if self.peek().is_none_or(|t| t.tok == Tok::RParen) {
-                return Err(self.error_at(at, ParseErrorKind::DanglingOperator("OR")));
-            }
+        while self.take_keyword("OR")? {
             items.push(self.unary(field)?);
         }
         Ok(if items.len() == 1 { items.remove(0) } else { Query::Or(items) })
@@ -140,10 +142,7 @@ impl Parser {
         };
         match &t.tok {
             Tok::Chunk(c) if c == "NOT" => {
-                self.pos += 1;
-                if self.peek().is_none_or(|n| n.tok == Tok::RParen) {
-                    return Err(self.error_at(t.start, ParseErrorKind::DanglingOperator("NOT")));
-                }
+                self.take_keyword("NOT")?;
                 Ok(Query::Not(Box::new(self.unary(field)?)))
             }
             Tok::Chunk(c) if c == "AND" || c == "OR" => Err(self.error_at(

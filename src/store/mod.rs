@@ -532,11 +532,6 @@ impl StoreWriter {
         fs::rename(&tmp, &path).map_err(io_err(&path))?;
         sync_dir(&self.store.dir)
     }
-
-    /// Finish writing: the committed store, lock released. Uncommitted records are dropped.
-    pub fn into_store(self) -> Store {
-        self.store
-    }
 }
 
 fn set_pack_len(packs: &mut Vec<u64>, n: u32, len: u64) {

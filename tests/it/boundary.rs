@@ -9,7 +9,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("md5", &["src/digest.rs"]),
     ("memmap2", &["src/store/map.rs"]),
     ("jiff", &["src/model/time.rs"]),
-    ("rayon", &["src/ingest/pipeline.rs", "src/collection.rs", "src/export/run.rs"]),
+    ("rayon", &["src/ingest/pipeline.rs", "src/export/run.rs"]),
     ("zip", &["src/format/zip.rs"]),
     ("csv", &["src/format/csv.rs"]),
     ("quick_xml", &["src/format/xml.rs"]),
