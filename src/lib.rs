@@ -44,6 +44,7 @@ pub mod export;
 pub mod format;
 pub mod index;
 pub mod ingest;
+mod limits;
 pub mod model;
 pub mod query;
 pub mod sample;
@@ -53,4 +54,5 @@ pub mod verify;
 
 pub use collection::{Collection, CollectionWriter, IngestOptions, IngestProgress, NoProgress};
 pub use error::{Error, Result};
+pub use limits::{LimitError, Limits, check_json_depth};
 pub use search::{Counts, SearchRequest, SearchResult};

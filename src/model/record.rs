@@ -113,6 +113,12 @@ pub enum Defect {
     Unparseable,
     /// The `Date` header was missing or could not be read.
     BadDate,
+    /// MIME parts nested deeper than `Limits::mime_depth`: the bytes are stored whole, but
+    /// metadata and index text come only from the parts above the limit.
+    MimeTooDeep {
+        /// The limit in force when the record was ingested.
+        limit: usize,
+    },
 }
 
 /// An address with its display name.
