@@ -145,9 +145,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             export_options: Default::default(),
             ediscovery: Default::default(),
         };
-        let dir = out.join("exports").join(name);
         let plan = export::plan(&coll, &req, now, None)?;
-        let outcome = export::run(&coll, &req, &plan, coll.store(), &dir, &NoExportProgress)?;
+        let outcome =
+            export::run(&coll, &req, &plan, coll.store(), &out.join("exports"), &NoExportProgress)?;
+        let dir = outcome.dir.clone();
         let s = &outcome.summary;
         println!(
             "\nexport {name}: {} in scope, {} exported, {} failed, {} files in {}",

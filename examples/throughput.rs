@@ -86,13 +86,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             export_options: ExportOptions::default(),
             ediscovery: Options { compression, threads, ..Options::default() },
         };
-        let out = work.join(&req.name);
         let t = Instant::now();
         let plan = export::plan(&coll, &req, 0, None)?;
         let plan_secs = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let outcome = export::run(&coll, &req, &plan, coll.store(), &out, &NoExportProgress)?;
+        let outcome = export::run(&coll, &req, &plan, coll.store(), &work, &NoExportProgress)?;
         let secs = t.elapsed().as_secs_f64();
+        let out = outcome.dir.clone();
         let s = &outcome.summary;
         let written: u64 = std::fs::read_dir(&out)?
             .filter_map(Result::ok)

@@ -60,12 +60,40 @@ pub struct Collection {
 impl Collection {
     /// Open the collection in `dir`.
     ///
-    /// Reading never repairs: index documents past the last store commit (a writer that died
-    /// between the two) are ignored by every search.
+    /// Reading never repairs, and never searches an index that does not describe the committed
+    /// records: one that is missing, behind, or from elsewhere is [`Error::IndexOutOfStep`].
+    /// Index documents past the last store commit (a writer that died between the index commit
+    /// and the store's) are fine: every search ignores them.
     pub fn open(dir: &Path) -> Result<Collection> {
         let store = Store::open(dir)?;
         let index = Index::open_or_create(&dir.join("index"))?;
-        Ok(Collection { store, index })
+        let mut c = Collection { store, index };
+        let mut state = c.index_state()?;
+        if state.index_generation.is_some_and(|g| g > state.store_generation + 1) {
+            // A writer committed twice between our reading the records and the index: read the
+            // records again rather than call a healthy index stale.
+            c.store = Store::open(dir)?;
+            state = c.index_state()?;
+        }
+        if !state.in_step() {
+            return Err(Error::IndexOutOfStep {
+                dir: dir.to_path_buf(),
+                index_generation: state.index_generation,
+                index_docs: state.index_docs,
+                store_generation: state.store_generation,
+                records: state.records,
+            });
+        }
+        Ok(c)
+    }
+
+    fn index_state(&self) -> Result<IndexState> {
+        Ok(IndexState {
+            index_generation: self.index.generation()?,
+            index_docs: self.index.num_docs(),
+            store_generation: self.store.generation(),
+            records: self.store.records().len() as u64,
+        })
     }
 
     /// The records and their bytes.
@@ -81,6 +109,28 @@ impl Collection {
     /// Counts and sizes.
     pub fn stats(&self) -> Stats {
         self.store.stats()
+    }
+}
+
+/// Where the index stands against the committed records.
+#[derive(Clone, Copy, Debug)]
+struct IndexState {
+    index_generation: Option<u64>,
+    index_docs: u64,
+    store_generation: u64,
+    records: u64,
+}
+
+impl IndexState {
+    /// The index describes exactly the committed records (or those and the documents of one
+    /// unfinished commit after them, which searches ignore).
+    fn in_step(&self) -> bool {
+        match self.index_generation {
+            Some(g) if g == self.store_generation => self.index_docs == self.records,
+            Some(g) if g == self.store_generation + 1 => self.index_docs >= self.records,
+            None => self.records == 0,
+            _ => false,
+        }
     }
 }
 

@@ -29,6 +29,28 @@ pub enum Error {
     /// A query that cannot run in its scope.
     #[error(transparent)]
     Search(crate::index::compile::CompileError),
+    /// The search index does not describe the records that are committed (removed, restored
+    /// from an older copy, or from another collection). Searching it would give silently empty
+    /// or partial results, so reading refuses; a writer (`ediscovery reindex`) rebuilds it.
+    #[error(
+        "{dir}: the search index is out of step with the records (index: generation {}, {index_docs} documents; records: generation {store_generation}, {records} records); rebuild it with `ediscovery reindex --collection {dir}`",
+        index_generation.map_or("none".to_owned(), |g| g.to_string())
+    )]
+    IndexOutOfStep {
+        /// The collection folder.
+        dir: PathBuf,
+        /// The store generation the index's last commit carries (none: no commit).
+        index_generation: Option<u64>,
+        /// Live documents in the index.
+        index_docs: u64,
+        /// The store's committed generation.
+        store_generation: u64,
+        /// Committed records.
+        records: u64,
+    },
+    /// Input past one of the crate's [`crate::Limits`].
+    #[error(transparent)]
+    Limit(#[from] crate::LimitError),
     /// A thread pool could not be built.
     #[error("thread pool: {0}")]
     ThreadPool(String),

@@ -6,7 +6,7 @@ use ediscovery::ingest::{IngestReport, Source};
 use ediscovery::model::{Account, Corpus, OrgUnit};
 use ediscovery::{Collection, CollectionWriter, IngestOptions, IngestProgress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -39,6 +39,16 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Rebuild the search index from the stored records (when search or export says the index is
+    /// out of step with the records).
+    Reindex {
+        /// The collection folder.
+        #[arg(long)]
+        collection: PathBuf,
+        /// Worker threads (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
     /// Records per corpus and account, bytes, distinct blobs.
     Stats {
@@ -122,8 +132,9 @@ struct ExportArgs {
     /// Export again only what this error.csv lists (still within the scope).
     #[arg(long)]
     retry_from: Option<PathBuf>,
-    /// The Vault query.
-    #[arg(default_value = "")]
+    /// The Vault query (quote it in the shell). It may start with `-` (`-has:attachment`);
+    /// after `--` nothing is read as a flag.
+    #[arg(default_value = "", allow_hyphen_values = true)]
     query: String,
 }
 
@@ -177,27 +188,87 @@ struct SearchArgs {
     /// "Now" for older_than:/newer_than:, epoch seconds (default: the clock).
     #[arg(long)]
     now: Option<i64>,
-    /// The Vault query (quote it in the shell). Empty: everything in scope.
-    #[arg(default_value = "")]
+    /// The Vault query (quote it in the shell). Empty: everything in scope. It may start with
+    /// `-` (`-has:attachment`); after `--` nothing is read as a flag.
+    #[arg(default_value = "", allow_hyphen_values = true)]
     query: String,
 }
 
+/// Exit codes, one table for every command (the README shows it).
+mod exit {
+    /// Done, nothing left out.
+    pub const OK: u8 = 0;
+    /// The command could not do its job (bad query or scope, unreadable input, I/O).
+    pub const ERROR: u8 = 1;
+    /// Wrong flags or arguments (clap's usage errors).
+    pub const USAGE: u8 = 2;
+    /// Done, but some items were left out and listed: records that failed to export (in
+    /// `NAME-error.csv`), items an ingest rejected (in its report).
+    pub const PARTIAL: u8 = 3;
+    /// `verify` read the export and found it unsound.
+    pub const UNSOUND: u8 = 4;
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Ingest(a) => ingest(a),
-        Command::Search(a) => search(a),
-        Command::Export(a) => export(a),
-        Command::Verify { dir, json } => verify(&dir, json),
-        Command::Stats { collection, json } => stats(&collection, json),
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version are not errors.
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
     };
+    let mut o = BufWriter::new(std::io::stdout().lock());
+    let result = match cli.command {
+        Command::Ingest(a) => ingest(&mut o, a),
+        Command::Search(a) => search(&mut o, a),
+        Command::Export(a) => export(&mut o, a),
+        Command::Verify { dir, json } => verify(&mut o, &dir, json),
+        Command::Stats { collection, json } => stats(&mut o, &collection, json),
+        Command::Reindex { collection, threads } => reindex(&mut o, &collection, threads),
+    };
+    let result = result.and_then(|code| {
+        o.flush()?;
+        Ok(code)
+    });
     match result {
         Ok(code) => code,
+        // `ediscovery search … | head`: the reader has all it wanted.
+        Err(e) if broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ediscovery: {e}");
-            ExitCode::from(1)
+            ExitCode::from(exit::ERROR)
         }
     }
+}
+
+fn broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+fn reindex(o: &mut dyn Write, dir: &std::path::Path, threads: usize) -> CliResult {
+    let threads = ediscovery::Limits::default().threads(threads)?;
+    let started = Instant::now();
+    let mut w = CollectionWriter::open(dir, threads)?;
+    w.rebuild_index()?;
+    let c = w.finish()?;
+    writeln!(
+        o,
+        "reindexed {} records in {:.2} s",
+        c.store().records().len(),
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(ExitCode::SUCCESS)
 }
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
@@ -224,7 +295,7 @@ impl IngestProgress for Progress {
     }
 }
 
-fn ingest(a: IngestArgs) -> CliResult {
+fn ingest(o: &mut dyn Write, a: IngestArgs) -> CliResult {
     let source = match (a.mbox, a.takeout, a.maildir, a.eml) {
         (Some(p), None, None, None) => Some(Source::Mbox(p)),
         (None, Some(p), None, None) => Some(Source::Takeout(p)),
@@ -262,7 +333,7 @@ fn ingest(a: IngestArgs) -> CliResult {
         let mut w = CollectionWriter::open(&a.collection, 1)?;
         w.set_members(opts.account.as_str(), members)?;
         drop(w);
-        println!("members         {n} recorded for {}", opts.account);
+        writeln!(o, "members         {n} recorded for {}", opts.account)?;
     }
     let Some(source) = source else { return Ok(ExitCode::SUCCESS) };
     let total = match &source {
@@ -288,7 +359,8 @@ fn ingest(a: IngestArgs) -> CliResult {
     });
     let mut progress = Progress { bar, messages: 0 };
     let started = Instant::now();
-    let mut w = CollectionWriter::open(&a.collection, a.threads)?;
+    let threads = ediscovery::Limits::default().threads(a.threads)?;
+    let mut w = CollectionWriter::open(&a.collection, threads)?;
     let report = w.ingest(&source, &opts, &mut progress)?;
     w.finish()?;
     if let Some(b) = &progress.bar {
@@ -296,28 +368,29 @@ fn ingest(a: IngestArgs) -> CliResult {
     }
     let secs = started.elapsed().as_secs_f64();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(o, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print_report(&report, secs);
+        print_report(o, &report, secs)?;
     }
-    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(ExitCode::from(if report.is_clean() { exit::OK } else { exit::PARTIAL }))
 }
 
-fn print_report(r: &IngestReport, secs: f64) {
-    println!("source          {}", r.source);
-    println!("seen            {}", r.seen);
-    println!("ingested        {}", r.ingested);
-    println!("already present {}", r.already_present);
-    println!("rejected        {}", r.rejected.len());
-    println!("bytes           {}", r.bytes);
-    println!("new blobs       {}", r.new_blobs);
-    println!(
+fn print_report(o: &mut dyn Write, r: &IngestReport, secs: f64) -> std::io::Result<()> {
+    writeln!(o, "source          {}", r.source)?;
+    writeln!(o, "seen            {}", r.seen)?;
+    writeln!(o, "ingested        {}", r.ingested)?;
+    writeln!(o, "already present {}", r.already_present)?;
+    writeln!(o, "rejected        {}", r.rejected.len())?;
+    writeln!(o, "bytes           {}", r.bytes)?;
+    writeln!(o, "new blobs       {}", r.new_blobs)?;
+    writeln!(
+        o,
         "time            {secs:.2} s ({:.0} messages/s, {:.1} MB/s)",
         r.seen as f64 / secs.max(1e-9),
         r.bytes as f64 / 1e6 / secs.max(1e-9)
-    );
+    )?;
     for x in &r.rejected {
-        println!("rejected: {}: {}", x.position, x.reason);
+        writeln!(o, "rejected: {}: {}", x.position, x.reason)?;
     }
     let mut kinds: std::collections::BTreeMap<String, u64> = Default::default();
     for d in &r.defects {
@@ -327,43 +400,50 @@ fn print_report(r: &IngestReport, secs: f64) {
         *kinds.entry(k.unwrap_or_default()).or_default() += 1;
     }
     for (k, n) in kinds {
-        println!("defect {k}: {n} records (see --json for each)");
+        writeln!(o, "defect {k}: {n} records (see --json for each)")?;
     }
     for n in &r.notices {
-        println!("notice: {}: {}", n.position, n.message);
+        writeln!(o, "notice: {}: {}", n.position, n.message)?;
     }
+    Ok(())
 }
 
-fn stats(dir: &std::path::Path, json: bool) -> CliResult {
-    let c = Collection::open(dir)?;
-    let s = c.stats();
+fn stats(o: &mut dyn Write, dir: &std::path::Path, json: bool) -> CliResult {
+    // The records are readable without the index; say whether search would work.
+    let s = ediscovery::store::Store::open(dir)?.stats();
+    let index = match Collection::open(dir) {
+        Ok(_) => "in step".to_owned(),
+        Err(e @ ediscovery::Error::IndexOutOfStep { .. }) => e.to_string(),
+        Err(e) => return Err(e.into()),
+    };
     if json {
         let per: Vec<_> = s
             .per_account
             .iter()
             .map(|((corpus, account), (n, b))| serde_json::json!({"corpus": corpus, "account": account, "records": n, "bytes": b}))
             .collect();
-        let v = serde_json::json!({"records": s.records, "bytes": s.bytes, "blobs": s.blobs, "blob_bytes": s.blob_bytes, "accounts": per});
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        let v = serde_json::json!({"records": s.records, "bytes": s.bytes, "blobs": s.blobs, "blob_bytes": s.blob_bytes, "accounts": per, "index": index});
+        writeln!(o, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("corpus\taccount\trecords\tbytes");
+    writeln!(o, "corpus\taccount\trecords\tbytes")?;
     for ((corpus, account), (n, b)) in &s.per_account {
-        println!("{corpus}\t{account}\t{n}\t{b}");
+        writeln!(o, "{corpus}\t{account}\t{n}\t{b}")?;
     }
-    println!("total\t\t{}\t{}", s.records, s.bytes);
-    println!("distinct blobs\t\t{}\t{}", s.blobs, s.blob_bytes);
+    writeln!(o, "total\t\t{}\t{}", s.records, s.bytes)?;
+    writeln!(o, "index\t{index}")?;
+    writeln!(o, "distinct blobs\t\t{}\t{}", s.blobs, s.blob_bytes)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn search(a: SearchArgs) -> CliResult {
+fn search(o: &mut dyn Write, a: SearchArgs) -> CliResult {
     use ediscovery::model::time;
     let scope = a.scope.to_scope()?;
     let query = match ediscovery::query::parse(&a.query) {
         Ok(q) => q,
         Err(e) => {
             eprintln!("ediscovery: bad query\n{}", e.pointed(&a.query));
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(exit::ERROR));
         }
     };
     let coll = Collection::open(&a.collection)?;
@@ -384,12 +464,12 @@ fn search(a: SearchArgs) -> CliResult {
                 )
             })
         };
-        println!("query\t{query}");
-        println!("tree\t{query:?}");
-        println!("from\t{}", show(r.bounds.0));
-        println!("until\t{} (exclusive)", show(r.bounds.1));
+        writeln!(o, "query\t{query}")?;
+        writeln!(o, "tree\t{query:?}")?;
+        writeln!(o, "from\t{}", show(r.bounds.0))?;
+        writeln!(o, "until\t{} (exclusive)", show(r.bounds.1))?;
         for w in &r.warnings {
-            println!("warning\t{w}");
+            writeln!(o, "warning\t{w}")?;
         }
     }
     if a.json {
@@ -410,25 +490,26 @@ fn search(a: SearchArgs) -> CliResult {
         if !a.count {
             v["hits"] = serde_json::Value::Array(hits);
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        writeln!(o, "{}", serde_json::to_string_pretty(&v)?)?;
     } else if a.count {
         for (acct, n) in &r.counts.per_account {
-            println!("{acct}\t{n}");
+            writeln!(o, "{acct}\t{n}")?;
         }
-        println!("total\t{}", r.counts.total);
+        writeln!(o, "total\t{}", r.counts.total)?;
     } else {
         for h in &r.hits {
             let m = h.mail();
             // Tabs and line breaks inside fields would break the columns: shown as spaces.
             let clean = |s: Option<String>| s.unwrap_or_default().replace(['\t', '\r', '\n'], " ");
-            println!(
+            writeln!(
+                o,
                 "{}\t{}\t{}\t{}\t{}",
                 h.doc_id,
                 h.account,
                 clean(m.and_then(|m| m.message_id.clone())),
                 clean(m.and_then(|m| m.date_sent).and_then(time::iso_utc)),
                 clean(m.and_then(|m| m.subject.clone())),
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -447,11 +528,11 @@ impl ediscovery::export::ExportProgress for ExportBar {
     }
 }
 
-fn export(a: ExportArgs) -> CliResult {
+fn export(o: &mut dyn Write, a: ExportArgs) -> CliResult {
     use ediscovery::export::{self, ExportRequest};
     let coll = Collection::open(&a.collection)?;
     let mut req: ExportRequest = match &a.request {
-        Some(p) => serde_json::from_slice(&std::fs::read(p)?)
+        Some(p) => ExportRequest::from_json(&std::fs::read(p)?, &ediscovery::Limits::default())
             .map_err(|e| format!("{}: {e}", p.display()))?,
         None => request_from_flags(&a)?,
     };
@@ -467,7 +548,7 @@ fn export(a: ExportArgs) -> CliResult {
     let only = a.retry_from.as_deref().map(export::failed_doc_ids).transpose()?;
     let plan = export::plan(&coll, &req, ediscovery::model::time::now(), only.as_ref())?;
     if a.dry_run {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        writeln!(o, "{}", serde_json::to_string_pretty(&plan)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let total: u64 = plan.zips.iter().map(|z| z.bytes).sum();
@@ -487,23 +568,25 @@ fn export(a: ExportArgs) -> CliResult {
         b.finish_and_clear();
     }
     let s = &outcome.summary;
-    println!("export          {} → {}", s.name, a.out.display());
-    println!("in scope        {}", s.totals.in_scope);
-    println!("exported        {}", s.totals.exported);
-    println!(
+    writeln!(o, "export          {} → {}", s.name, a.out.display())?;
+    writeln!(o, "in scope        {}", s.totals.in_scope)?;
+    writeln!(o, "exported        {}", s.totals.exported)?;
+    writeln!(
+        o,
         "failed          {} transient, {} non-transient",
         s.totals.failed_transient, s.totals.failed_non_transient
-    );
-    println!("files           {}", s.files.len() + 2);
-    println!(
+    )?;
+    writeln!(o, "files           {}", s.files.len() + 2)?;
+    writeln!(
+        o,
         "time            {:.2} s ({:.1} MB/s, {:.0} messages/s)",
         s.seconds,
         s.exported_bytes as f64 / 1e6 / s.seconds.max(1e-9),
         s.totals.exported as f64 / s.seconds.max(1e-9)
-    );
+    )?;
     if outcome.has_failures() {
-        println!("see {}-error.csv; retry with --retry-from", s.name);
-        return Ok(ExitCode::from(2));
+        writeln!(o, "see {}-error.csv; retry with --retry-from", s.name)?;
+        return Ok(ExitCode::from(exit::PARTIAL));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -571,18 +654,18 @@ fn request_from_flags(
     })
 }
 
-fn verify(dir: &std::path::Path, json: bool) -> CliResult {
+fn verify(o: &mut dyn Write, dir: &std::path::Path, json: bool) -> CliResult {
     let r = ediscovery::verify::verify(dir)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        writeln!(o, "{}", serde_json::to_string_pretty(&r)?)?;
     } else {
-        println!("export   {}", r.name);
-        println!("files    {} (checksums)", r.files);
-        println!("messages {}", r.messages);
+        writeln!(o, "export   {}", r.name)?;
+        writeln!(o, "files    {} (checksums)", r.files)?;
+        writeln!(o, "messages {}", r.messages)?;
         for p in &r.problems {
-            println!("problem: {p}");
+            writeln!(o, "problem: {p}")?;
         }
-        println!("{}", if r.ok() { "OK" } else { "FAILED" });
+        writeln!(o, "{}", if r.ok() { "OK" } else { "FAILED" })?;
     }
-    Ok(if r.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(ExitCode::from(if r.ok() { exit::OK } else { exit::UNSOUND }))
 }

@@ -76,16 +76,21 @@ pub fn labels(list: &[String]) -> String {
         .join(",")
 }
 
-/// The search that finds a record again (`rfc822msgid:…`), empty when it has no Message-ID.
+/// The search that finds a record again: `rfc822msgid:"…"`, always quoted (so `*`, `OR`,
+/// parentheses and spaces are data, not syntax) with `"` and `\` escaped by `\`. It finds
+/// exactly the records with that Message-ID (several, if copies share it). Empty when the record
+/// has no Message-ID: then no query singles it out, and the row says so.
 pub fn retry_query(r: &Record) -> String {
     match r.mail().and_then(|m| m.message_id.as_deref()) {
-        Some(id) if id.contains(|c: char| c.is_whitespace() || "()\"".contains(c)) => {
-            format!("rfc822msgid:\"{}\"", id.replace('"', ""))
+        Some(id) if !id.trim().is_empty() => {
+            format!("rfc822msgid:\"{}\"", crate::query::escape_phrase(id))
         }
-        Some(id) => format!("rfc822msgid:{id}"),
-        None => String::new(),
+        _ => String::new(),
     }
 }
+
+/// Said in `Error description` when a failed record has no retry query.
+pub const NO_RETRY_QUERY: &str = "no Message-ID, so no query finds exactly this record: retry it by Document ID with --retry-from";
 
 fn iso(t: Option<i64>) -> String {
     t.and_then(time::iso_utc).unwrap_or_default()
@@ -196,7 +201,11 @@ pub fn write_errors(failed: &[(&Record, &Failure)], w: impl Write) -> io::Result
             addresses(&m.cc),
             csv_date(m.date_sent),
             r.account.to_string(),
-            f.reason.clone(),
+            if retry_query(r).is_empty() {
+                format!("{}; {NO_RETRY_QUERY}", f.reason)
+            } else {
+                f.reason.clone()
+            },
             m.message_id.clone().unwrap_or_default(),
             f.class.as_str().to_owned(),
             retry_query(r),

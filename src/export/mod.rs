@@ -18,7 +18,7 @@ pub use naming::SafeName;
 pub use plan::{ExportPlan, ZipPlan};
 pub use request::{ExportRequest, RequestError};
 pub use run::{BlobSource, ExportProgress, Failure, FailureClass, NoExportProgress, RecordOutcome};
-pub use summary::{Balance, Summary, WrittenFile};
+pub use summary::{Balance, Summary, WrittenFile, ZipMap};
 
 use crate::format::csv::CsvWriter;
 use crate::format::md5sum;
@@ -40,9 +40,38 @@ pub enum ExportError {
     /// Searching.
     #[error("search: {0}")]
     Search(Box<crate::Error>),
-    /// The output folder already holds files of this export.
+    /// The export's folder already exists.
     #[error("{0} already exists: choose another export name or folder")]
     Exists(PathBuf),
+    /// A leftover folder that this crate did not write stands where the export would be built.
+    #[error("{0} exists and was not written by an ediscovery export: move it away and run again")]
+    NotOurs(PathBuf),
+    /// The output folder is inside the collection, whose writers own every file there.
+    #[error(
+        "{out} is inside the collection {collection}: write exports outside the collection folder"
+    )]
+    InsideCollection {
+        /// The output folder asked for.
+        out: PathBuf,
+        /// The collection.
+        collection: PathBuf,
+    },
+    /// `--retry-from` lists records this export cannot retry.
+    #[error(
+        "{path}: {} Document IDs are not in this collection ({}) and {} are outside this export's scope ({}); retry with the collection and scope of the export that wrote it",
+        unknown.len(), show(unknown), out_of_scope.len(), show(out_of_scope)
+    )]
+    RetryMismatch {
+        /// The error.csv.
+        path: PathBuf,
+        /// Not in the collection.
+        unknown: Vec<DocId>,
+        /// In the collection but not found by this export's search and scope.
+        out_of_scope: Vec<DocId>,
+    },
+    /// A limit (threads, request nesting).
+    #[error(transparent)]
+    Limit(#[from] crate::LimitError),
     /// Writing.
     #[error("{path}: {source}")]
     Io {
@@ -53,11 +82,22 @@ pub enum ExportError {
     },
 }
 
+/// At most ten DocIDs, for an error message.
+fn show(ids: &[DocId]) -> String {
+    let mut s: Vec<String> = ids.iter().take(10).map(ToString::to_string).collect();
+    if ids.len() > 10 {
+        s.push("…".to_owned());
+    }
+    if s.is_empty() { "none".to_owned() } else { s.join(", ") }
+}
+
 /// What an export wrote and what failed.
 #[derive(Debug)]
 pub struct Outcome {
     /// The summary (also written as `NAME-summary.json`).
     pub summary: Summary,
+    /// The export's folder, `OUT/NAME`.
+    pub dir: PathBuf,
 }
 
 impl Outcome {
@@ -67,12 +107,23 @@ impl Outcome {
     }
 }
 
-/// Search and plan. `only` restricts the export to these DocIDs (a retry).
+/// A retry's DocIDs (from `error.csv`) and the file they came from.
+#[derive(Clone, Debug)]
+pub struct Retry {
+    /// The `error.csv`.
+    pub path: PathBuf,
+    /// Its `Document ID`s.
+    pub doc_ids: BTreeSet<DocId>,
+}
+
+/// Search and plan. `only` restricts the export to the DocIDs of a retry; every one of them must
+/// be in the collection and found by the request's search, or the plan is refused (a retry that
+/// silently left some out would look complete).
 pub fn plan(
     coll: &Collection,
     req: &ExportRequest,
     now: i64,
-    only: Option<&BTreeSet<DocId>>,
+    only: Option<&Retry>,
 ) -> Result<ExportPlan, ExportError> {
     let name = SafeName::export_name(&req.name).map_err(RequestError::Invalid)?;
     let scope = req.scope()?;
@@ -81,8 +132,25 @@ pub fn plan(
     let result = coll
         .search(&SearchRequest { scope: scope.clone(), query, now })
         .map_err(|e| ExportError::Search(Box::new(e)))?;
-    let hits: Vec<&Record> =
-        result.hits.into_iter().filter(|r| only.is_none_or(|o| o.contains(&r.doc_id))).collect();
+    let hits: Vec<&Record> = result
+        .hits
+        .into_iter()
+        .filter(|r| only.is_none_or(|o| o.doc_ids.contains(&r.doc_id)))
+        .collect();
+    if let Some(retry) = only {
+        let found: BTreeSet<&DocId> = hits.iter().map(|r| &r.doc_id).collect();
+        let (mut unknown, mut out_of_scope) = (Vec::new(), Vec::new());
+        for d in retry.doc_ids.iter().filter(|d| !found.contains(d)) {
+            if coll.store().get(d).is_some() { out_of_scope.push(*d) } else { unknown.push(*d) }
+        }
+        if !unknown.is_empty() || !out_of_scope.is_empty() {
+            return Err(ExportError::RetryMismatch {
+                path: retry.path.clone(),
+                unknown,
+                out_of_scope,
+            });
+        }
+    }
     let mut in_scope: BTreeMap<_, u64> =
         result.counts.per_account.keys().map(|a| (a.clone(), 0)).collect();
     for r in &hits {
@@ -137,26 +205,97 @@ fn write_metadata(
 }
 
 /// DocIDs listed in an `error.csv` (for `--retry-from`).
-pub fn failed_doc_ids(error_csv: &Path) -> Result<BTreeSet<DocId>, ExportError> {
+pub fn failed_doc_ids(error_csv: &Path) -> Result<Retry, ExportError> {
     let io_err = |source| ExportError::Io { path: error_csv.to_path_buf(), source };
     let file = std::fs::File::open(error_csv).map_err(io_err)?;
     let (header, rows) = crate::format::csv::read(file).map_err(io_err)?;
     let col = header.iter().position(|h| h == "Document ID").ok_or_else(|| {
         io_err(io::Error::new(io::ErrorKind::InvalidData, "no `Document ID` column"))
     })?;
-    rows.iter()
+    let doc_ids = rows
+        .iter()
         .map(|r| {
-            r.get(col).and_then(|c| c.parse::<DocId>().ok()).ok_or_else(|| {
-                io_err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("bad Document ID in {r:?}"),
-                ))
-            })
+            r.get(col)
+                .and_then(|c| crate::format::csv::unguard(c).parse::<DocId>().ok())
+                .ok_or_else(|| {
+                    io_err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("bad Document ID in {r:?}"),
+                    ))
+                })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Retry { path: error_csv.to_path_buf(), doc_ids })
 }
 
-/// Run `plan` into the folder `out` (created), reading bytes through `source`.
+/// Is `path` (which may not exist yet) inside `dir` (which exists)? Both are resolved through
+/// symbolic links: the longest existing ancestor of `path` is canonicalised and the rest added.
+fn is_inside(path: &Path, dir: &Path) -> bool {
+    let Ok(dir) = dir.canonicalize() else { return false };
+    let mut rest = Vec::new();
+    let mut cur = path.to_path_buf();
+    let base = loop {
+        if let Ok(c) = cur.canonicalize() {
+            break c;
+        }
+        match (cur.file_name(), cur.parent()) {
+            (Some(n), Some(p)) => {
+                rest.push(n.to_owned());
+                cur = if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() };
+            }
+            _ => return false,
+        }
+    };
+    let full = rest.iter().rev().fold(base, |acc, n| acc.join(n));
+    full.starts_with(&dir)
+}
+
+/// The file a run leaves in its unfinished folder, so that a later run knows the folder is an
+/// export of ours that never finished (and may be removed), not somebody's data.
+const MARKER: &str = ".ediscovery-export-in-progress";
+
+/// Make `OUT/.NAME.partial/`, removing one that an earlier run left unfinished (it carries
+/// [`MARKER`]); refuse when `OUT/NAME` exists or the leftover is not ours.
+fn start_folder(out: &Path, name: &str) -> Result<(PathBuf, PathBuf), ExportError> {
+    let io_at = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| ExportError::Io { path: p, source }
+    };
+    let done = out.join(name);
+    let tmp = out.join(format!(".{name}.partial"));
+    std::fs::create_dir_all(out).map_err(io_at(out))?;
+    if std::fs::symlink_metadata(&done).is_ok() {
+        return Err(ExportError::Exists(done));
+    }
+    match std::fs::symlink_metadata(&tmp) {
+        Ok(m) if m.is_dir() && std::fs::symlink_metadata(tmp.join(MARKER)).is_ok() => {
+            std::fs::remove_dir_all(&tmp).map_err(io_at(&tmp))?;
+        }
+        Ok(_) => return Err(ExportError::NotOurs(tmp)),
+        Err(_) => {}
+    }
+    std::fs::create_dir(&tmp).map_err(io_at(&tmp))?;
+    std::fs::write(tmp.join(MARKER), format!("{name}\n")).map_err(io_at(&tmp))?;
+    Ok((tmp, done))
+}
+
+/// Make the finished folder visible under its name in one rename, after everything in it and
+/// the folder itself are on disk.
+fn finish_folder(tmp: &Path, done: &Path) -> io::Result<()> {
+    std::fs::remove_file(tmp.join(MARKER))?;
+    std::fs::File::open(tmp)?.sync_all()?;
+    std::fs::rename(tmp, done)?;
+    if let Some(parent) = done.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Run `plan` into the folder `out/NAME` (created; `out` too), reading bytes through `source`.
+///
+/// The export becomes visible as a whole: everything is written in `out/.NAME.partial/`, which
+/// is renamed to `out/NAME` only when every file is complete and synced. A run killed before
+/// that leaves only the `.partial` folder, which the next run of the same name removes.
 pub fn run(
     coll: &Collection,
     req: &ExportRequest,
@@ -170,17 +309,35 @@ pub fn run(
         let p = p.to_path_buf();
         move |source| ExportError::Io { path: p, source }
     };
-    std::fs::create_dir_all(out).map_err(io_at(out))?;
-    let prefix = format!("{}-", plan.name);
-    for e in std::fs::read_dir(out).map_err(io_at(out))? {
-        let e = e.map_err(io_at(out))?;
-        if e.file_name().to_string_lossy().starts_with(&prefix) {
-            return Err(ExportError::Exists(e.path()));
-        }
+    let threads = crate::Limits::default().threads(req.ediscovery.threads)?;
+    let collection = coll.store().dir();
+    if is_inside(out, collection) {
+        return Err(ExportError::InsideCollection {
+            out: out.to_path_buf(),
+            collection: collection.to_path_buf(),
+        });
     }
-    let threads = match req.ediscovery.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
+    let (tmp, done) = start_folder(out, plan.name.as_str())?;
+    let summary = write_all(coll, req, plan, source, &tmp, progress, threads, started)?;
+    finish_folder(&tmp, &done).map_err(io_at(&done))?;
+    Ok(Outcome { summary, dir: done })
+}
+
+/// Write every file of the export into `out`.
+#[allow(clippy::too_many_arguments)]
+fn write_all(
+    coll: &Collection,
+    req: &ExportRequest,
+    plan: &ExportPlan,
+    source: &dyn BlobSource,
+    out: &Path,
+    progress: &dyn ExportProgress,
+    threads: usize,
+    started: Instant,
+) -> Result<Summary, ExportError> {
+    let io_at = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| ExportError::Io { path: p, source }
     };
     let store = coll.store();
     // Metadata is written alongside the zips for every planned record, the common case being that
@@ -311,6 +468,16 @@ pub fn run(
         exported_bytes,
         seconds: started.elapsed().as_secs_f64(),
         threads,
+        zips: plan
+            .zips
+            .iter()
+            .map(|z| summary::ZipMap {
+                file: z.file.clone(),
+                entry: z.entry.clone(),
+                account: z.account.to_string(),
+                part: z.part,
+            })
+            .collect(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     files.push(write(plan.file("summary.json"), &|w| {
@@ -320,5 +487,5 @@ pub fn run(
     let sums: Vec<(String, crate::digest::Md5)> =
         files.iter().filter_map(|f| f.md5.parse().ok().map(|m| (f.name.clone(), m))).collect();
     write(plan.file("checksums.md5"), &|w| md5sum::write(w, &sums))?;
-    Ok(Outcome { summary })
+    Ok(summary)
 }

@@ -20,7 +20,8 @@ pub struct ZipPlan {
     pub account: Account,
     /// 1 for the first part of the account's mbox, 2, 3… after splits.
     pub part: u32,
-    /// The mbox entry inside: `NAME-<account>.mbox`, `NAME-<account>-2.mbox`, …
+    /// The mbox entry inside: `NAME-<account>.mbox`, `NAME-<account>-2.mbox`, …, unique across
+    /// the export (see [`name_entries`]).
     pub entry: String,
     /// Records (by `seq`), in export order.
     pub records: Vec<u64>,
@@ -72,17 +73,11 @@ impl ExportPlan {
                     Some(z) if z.account == r.account => z.part + 1,
                     _ => 1,
                 };
-                let acct = SafeName::new(r.account.as_str());
-                let entry = if part == 1 {
-                    format!("{name}-{acct}.mbox")
-                } else {
-                    format!("{name}-{acct}-{part}.mbox")
-                };
                 zips.push(ZipPlan {
                     file: format!("{name}-{}.zip", zips.len() + 1),
                     account: r.account.clone(),
                     part,
-                    entry,
+                    entry: String::new(),
                     records: Vec::new(),
                     bytes: 0,
                     latest: None,
@@ -94,11 +89,62 @@ impl ExportPlan {
                 z.latest = z.latest.max(date);
             }
         }
+        name_entries(&name, zips);
         self
     }
 
     /// `NAME-suffix`.
     pub fn file(&self, suffix: &str) -> String {
         format!("{}-{suffix}", self.name)
+    }
+}
+
+/// Give every zip's mbox entry a name unique across the whole export, so that unzipping every
+/// zip into one folder loses nothing.
+///
+/// The stem is the account sanitised by [`SafeName`]. Sanitising can map two accounts to one stem
+/// (`ålice@x` and the Cyrillic `аlice@x` both become `_lice@x`; very long names are cut), and a
+/// part suffix can meet another account's name (`a@x` part 2 and account `a@x-2` part 1 are both
+/// `…-a@x-2.mbox`). Every account caught in such a meeting gets `_` and the first hex digits of
+/// the MD5 of its exact address appended to its stem, for all of its parts; the summary's `zips`
+/// list maps each entry back to its account.
+pub fn name_entries(name: &SafeName, zips: &mut [ZipPlan]) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let entry = |stem: &str, part: u32| {
+        if part == 1 { format!("{name}-{stem}.mbox") } else { format!("{name}-{stem}-{part}.mbox") }
+    };
+    let mut stems: BTreeMap<Account, String> = zips
+        .iter()
+        .map(|z| (z.account.clone(), SafeName::new(z.account.as_str()).to_string()))
+        .collect();
+    let stem = |stems: &BTreeMap<Account, String>, a: &Account| {
+        stems.get(a).cloned().unwrap_or_else(|| SafeName::new(a.as_str()).to_string())
+    };
+    for digits in [8, 16, 32] {
+        let mut owners: BTreeMap<String, BTreeSet<Account>> = BTreeMap::new();
+        for z in zips.iter() {
+            owners
+                .entry(entry(&stem(&stems, &z.account), z.part))
+                .or_default()
+                .insert(z.account.clone());
+        }
+        // Two stems that are equal also meet here: both accounts' part 1 has the same name.
+        let caught: BTreeSet<Account> =
+            owners.into_values().filter(|o| o.len() > 1).flatten().collect();
+        if caught.is_empty() {
+            break;
+        }
+        for a in caught {
+            let hex = crate::digest::Md5::of(a.as_str().as_bytes()).to_hex();
+            let base = SafeName::new(a.as_str());
+            // Cut the base so the suffix always survives SafeName's length limit.
+            let keep = base.as_str().len().min(SafeName::MAX - digits - 1);
+            let base = base.as_str().get(..keep).unwrap_or(base.as_str());
+            let suffixed = format!("{base}_{}", hex.get(..digits).unwrap_or(&hex));
+            stems.insert(a, suffixed);
+        }
+    }
+    for z in zips.iter_mut() {
+        z.entry = entry(&stem(&stems, &z.account), z.part);
     }
 }

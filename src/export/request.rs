@@ -126,6 +126,16 @@ impl Default for Options {
     }
 }
 
+impl ExportRequest {
+    /// Read a request from JSON, refusing one nested deeper than `limits.json_depth` before any
+    /// parser sees it.
+    pub fn from_json(bytes: &[u8], limits: &crate::Limits) -> Result<ExportRequest, RequestError> {
+        crate::check_json_depth(bytes, limits.json_depth)
+            .map_err(|e| RequestError::Invalid(e.to_string()))?;
+        serde_json::from_slice(bytes).map_err(|e| RequestError::Invalid(e.to_string()))
+    }
+}
+
 /// A request that cannot be served.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

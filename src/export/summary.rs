@@ -43,6 +43,19 @@ pub struct WrittenFile {
     pub md5: String,
 }
 
+/// One content zip of the export.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZipMap {
+    /// `NAME-N.zip`.
+    pub file: String,
+    /// The mbox entry inside it.
+    pub entry: String,
+    /// The account whose messages the entry holds.
+    pub account: String,
+    /// 1, 2, … for the parts of the account's mbox.
+    pub part: u32,
+}
+
 /// `NAME-summary.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
@@ -69,6 +82,10 @@ pub struct Summary {
     pub seconds: f64,
     /// Worker threads used.
     pub threads: usize,
+    /// Each content zip, its mbox entry and whose messages it holds: the map from entry names
+    /// (made unique across the export, see `plan::name_entries`) back to accounts.
+    #[serde(default)]
+    pub zips: Vec<ZipMap>,
     /// `ediscovery` version.
     pub version: String,
 }

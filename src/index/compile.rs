@@ -41,6 +41,32 @@ pub enum CompileError {
         /// The limit.
         limit: usize,
     },
+    /// A word longer than the index holds: searching for it would find nothing, and leaving it
+    /// out would widen the query, so the search is refused.
+    #[error(
+        "{term}: the word {word:?} is {len} bytes; the index holds words of at most {max} bytes \
+         (text is split into words only at spaces and punctuation, so a long run of letters, \
+         e.g. CJK text without spaces, is one word): search for a shorter phrase around it"
+    )]
+    WordTooLong {
+        /// The search term as typed.
+        term: String,
+        /// The offending word (lower case, as the index would see it).
+        word: String,
+        /// Its length in bytes.
+        len: usize,
+        /// The longest word the index holds.
+        max: usize,
+    },
+    /// A term with nothing the index can match (only punctuation): ignoring it would widen the
+    /// query, so the search is refused.
+    #[error(
+        "{term}: has no letters or digits to search for; remove it or search for words around it"
+    )]
+    NothingToSearch {
+        /// The search term as typed.
+        term: String,
+    },
     /// The scope itself is wrong.
     #[error(transparent)]
     Scope(#[from] ScopeError),
@@ -304,22 +330,39 @@ impl Compiler<'_> {
         v: &Text,
     ) -> Result<Box<dyn TQuery>, CompileError> {
         let (word_fields, raw_fields) = self.text_fields(t, field)?;
+        // Every value becomes a non-empty set of index terms or an error: a term that silently
+        // matched everything (or nothing) would change what a search returns without a word.
+        let words = |text: &str| -> Result<Vec<String>, CompileError> {
+            if word_fields.is_empty() {
+                return Ok(Vec::new());
+            }
+            let tokens =
+                self.index.query_words(text).map_err(|word| CompileError::WordTooLong {
+                    term: t.to_string(),
+                    len: word.len(),
+                    word,
+                    max: schema::MAX_TOKEN - 1,
+                })?;
+            if tokens.is_empty() && raw_fields.is_empty() {
+                return Err(CompileError::NothingToSearch { term: t.to_string() });
+            }
+            Ok(tokens)
+        };
         let mut qs: Vec<Box<dyn TQuery>> = Vec::new();
         match v {
             Text::Word(w) | Text::Phrase(w) => {
+                let tokens = words(w)?;
                 let raw = Self::raw_value(field, w);
                 for &rf in &raw_fields {
                     qs.push(term_q(rf, &raw));
                 }
-                let tokens = self.index.words(w);
-                if tokens.is_empty() && raw_fields.is_empty() {
-                    self.warnings.push(format!("{t}: no letters or digits to search for; ignored"));
-                    return Ok(Box::new(AllQuery));
-                }
                 qs.extend(word_fields.iter().filter_map(|&wf| words_query(wf, &tokens)));
             }
             Text::AnyAt(domain) => {
-                let tokens = self.index.words(domain);
+                let tokens = words(domain)?;
+                if tokens.is_empty() {
+                    return Err(CompileError::NothingToSearch { term: t.to_string() });
+                }
                 qs.extend(word_fields.iter().filter_map(|&wf| words_query(wf, &tokens)));
             }
             Text::Prefix(p) => {
@@ -331,7 +374,7 @@ impl Compiler<'_> {
                     expansions.extend(words.iter().cloned());
                     per_field.push((rf, Vec::new(), words));
                 }
-                let tokens = self.index.words(p);
+                let tokens = words(p)?;
                 if let Some((last, lead)) = tokens.split_last() {
                     for &wf in &word_fields {
                         let words = self.index.expand(wf, last, WILDCARD_LIMIT + 1)?;

@@ -114,17 +114,21 @@ impl Index {
         Ok(seqs)
     }
 
-    /// `text` as the word fields index it: the same tokenizer, lower case, long tokens dropped.
-    pub fn words(&self, text: &str) -> Vec<String> {
-        let Some(mut analyzer) = self.index.tokenizers().get(schema::WORDS) else {
-            return Vec::new();
-        };
+    /// `text` as the word fields index it, or the first word the index cannot hold (one of
+    /// [`schema::MAX_TOKEN`] bytes or more is dropped at indexing time, so searching for it
+    /// could only ever silently find nothing, or, dropped from the query, widen it).
+    pub fn query_words(&self, text: &str) -> Result<Vec<String>, String> {
+        let mut analyzer =
+            TextAnalyzer::builder(SimpleTokenizer::default()).filter(LowerCaser).build();
         let mut out = Vec::new();
         let mut stream = analyzer.token_stream(text);
         while let Some(t) = stream.next() {
+            if t.text.len() >= schema::MAX_TOKEN {
+                return Err(t.text.clone());
+            }
             out.push(t.text.clone());
         }
-        out
+        Ok(out)
     }
 
     /// Up to `limit` distinct indexed terms of `field` starting with `prefix`, in order.

@@ -183,11 +183,20 @@ pub enum Term {
     },
 }
 
+/// `p` as it must be typed between quotes: `\` and `"` escaped with `\`.
+pub fn escape_phrase(p: &str) -> std::borrow::Cow<'_, str> {
+    if p.contains(['"', '\\']) {
+        std::borrow::Cow::Owned(p.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        std::borrow::Cow::Borrowed(p)
+    }
+}
+
 impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Text::Word(w) => f.write_str(w),
-            Text::Phrase(p) => write!(f, "\"{p}\""),
+            Text::Phrase(p) => write!(f, "\"{}\"", escape_phrase(p)),
             Text::Prefix(p) => write!(f, "{p}*"),
             Text::AnyAt(d) => write!(f, "*@{d}"),
         }

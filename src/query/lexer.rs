@@ -7,7 +7,7 @@ pub enum Tok {
     LParen,
     /// `)`
     RParen,
-    /// `"…"`, without the quotes.
+    /// `"…"`, without the quotes, escapes undone.
     Phrase(String),
     /// A run of anything but white space, parentheses and quotes.
     Chunk(String),
@@ -41,20 +41,26 @@ pub fn lex(text: &str) -> Result<Vec<Token>, UnclosedQuote> {
             out.push(Token { tok, start: i, end: i + 1 });
         } else if c == '"' {
             chars.next();
-            let body_start = i + 1;
+            // `\"` and `\\` inside a phrase stand for `"` and `\` (how a Message-ID holding a
+            // quote is searched for); any other backslash is itself.
+            let mut body = String::new();
             let mut end = None;
-            for (j, d) in chars.by_ref() {
-                if d == '"' {
-                    end = Some(j);
-                    break;
+            while let Some((j, d)) = chars.next() {
+                match d {
+                    '"' => {
+                        end = Some(j);
+                        break;
+                    }
+                    '\\' if matches!(chars.peek(), Some((_, '"' | '\\'))) => {
+                        if let Some((_, e)) = chars.next() {
+                            body.push(e);
+                        }
+                    }
+                    _ => body.push(d),
                 }
             }
             let close = end.ok_or(UnclosedQuote(i))?;
-            out.push(Token {
-                tok: Tok::Phrase(text[body_start..close].to_owned()),
-                start: i,
-                end: close + 1,
-            });
+            out.push(Token { tok: Tok::Phrase(body), start: i, end: close + 1 });
         } else {
             let mut end = i;
             while let Some(&(j, d)) = chars.peek() {

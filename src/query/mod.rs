@@ -30,8 +30,9 @@ mod lexer;
 mod parser;
 mod scope;
 
+pub use ast::escape_phrase;
 pub use ast::{DateValue, Location, Query, State, Term, Text, TextField, Unit};
-pub use parser::parse;
+pub use parser::{parse, parse_with};
 pub use scope::{Method, Scope, ScopeError};
 
 use std::fmt;
@@ -79,6 +80,16 @@ pub enum ParseErrorKind {
     },
     /// `*` somewhere other than the end of a word.
     WildcardPosition(String),
+    /// Groups and negations nested deeper than `Limits::query_depth`.
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// A query longer than `Limits::query_bytes`.
+    TooLong {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for ParseErrorKind {
@@ -99,6 +110,13 @@ impl fmt::Display for ParseErrorKind {
             }
             ParseErrorKind::BadValue { op, value, expected } => {
                 write!(f, "{op}:{value} is not valid; {op}: takes {expected}")
+            }
+            ParseErrorKind::TooDeep { limit } => write!(
+                f,
+                "groups and negations nest deeper than {limit} levels here; write the query flatter"
+            ),
+            ParseErrorKind::TooLong { limit } => {
+                write!(f, "the query is longer than {limit} bytes; split it into several searches")
             }
             ParseErrorKind::WildcardPosition(w) => {
                 write!(

@@ -13,12 +13,26 @@
 use super::ast::{DateValue, Location, Query, State, Term, Text, TextField, Unit};
 use super::lexer::{Tok, Token, UnclosedQuote, lex};
 use super::{ParseError, ParseErrorKind};
+use crate::Limits;
 
-/// Parse a Vault query.
+/// Parse a Vault query within the default [`Limits`].
 pub fn parse(text: &str) -> Result<Query, ParseError> {
+    parse_with(text, &Limits::default())
+}
+
+/// Parse a Vault query: longer than `limits.query_bytes` or nested deeper than
+/// `limits.query_depth` (parentheses, `op:(…)` groups, `NOT`, `-`) is an error, so no query can
+/// exhaust the stack of the parser or of anything that walks the tree after it.
+pub fn parse_with(text: &str, limits: &Limits) -> Result<Query, ParseError> {
+    if text.len() > limits.query_bytes {
+        return Err(ParseError {
+            at: limits.query_bytes,
+            kind: ParseErrorKind::TooLong { limit: limits.query_bytes },
+        });
+    }
     let tokens = lex(text)
         .map_err(|UnclosedQuote(at)| ParseError { at, kind: ParseErrorKind::UnclosedQuote })?;
-    let mut p = Parser { tokens, pos: 0, len: text.len() };
+    let mut p = Parser { tokens, pos: 0, len: text.len(), depth: 0, max_depth: limits.query_depth };
     if p.tokens.is_empty() {
         return Ok(Query::All);
     }
@@ -36,6 +50,9 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     len: usize,
+    /// Groups and negations open around the current position.
+    depth: usize,
+    max_depth: usize,
 }
 
 /// What an operator's value means.
@@ -91,6 +108,15 @@ impl Parser {
         ParseError { at, kind }
     }
 
+    /// One level deeper (a group or a negation) at byte `at`, or the depth error.
+    fn enter(&mut self, at: usize) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > self.max_depth {
+            return Err(self.error_at(at, ParseErrorKind::TooDeep { limit: self.max_depth }));
+        }
+        Ok(())
+    }
+
     fn here(&self) -> usize {
         self.peek().map_or(self.len, |t| t.start)
     }
@@ -143,7 +169,10 @@ impl Parser {
         match &t.tok {
             Tok::Chunk(c) if c == "NOT" => {
                 self.take_keyword("NOT")?;
-                Ok(Query::Not(Box::new(self.unary(field)?)))
+                self.enter(t.start)?;
+                let inner = self.unary(field)?;
+                self.depth -= 1;
+                Ok(Query::Not(Box::new(inner)))
             }
             Tok::Chunk(c) if c == "AND" || c == "OR" => Err(self.error_at(
                 t.start,
@@ -167,7 +196,10 @@ impl Parser {
                     self.tokens[self.pos] =
                         Token { tok: Tok::Chunk(rest), start: t.start + 1, end: t.end };
                 }
-                Ok(Query::Not(Box::new(self.unary(field)?)))
+                self.enter(t.start)?;
+                let inner = self.unary(field)?;
+                self.depth -= 1;
+                Ok(Query::Not(Box::new(inner)))
             }
             _ => self.primary(field),
         }
@@ -183,7 +215,9 @@ impl Parser {
                 if self.peek().is_some_and(|n| n.tok == Tok::RParen) {
                     return Err(self.error_at(t.start, ParseErrorKind::EmptyGroup));
                 }
+                self.enter(t.start)?;
                 let q = self.and(field)?;
+                self.depth -= 1;
                 match self.peek() {
                     Some(n) if n.tok == Tok::RParen => {
                         self.pos += 1;

@@ -78,9 +78,10 @@ fn hostile(dir: &Path) -> (Collection, Vec<&'static str>) {
 fn hostile_content_round_trips_through_independent_readers_and_stays_inside() {
     let tmp = tempfile::tempdir().unwrap();
     let (c, accounts) = hostile(tmp.path());
-    let out = tmp.path().join("out");
     let req = request("Hostile", "MAIL", &accounts, "");
-    let outcome = run_export(&c, &req, &out);
+    let outcome = run_export(&c, &req, &tmp.path().join("out"));
+    let out = outcome.dir.clone();
+    assert_eq!(out, tmp.path().join("out/Hostile"));
     assert_eq!((outcome.summary.totals.in_scope, outcome.summary.totals.exported), (15, 15));
     assert_eq!(outcome.summary.messages_given_final_newline, 3);
     // Two control characters in one subject, once per account. (The 8-bit header was decoded
@@ -175,8 +176,8 @@ fn one_thread_and_many_give_identical_files_and_compressions_agree() {
     {
         req.ediscovery.threads = threads;
         req.ediscovery.compression = compression;
-        let out = tmp.path().join(format!("t{threads}"));
-        let o = run_export(&c, &req, &out);
+        let o = run_export(&c, &req, &tmp.path().join(format!("t{threads}")));
+        let out = o.dir.clone();
         assert_eq!(o.summary.totals.exported, 600);
         assert!(verify(&out).unwrap().ok());
         outs.push(files(&out));
@@ -204,7 +205,7 @@ fn one_thread_and_many_give_identical_files_and_compressions_agree() {
     let entries = |dir: &str| {
         let mut all = Vec::new();
         for (n, _) in outs[0].iter().filter(|(n, _)| n.ends_with(".zip")) {
-            let f = std::fs::File::open(tmp.path().join(dir).join(n)).unwrap();
+            let f = std::fs::File::open(tmp.path().join(dir).join("Same").join(n)).unwrap();
             ediscovery::format::zip::for_each_entry(f, |e, r| {
                 let mut b = Vec::new();
                 r.read_to_end(&mut b)?;
@@ -273,8 +274,9 @@ fn failures_become_error_rows_that_a_retry_recovers() {
         .filter(|d| !transient.contains(d))
         .collect();
     let faulty = Faulty { store: c.store(), transient, damaged };
-    let out = tmp.path().join("out");
-    let o = export::run(&c, &req, &plan, &faulty, &out, &NoExportProgress).unwrap();
+    let o =
+        export::run(&c, &req, &plan, &faulty, &tmp.path().join("out"), &NoExportProgress).unwrap();
+    let out = o.dir.clone();
     let s = &o.summary;
     assert!(o.has_failures());
     assert_eq!(s.totals.failed_transient, faulty.transient.len() as u64);
@@ -290,7 +292,7 @@ fn failures_become_error_rows_that_a_retry_recovers() {
         let class = if faulty.transient.contains(&id) { "transient" } else { "non-transient" };
         assert_eq!(e["Failure class"], class);
         let mid = c.store().get(&id).unwrap().mail().unwrap().message_id.clone().unwrap();
-        assert_eq!(e["Retry query"], format!("rfc822msgid:{mid}"));
+        assert_eq!(e["Retry query"], format!("rfc822msgid:\"{mid}\""));
         assert_eq!(e["RFC 822 Message-ID"], mid);
         // The retry query finds exactly that message.
         let hits = ediscovery::search::search_text(
@@ -308,9 +310,20 @@ fn failures_become_error_rows_that_a_retry_recovers() {
     let mut retry_req = req.clone();
     retry_req.name = "Faults-retry".into();
     let plan2 = export::plan(&c, &retry_req, 0, Some(&only)).unwrap();
-    let out2 = tmp.path().join("retry");
-    let o2 = export::run(&c, &retry_req, &plan2, c.store(), &out2, &NoExportProgress).unwrap();
-    assert_eq!((o2.summary.totals.exported, o2.summary.totals.failed()), (only.len() as u64, 0));
+    let o2 = export::run(
+        &c,
+        &retry_req,
+        &plan2,
+        c.store(),
+        &tmp.path().join("retry"),
+        &NoExportProgress,
+    )
+    .unwrap();
+    let out2 = o2.dir.clone();
+    assert_eq!(
+        (o2.summary.totals.exported, o2.summary.totals.failed()),
+        (only.doc_ids.len() as u64, 0)
+    );
     python_check(&out2, "Faults-retry");
 }
 
@@ -318,12 +331,12 @@ fn failures_become_error_rows_that_a_retry_recovers() {
 fn groups_export_membership_and_missing_lookups() {
     let tmp = tempfile::tempdir().unwrap();
     let c = sample_collection(tmp.path());
-    let out = tmp.path().join("g");
     let o = run_export(
         &c,
         &request("Deals", "GROUPS", &["deals@example.org", "ghost@example.org"], "falcon"),
-        &out,
+        &tmp.path().join("g"),
     );
+    let out = o.dir.clone();
     assert_eq!(o.summary.totals.exported, 12);
     let names: BTreeSet<String> = files(&out).into_keys().collect();
     for n in [
@@ -399,8 +412,8 @@ fn spamassassin_export_of_everything_passes_every_reader() {
         .unwrap();
     }
     let c = w.finish().unwrap();
-    let out = tmp.path().join("out");
-    let o = run_export(&c, &request("SA", "MAIL", &[], ""), &out);
+    let o = run_export(&c, &request("SA", "MAIL", &[], ""), &tmp.path().join("out"));
+    let out = o.dir.clone();
     assert_eq!(o.summary.totals.exported, 6046);
     // The one corpus message without a final newline got it at mbox ingest (mbox cannot carry
     // the difference), so nothing more is added here.
@@ -428,8 +441,7 @@ fn verify_catches_every_kind_of_tampering() {
     let c = sample_collection(tmp.path());
     let req = request("T", "MAIL", &["alice@example.org"], "");
     let fresh = |n: &str| {
-        let out = tmp.path().join(n);
-        run_export(&c, &req, &out);
+        let out = run_export(&c, &req, &tmp.path().join(format!("exports-{n}"))).dir;
         assert!(verify(&out).unwrap().ok());
         out
     };
