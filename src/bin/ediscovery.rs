@@ -436,7 +436,22 @@ fn stats(o: &mut dyn Write, dir: &std::path::Path, json: bool) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A query that begins with `--` is almost surely a mistyped flag (queries may begin with one
+/// `-`, so clap hands such words to the query): refuse it as a usage error.
+fn flag_like(query: &str) -> Option<ExitCode> {
+    query.starts_with("--").then(|| {
+        eprintln!(
+            "ediscovery: {query:?} looks like a flag, not a query: check the flag's spelling \
+             (`ediscovery help`), or write the query without the leading `--`"
+        );
+        ExitCode::from(exit::USAGE)
+    })
+}
+
 fn search(o: &mut dyn Write, a: SearchArgs) -> CliResult {
+    if let Some(code) = flag_like(&a.query) {
+        return Ok(code);
+    }
     use ediscovery::model::time;
     let scope = a.scope.to_scope()?;
     let query = match ediscovery::query::parse(&a.query) {
@@ -529,6 +544,9 @@ impl ediscovery::export::ExportProgress for ExportBar {
 }
 
 fn export(o: &mut dyn Write, a: ExportArgs) -> CliResult {
+    if let Some(code) = flag_like(&a.query) {
+        return Ok(code);
+    }
     use ediscovery::export::{self, ExportRequest};
     let coll = Collection::open(&a.collection)?;
     let mut req: ExportRequest = match &a.request {

@@ -228,26 +228,30 @@ pub fn failed_doc_ids(error_csv: &Path) -> Result<Retry, ExportError> {
     Ok(Retry { path: error_csv.to_path_buf(), doc_ids })
 }
 
-/// Is `path` (which may not exist yet) inside `dir` (which exists)? Both are resolved through
-/// symbolic links: the longest existing ancestor of `path` is canonicalised and the rest added.
+/// Is `path` (which may not exist yet) inside `dir` (which exists)? The longest existing
+/// ancestor of `path` is resolved through symbolic links by the file system; the components
+/// after it do not exist, so they hold no links and `..` among them is undone by hand.
 fn is_inside(path: &Path, dir: &Path) -> bool {
-    let Ok(dir) = dir.canonicalize() else { return false };
-    let mut rest = Vec::new();
-    let mut cur = path.to_path_buf();
-    let base = loop {
-        if let Ok(c) = cur.canonicalize() {
-            break c;
-        }
-        match (cur.file_name(), cur.parent()) {
-            (Some(n), Some(p)) => {
-                rest.push(n.to_owned());
-                cur = if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() };
+    use std::path::Component;
+    let (Ok(dir), Ok(cwd)) = (dir.canonicalize(), std::env::current_dir()) else { return false };
+    let abs = cwd.join(path);
+    let comps: Vec<Component<'_>> = abs.components().collect();
+    for i in (0..=comps.len()).rev() {
+        let prefix: PathBuf = comps[..i].iter().collect();
+        if let Ok(mut full) = prefix.canonicalize() {
+            for c in &comps[i..] {
+                match c {
+                    Component::ParentDir => {
+                        full.pop();
+                    }
+                    Component::Normal(n) => full.push(n),
+                    _ => {}
+                }
             }
-            _ => return false,
+            return full.starts_with(&dir);
         }
-    };
-    let full = rest.iter().rev().fold(base, |acc, n| acc.join(n));
-    full.starts_with(&dir)
+    }
+    false
 }
 
 /// The file a run leaves in its unfinished folder, so that a later run knows the folder is an

@@ -1,5 +1,6 @@
 //! Integration tests by area.
 
+mod adversarial; // issue 7: search, export and CLI holes, one test per case
 mod boundary; // each outside crate is used only in its owning module
 mod cli; // the ediscovery binary: exit codes, reports, stats
 mod common;
