@@ -25,8 +25,12 @@ pub fn parse(text: &str) -> Result<Query, ParseError> {
 /// exhaust the stack of the parser or of anything that walks the tree after it.
 pub fn parse_with(text: &str, limits: &Limits) -> Result<Query, ParseError> {
     if text.len() > limits.query_bytes {
+        let mut at = limits.query_bytes;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
         return Err(ParseError {
-            at: limits.query_bytes,
+            at,
             kind: ParseErrorKind::TooLong { limit: limits.query_bytes },
         });
     }

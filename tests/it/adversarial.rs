@@ -529,3 +529,55 @@ fn case_11_output_inside_collection_retry_mismatch_and_prefix_names() {
     }
     assert!(ediscovery::verify::verify(&out.join("X")).unwrap().ok());
 }
+
+/// Words that used to be dropped from a query (too long for the index, or nothing to search for).
+const OFFENDING: [&str; 5] = ["!!!", "\"...\"", "*@", "\"--- ...\"", "-!!"];
+
+fn word() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => proptest::sample::select(vec![
+            "alpha", "beta", "gamma", "plain", "words", "more", "OR", "NOT", "-", "(", ")",
+            "subject:alpha", "subject:(beta", "from:a@example.com", "\"plain words\"", "-plain",
+            "to:b", "alph*", "has:attachment",
+        ])
+        .prop_map(str::to_owned),
+        1 => proptest::sample::select(OFFENDING.to_vec()).prop_map(str::to_owned),
+        1 => (100usize..130).prop_map(|n| "x".repeat(n)),
+        1 => (34usize..40).prop_map(|n| "語".repeat(n)),
+        1 => (100usize..120).prop_map(|n| format!("subject:{}", "q".repeat(n))),
+    ]
+}
+
+fn offending(w: &str) -> bool {
+    OFFENDING.contains(&w) || w.len() >= 100
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// No input widens a query: whatever the text, every hit is inside the scope, and a query
+    /// holding a word the index cannot match is refused rather than run without it.
+    #[test]
+    fn no_query_text_widens_a_search(words in proptest::collection::vec(word(), 1..7)) {
+        static C: std::sync::OnceLock<(tempfile::TempDir, Collection)> = std::sync::OnceLock::new();
+        let (_, c) = C.get_or_init(|| {
+            let tmp = tempfile::tempdir().unwrap();
+            let c = small(tmp.path());
+            ingest(&tmp.path().join("c"), "bob@example.com", &[msg(Some("<9@x>"), "alpha", "plain words")]);
+            let c2 = Collection::open(&tmp.path().join("c")).unwrap();
+            drop(c);
+            (tmp, c2)
+        });
+        let q = words.join(" ");
+        let scope = Scope::accounts(Corpus::Mail, vec![account("alice@example.com")]);
+        if let Ok(r) = ediscovery::search::search_text(c, scope, &q, 0) {
+            for h in &r.hits {
+                proptest::prop_assert_eq!(h.account.as_str(), "alice@example.com");
+            }
+            proptest::prop_assert!(
+                !words.iter().any(|w| offending(w)),
+                "{q:?} ran with a word it cannot search for: {} hits", r.hits.len()
+            );
+        }
+    }
+}
