@@ -50,7 +50,7 @@ impl Collection {
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult<'_>> {
         let (mut hits, compiled) = self.matching(req)?;
         hits.sort_by(|a, b| {
-            let date = |r: &Record| r.mail().and_then(|m| m.date_sent.or(m.date_received));
+            let date = |r: &Record| r.date();
             let (da, db) = (date(a), date(b));
             (&a.account, da.is_none(), da, a.seq).cmp(&(&b.account, db.is_none(), db, b.seq))
         });

@@ -2,11 +2,15 @@
 //! reports, group membership. Values come from the records; every CSV cell is guarded and every
 //! XML value cleaned by the format writers.
 
+use super::naming::message_file_name;
 use super::plan::ExportPlan;
+use super::request::LineEndings;
 use super::run::Failure;
+use crate::digest::Md5;
 use crate::format::csv::CsvWriter;
 use crate::format::xml::{EdrmWriter, ExternalFile, Tag};
 use crate::model::{MailMeta, Mailbox, Record, time};
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 /// `metadata.csv` columns (Vault's, in order, then ours).
@@ -68,10 +72,13 @@ pub fn addresses(list: &[Mailbox]) -> String {
         .join(", ")
 }
 
-/// Labels as one comma-separated value; a label holding a comma is quoted (as GYB reads them).
+/// Labels as one comma-separated value, readable by the rule got-your-back applies to real Vault
+/// exports: split at commas outside `"…"` and `'…'`, then strip white space and `"` from each
+/// piece. So a label holding a comma or a `'` (which would open a quote) is written in double
+/// quotes; a `"` inside a label cannot survive that rule and is dropped by such readers.
 pub fn labels(list: &[String]) -> String {
     list.iter()
-        .map(|l| if l.contains(',') { format!("\"{l}\"") } else { l.clone() })
+        .map(|l| if l.contains([',', '\'', '"']) { format!("\"{l}\"") } else { l.clone() })
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -93,15 +100,36 @@ pub fn retry_query(r: &Record) -> String {
 pub const NO_RETRY_QUERY: &str = "no Message-ID, so no query finds exactly this record: retry it by Document ID with --retry-from";
 
 fn iso(t: Option<i64>) -> String {
-    t.and_then(time::iso_utc).unwrap_or_default()
+    t.and_then(time::iso_utc_millis).unwrap_or_default()
 }
 
 fn csv_date(t: Option<i64>) -> String {
     t.and_then(time::csv_utc).unwrap_or_default()
 }
 
+/// Size and MD5 of exported messages whose bytes differ from the stored ones (CRLF line
+/// endings), by record `seq`.
+pub type Converted = HashMap<u64, (u64, Md5)>;
+
+/// `FileSize` and `Hash` of a record as exported.
+fn exported_file(r: &Record, converted: &Converted) -> (u64, String) {
+    match converted.get(&r.seq) {
+        Some((size, md5)) => (*size, md5.to_hex()),
+        None => (r.blob.size, r.blob.md5.to_hex()),
+    }
+}
+
 /// Write `metadata.xml` for the exported records; returns characters replaced.
-pub fn write_xml(plan: &ExportPlan, records: &[&Record], w: impl Write) -> io::Result<u64> {
+///
+/// A `DateTime` tag without a value is left out, never written empty (a review tool's date
+/// parser aborts on an empty one). With CRLF line endings each Document also carries
+/// `IngestHash`, the MD5 of the bytes as ingested.
+pub fn write_xml(
+    plan: &ExportPlan,
+    records: &[&Record],
+    converted: &Converted,
+    w: impl Write,
+) -> io::Result<u64> {
     let custodians: Vec<&str> = plan.custodians.iter().map(|a| a.as_str()).collect();
     let custodians = custodians.join(",");
     let mut x = EdrmWriter::new(
@@ -112,6 +140,7 @@ pub fn write_xml(plan: &ExportPlan, records: &[&Record], w: impl Write) -> io::R
             Tag { name: "Custodians", data_type: "LongText", value: &custodians },
         ],
     )?;
+    let crlf = plan.line_endings == LineEndings::Crlf;
     for r in records {
         let empty = MailMeta::default();
         let m = r.mail().unwrap_or(&empty);
@@ -120,6 +149,7 @@ pub fn write_xml(plan: &ExportPlan, records: &[&Record], w: impl Write) -> io::R
             (addresses(&m.from), addresses(&m.to), addresses(&m.cc), addresses(&m.bcc));
         let (sent, received) = (iso(m.date_sent), iso(m.date_received));
         let labels = labels(&m.labels);
+        let ingest_hash = r.blob.md5.to_hex();
         let tags = [
             Tag { name: "Account", data_type: "Text", value: r.account.as_str() },
             Tag { name: "#From", data_type: "Text", value: &from },
@@ -135,25 +165,40 @@ pub fn write_xml(plan: &ExportPlan, records: &[&Record], w: impl Write) -> io::R
                 data_type: "Text",
                 value: m.message_id.as_deref().unwrap_or(""),
             },
+            Tag { name: "IngestHash", data_type: "Text", value: &ingest_hash },
         ];
-        let hash = r.blob.md5.to_hex();
-        x.document(
-            &doc_id,
-            &tags,
-            &ExternalFile { name: &doc_id, size: r.blob.size, hash: &hash },
-        )?;
+        let tags: Vec<Tag<'_>> = tags
+            .into_iter()
+            .filter(|t| !(t.data_type == "DateTime" && t.value.is_empty()))
+            .filter(|t| crlf || t.name != "IngestHash")
+            .collect();
+        let (size, hash) = exported_file(r, converted);
+        let file_name = message_file_name(r);
+        x.document(&doc_id, &tags, &ExternalFile { name: &file_name, size, hash: &hash })?;
     }
     x.finish().map(|(_, n)| n)
 }
 
-/// Write `metadata.csv` (mail) for the exported records.
-pub fn write_csv(records: &[&Record], w: impl Write) -> io::Result<()> {
-    let mut c = CsvWriter::new(w, &CSV_COLUMNS)?;
+/// Write `metadata.csv` (mail) for the exported records: [`CSV_COLUMNS`], plus `IngestHash`
+/// last with CRLF line endings; cells guarded as the plan says.
+pub fn write_csv(
+    plan: &ExportPlan,
+    records: &[&Record],
+    converted: &Converted,
+    w: impl Write,
+) -> io::Result<()> {
+    let crlf = plan.line_endings == LineEndings::Crlf;
+    let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
+    if crlf {
+        header.push("IngestHash");
+    }
+    let mut c = CsvWriter::with_guard(w, &header, plan.csv_formula_guard)?;
     for r in records {
         let empty = MailMeta::default();
         let m = r.mail().unwrap_or(&empty);
         let doc_id = r.doc_id.to_string();
-        c.row(&[
+        let (size, hash) = exported_file(r, converted);
+        let mut row = vec![
             m.message_id.clone().unwrap_or_default(),
             doc_id.clone(),
             r.account.to_string(),
@@ -172,18 +217,22 @@ pub fn write_csv(records: &[&Record], w: impl Write) -> io::Result<()> {
             String::new(),
             String::new(),
             String::new(),
-            doc_id.clone(),
             doc_id,
-            r.blob.size.to_string(),
-            r.blob.md5.to_hex(),
-        ])?;
+            message_file_name(r),
+            size.to_string(),
+            hash,
+        ];
+        if crlf {
+            row.push(r.blob.md5.to_hex());
+        }
+        c.row(&row)?;
     }
     c.finish().map(|_| ())
 }
 
 /// Write `error.csv` rows for failed records.
-pub fn write_errors(failed: &[(&Record, &Failure)], w: impl Write) -> io::Result<()> {
-    let mut c = CsvWriter::new(w, &ERROR_COLUMNS)?;
+pub fn write_errors(failed: &[(&Record, &Failure)], guard: bool, w: impl Write) -> io::Result<()> {
+    let mut c = CsvWriter::with_guard(w, &ERROR_COLUMNS, guard)?;
     for (r, f) in failed {
         let empty = MailMeta::default();
         let m = r.mail().unwrap_or(&empty);

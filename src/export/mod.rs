@@ -170,6 +170,8 @@ pub fn plan(
         user_query: req.query.terms.clone(),
         time_zone: scope.time_zone.clone(),
         custodians,
+        line_endings: req.ediscovery.line_endings,
+        csv_formula_guard: req.ediscovery.csv_formula_guard,
     }
     .assign(&hits))
 }
@@ -179,13 +181,14 @@ pub fn plan(
 fn write_metadata(
     plan: &ExportPlan,
     records: &[&Record],
+    converted: &metadata::Converted,
     out: &Path,
 ) -> io::Result<(Vec<WrittenFile>, u64)> {
     let (xml, csv) = run::join(
         || {
             let mut replaced = 0;
             run::write_file(out, &plan.file("metadata.xml"), |w| {
-                replaced = metadata::write_xml(plan, records, w)?;
+                replaced = metadata::write_xml(plan, records, converted, w)?;
                 Ok(())
             })
             .map(|f| (f, replaced))
@@ -194,7 +197,7 @@ fn write_metadata(
             (plan.corpus == Corpus::Mail)
                 .then(|| {
                     run::write_file(out, &plan.file("metadata.csv"), |w| {
-                        metadata::write_csv(records, w)
+                        metadata::write_csv(plan, records, converted, w)
                     })
                 })
                 .transpose()
@@ -345,15 +348,20 @@ fn write_all(
     };
     let store = coll.store();
     // Metadata is written alongside the zips for every planned record, the common case being that
-    // all export; if any record fails it is written again below for the exported ones only.
+    // all export; if any record fails it is written again below for the exported ones only. With
+    // CRLF line endings the metadata describes the converted bytes, known only once the zips are
+    // written, so it is written after them.
     let planned: Vec<&Record> =
         plan.zips.iter().flat_map(|z| &z.records).filter_map(|s| store.by_seq(*s)).collect();
+    let alongside = plan.line_endings == request::LineEndings::Original;
+    let no_conversion = metadata::Converted::new();
     let (zips, optimistic) = run::join(
         || run::write_zips(plan, store, source, out, threads, progress),
-        || write_metadata(plan, &planned, out),
+        || alongside.then(|| write_metadata(plan, &planned, &no_conversion, out)).transpose(),
     );
     let zips = zips.map_err(io_at(out))?;
-    let mut metadata = optimistic.map_err(io_at(out))?;
+    let optimistic = optimistic.map_err(io_at(out))?;
+    let mut converted = metadata::Converted::new();
 
     let mut files: Vec<WrittenFile> = Vec::new();
     let mut exported: Vec<&Record> = Vec::new();
@@ -373,10 +381,13 @@ fn write_all(
             let Some(r) = store.by_seq(seq) else { continue };
             let b = balances.entry(r.account.to_string()).or_default();
             match o {
-                RecordOutcome::Exported(added) => {
+                RecordOutcome::Exported { newline_added, converted: c } => {
                     b.exported += 1;
-                    given_newline += u64::from(added);
-                    exported_bytes += r.blob.size;
+                    given_newline += u64::from(newline_added);
+                    exported_bytes += c.map_or(r.blob.size, |(size, _)| size);
+                    if let Some(c) = c {
+                        converted.insert(seq, c);
+                    }
                     exported.push(r);
                 }
                 RecordOutcome::Failed(f) => {
@@ -393,13 +404,14 @@ fn write_all(
     let write = |name: String, body: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
         run::write_file(out, &name, |w| body(w)).map_err(io_at(&out.join(&name)))
     };
-    if !failed.is_empty() {
-        metadata = write_metadata(plan, &exported, out).map_err(io_at(out))?;
-    }
+    let metadata = match optimistic {
+        Some(m) if failed.is_empty() => m,
+        _ => write_metadata(plan, &exported, &converted, out).map_err(io_at(out))?,
+    };
     let (meta_files, replaced) = metadata;
     files.extend(meta_files);
     files.push(write(plan.file("results-count.csv"), &|w| {
-        let mut c = CsvWriter::new(w, &["Account", "Count"])?;
+        let mut c = CsvWriter::with_guard(w, &["Account", "Count"], plan.csv_formula_guard)?;
         for (a, n) in plan.in_scope.iter().filter(|(_, n)| **n > 0) {
             c.row(&[a.as_str(), &n.to_string()])?;
         }
@@ -418,7 +430,11 @@ fn write_all(
             .cloned()
             .collect::<Vec<_>>();
         files.push(write(plan.file("group-membership.csv"), &|w| {
-            let mut c = CsvWriter::new(w, &["Member", "Group", "JoinTime", "Role", "Type"])?;
+            let mut c = CsvWriter::with_guard(
+                w,
+                &["Member", "Group", "JoinTime", "Role", "Type"],
+                plan.csv_formula_guard,
+            )?;
             for g in plan.in_scope.keys() {
                 for m in members.get(g.as_str()).into_iter().flatten() {
                     c.row(&[&m.member, &m.group, &m.join_time, &m.role, &m.kind])?;
@@ -429,11 +445,17 @@ fn write_all(
     }
     if !failed.is_empty() {
         let rows: Vec<(&Record, &Failure)> = failed.iter().map(|(r, f)| (*r, f)).collect();
-        files.push(write(plan.file("error.csv"), &|w| metadata::write_errors(&rows, w))?);
+        files.push(write(plan.file("error.csv"), &|w| {
+            metadata::write_errors(&rows, plan.csv_formula_guard, w)
+        })?);
         // Groups report their gaps in failed-group-membership-lookups.csv (below).
         if plan.corpus == Corpus::Mail {
             files.push(write(plan.file("account-exceptions.csv"), &|w| {
-                let mut c = CsvWriter::new(w, &["Account", "Exported", "Failed"])?;
+                let mut c = CsvWriter::with_guard(
+                    w,
+                    &["Account", "Exported", "Failed"],
+                    plan.csv_formula_guard,
+                )?;
                 for b in balances.values().filter(|b| b.failed() > 0) {
                     c.row(&[b.account.clone(), b.exported.to_string(), b.failed().to_string()])?;
                 }
@@ -443,7 +465,7 @@ fn write_all(
     }
     if !missing_groups.is_empty() {
         files.push(write(plan.file("failed-group-membership-lookups.csv"), &|w| {
-            let mut c = CsvWriter::new(w, &["Group", "Reason"])?;
+            let mut c = CsvWriter::with_guard(w, &["Group", "Reason"], plan.csv_formula_guard)?;
             for g in &missing_groups {
                 c.row(&[g.as_str(), "no member list was ingested for this group"])?;
             }

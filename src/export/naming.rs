@@ -57,6 +57,26 @@ impl SafeName {
     }
 }
 
+/// The `FileName` of an exported message, in the form real Vault exports use and review tools
+/// match (`^From ([0-9]+-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\.mbox)`):
+/// the record's date in epoch milliseconds (0 when it has none or it is before 1970), `-`, and the
+/// DocID's 128 bits written as a UUID, then `.mbox`. Deterministic, and unique because the DocID
+/// is. The same string is the mbox `From ` line's address part, `ExternalFile/@FileName` and the
+/// CSV `FileName`.
+pub fn message_file_name(rec: &crate::model::Record) -> String {
+    let millis = rec.date().unwrap_or(0).max(0).saturating_mul(1000);
+    let h = rec.doc_id.to_string();
+    let part = |a: usize, b: usize| h.get(a..b).unwrap_or("");
+    format!(
+        "{millis}-{}-{}-{}-{}-{}.mbox",
+        part(0, 8),
+        part(8, 12),
+        part(12, 16),
+        part(16, 20),
+        part(20, 32)
+    )
+}
+
 impl fmt::Display for SafeName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

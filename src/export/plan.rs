@@ -52,6 +52,10 @@ pub struct ExportPlan {
     pub time_zone: String,
     /// The searched accounts (export-wide `Custodians`); empty unless the search was by account.
     pub custodians: Vec<Account>,
+    /// Line endings of the exported messages.
+    pub line_endings: super::request::LineEndings,
+    /// Whether CSV cells are guarded against formulas.
+    pub csv_formula_guard: bool,
 }
 
 impl ExportPlan {
@@ -61,7 +65,7 @@ impl ExportPlan {
         let zips = &mut self.zips;
         for r in hits {
             let size = r.blob.size + FRAMING;
-            let date = r.mail().and_then(|m| m.date_sent.or(m.date_received));
+            let date = r.date();
             let start_new = match zips.last() {
                 Some(z) => {
                     z.account != r.account || (z.bytes + size > split_size && !z.records.is_empty())

@@ -113,6 +113,31 @@ pub struct Options {
     /// Vault's ±30-minute mail day boundaries.
     #[serde(default)]
     pub vault_rounding: bool,
+    /// Line endings of the exported messages: `original` (byte-exact, the default) or `crlf`.
+    #[serde(default)]
+    pub line_endings: LineEndings,
+    /// Prefix CSV cells that a spreadsheet would run as a formula with `'` (the default: people
+    /// open these files in spreadsheets); off for machine pipelines, which read the `'` as data.
+    /// The XML is never guarded.
+    #[serde(default = "yes")]
+    pub csv_formula_guard: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Line endings of exported messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineEndings {
+    /// The bytes as ingested.
+    #[default]
+    Original,
+    /// Every bare LF becomes CRLF, as in Gmail's own exports (tools such as got-your-back expect
+    /// it). `FileSize` and `Hash` then describe the exported bytes; the ingest-time MD5 is kept
+    /// in the `IngestHash` tag and column.
+    Crlf,
 }
 
 impl Default for Options {
@@ -122,6 +147,8 @@ impl Default for Options {
             split_size: 10_000_000_000,
             threads: 0,
             vault_rounding: false,
+            line_endings: LineEndings::Original,
+            csv_formula_guard: true,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! Every file is written under a `.partial` name and renamed when complete.
 
 use super::plan::{ExportPlan, ZipPlan};
+use super::request::LineEndings;
 use super::summary::WrittenFile;
 use crate::digest::{Md5, Md5Writer};
 use crate::format::mbox;
@@ -96,8 +97,14 @@ impl ExportProgress for NoExportProgress {}
 /// What happened to one record.
 #[derive(Clone, Debug)]
 pub enum RecordOutcome {
-    /// Written; `true` when a final line feed was added for the mbox.
-    Exported(bool),
+    /// Written.
+    Exported {
+        /// A final line feed was added for the mbox (the message had none).
+        newline_added: bool,
+        /// Size and MD5 of the message as exported, when they differ from the stored bytes
+        /// (`lineEndings: crlf`).
+        converted: Option<(u64, Md5)>,
+    },
     /// Not written.
     Failed(Failure),
 }
@@ -121,8 +128,9 @@ pub fn write_file(
 /// One written zip and what happened to each of its records, in plan order.
 pub type ZipOutcome = (WrittenFile, Vec<(u64, RecordOutcome)>);
 
-/// A framed message (bytes, whether a line feed was added) or why it could not be.
-type Framed = Result<(Vec<u8>, bool), Failure>;
+/// A framed message (bytes, whether a line feed was added, the exported message's size and MD5
+/// when converted) or why it could not be.
+type Framed = Result<(Vec<u8>, bool, Option<(u64, Md5)>), Failure>;
 
 /// Write every content zip of `plan`. Returns the zips written and each record's outcome, in plan
 /// order (identical for any thread count).
@@ -195,7 +203,10 @@ fn write_zip(
         start = end;
     }
     let frame_range = |&(a, b, _): &(usize, usize, u64)| -> Vec<(u64, Framed)> {
-        z.records[a..b].par_iter().map(|&seq| (seq, frame(store, source, seq))).collect()
+        z.records[a..b]
+            .par_iter()
+            .map(|&seq| (seq, frame(store, source, seq, plan.line_endings)))
+            .collect()
     };
     let mut outcomes = Vec::with_capacity(z.records.len());
     let written = write_file(out, &z.file, |w| {
@@ -211,10 +222,13 @@ fn write_zip(
                         let mut n = 0;
                         for (seq, r) in batch {
                             match r {
-                                Ok((buf, added)) => {
+                                Ok((buf, newline_added, converted)) => {
                                     zip.write_all(&buf)?;
                                     n += 1;
-                                    outcomes.push((seq, RecordOutcome::Exported(added)));
+                                    outcomes.push((
+                                        seq,
+                                        RecordOutcome::Exported { newline_added, converted },
+                                    ));
                                 }
                                 Err(f) => outcomes.push((seq, RecordOutcome::Failed(f))),
                             }
@@ -235,8 +249,8 @@ fn write_zip(
     Ok((written, outcomes))
 }
 
-/// Read, check and frame one message.
-fn frame(store: &Store, source: &dyn BlobSource, seq: u64) -> Framed {
+/// Read, check and frame one message, under its `FileName` (see `naming::message_file_name`).
+fn frame(store: &Store, source: &dyn BlobSource, seq: u64, eol: LineEndings) -> Framed {
     let rec = store.by_seq(seq).ok_or_else(|| Failure {
         class: FailureClass::NonTransient,
         reason: format!("record {seq} is not in the collection"),
@@ -254,13 +268,42 @@ fn frame(store: &Store, source: &dyn BlobSource, seq: u64) -> Framed {
             ),
         });
     }
-    let date = rec.mail().and_then(|m| m.date_sent.or(m.date_received)).unwrap_or(0);
+    let date = rec.date().unwrap_or(0);
     let envelope = format!(
         "{}@xxx {}",
-        rec.doc_id,
+        super::naming::message_file_name(rec),
         time::asctime_utc(date).unwrap_or_else(|| "Thu Jan  1 00:00:00 1970".to_owned())
     );
     let mut buf = Vec::with_capacity(bytes.len() + 128);
-    let added = mbox::frame_mboxrd(&envelope, &bytes, &mut buf);
-    Ok((buf, added))
+    match eol {
+        LineEndings::Original => {
+            let added = mbox::frame_mboxrd(&envelope, &bytes, &mut buf);
+            Ok((buf, added, None))
+        }
+        LineEndings::Crlf => {
+            let (crlf, added) = to_crlf(&bytes);
+            let converted = Some((crlf.len() as u64, Md5::of(&crlf)));
+            mbox::frame_mboxrd(&envelope, &crlf, &mut buf);
+            Ok((buf, added, converted))
+        }
+    }
+}
+
+/// `bytes` with every bare LF turned into CRLF, ending in CRLF (added when the message did not
+/// end in a line feed: then `true`). A CR not followed by LF is left as it is.
+pub fn to_crlf(bytes: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16 + 2);
+    let mut prev = 0u8;
+    for &b in bytes {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    let added = !out.ends_with(b"\n");
+    if added {
+        out.extend_from_slice(b"\r\n");
+    }
+    (out, added)
 }

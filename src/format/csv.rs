@@ -20,6 +20,7 @@ pub fn guard(cell: &str) -> Cow<'_, str> {
 /// A CSV file being written.
 pub struct CsvWriter<W: Write> {
     inner: ::csv::Writer<W>,
+    guard: bool,
 }
 
 fn io(e: ::csv::Error) -> io::Error {
@@ -30,17 +31,28 @@ fn io(e: ::csv::Error) -> io::Error {
 }
 
 impl<W: Write> CsvWriter<W> {
-    /// Start a file with this header row.
+    /// Start a file with this header row; every cell will be guarded.
     pub fn new(w: W, header: &[&str]) -> io::Result<Self> {
+        Self::with_guard(w, header, true)
+    }
+
+    /// Start a file with this header row; cells guarded only when `guard` is set (off for
+    /// machine pipelines, which would read the `'` as part of the value).
+    pub fn with_guard(w: W, header: &[&str], guard: bool) -> io::Result<Self> {
         let mut inner =
             ::csv::WriterBuilder::new().terminator(::csv::Terminator::CRLF).from_writer(w);
         inner.write_record(header).map_err(io)?;
-        Ok(CsvWriter { inner })
+        Ok(CsvWriter { inner, guard })
     }
 
-    /// One row; every cell guarded.
+    /// One row.
     pub fn row<S: AsRef<str>>(&mut self, cells: &[S]) -> io::Result<()> {
-        self.inner.write_record(cells.iter().map(|c| guard(c.as_ref()).into_owned())).map_err(io)
+        if self.guard {
+            self.inner.write_record(cells.iter().map(|c| guard(c.as_ref()).into_owned()))
+        } else {
+            self.inner.write_record(cells.iter().map(AsRef::as_ref))
+        }
+        .map_err(io)
     }
 
     /// Flush and hand back the writer (errors are returned, not lost in `Drop`).

@@ -260,6 +260,12 @@ impl Record {
     pub fn mail(&self) -> Option<&MailMeta> {
         self.meta.mail()
     }
+
+    /// The date the record is placed by on a timeline (scopes, ordering, export names): sent,
+    /// else received; `None` when it has neither.
+    pub fn date(&self) -> Option<i64> {
+        self.mail().and_then(|m| m.date_sent.or(m.date_received))
+    }
 }
 
 /// A member of a Google Group, as `group-membership.csv` lists it.

@@ -15,6 +15,13 @@ pub fn iso_utc(secs: i64) -> Option<String> {
     ts(secs).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
+/// `2002-10-02T08:00:00.000Z` (EDRM XML DateTime tags: milliseconds, as real Vault exports and
+/// the review tools that parse them with `yyyy-MM-dd'T'HH:mm:ss.SSSZ` expect; we keep seconds, so
+/// the milliseconds are always `000`).
+pub fn iso_utc_millis(secs: i64) -> Option<String> {
+    ts(secs).map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string())
+}
+
 /// `2002-10-02T08:00:00+0000` (metadata CSV, Java `SimpleDateFormat` `ZZZZ` style).
 pub fn csv_utc(secs: i64) -> Option<String> {
     ts(secs).map(|t| t.strftime("%Y-%m-%dT%H:%M:%S+0000").to_string())
