@@ -428,7 +428,8 @@ fn verify_catches_every_kind_of_tampering() {
     let c = sample_collection(tmp.path());
     let req = request("T", "MAIL", &["alice@example.org"], "");
     let fresh = |n: &str| {
-        let out = tmp.path().join(n);
+        // Not `tmp/c`: that is the collection, and an export folder holds only the export.
+        let out = tmp.path().join(format!("out-{n}"));
         run_export(&c, &req, &out);
         assert!(verify(&out).unwrap().ok());
         out

@@ -1,5 +1,6 @@
 //! Integration tests by area.
 
+mod adversarial_verify; // verify against damaged and hostile export folders: problems, never panics or hangs
 mod boundary; // each outside crate is used only in its owning module
 mod cli; // the ediscovery binary: exit codes, reports, stats
 mod common;
