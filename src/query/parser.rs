@@ -29,10 +29,7 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Query, ParseError> {
         while !text.is_char_boundary(at) {
             at -= 1;
         }
-        return Err(ParseError {
-            at,
-            kind: ParseErrorKind::TooLong { limit: limits.query_bytes },
-        });
+        return Err(ParseError { at, kind: ParseErrorKind::TooLong { limit: limits.query_bytes } });
     }
     let tokens = lex(text)
         .map_err(|UnclosedQuote(at)| ParseError { at, kind: ParseErrorKind::UnclosedQuote })?;
