@@ -8,8 +8,10 @@
 //! says. Embedders change a limit by building their own value:
 //!
 //! ```
-//! let limits = ediscovery::Limits { query_depth: 32, ..ediscovery::Limits::default() };
+//! let mut limits = ediscovery::Limits::default();
+//! limits.query_depth = 32;
 //! assert_eq!(limits.word_bytes(), 99);
+//! assert!(ediscovery::query::parse_with(&"(".repeat(40), &limits).is_err());
 //! ```
 
 use serde::Serialize;

@@ -72,6 +72,41 @@ pub fn read(r: impl Read) -> io::Result<(Vec<String>, Vec<Vec<String>>)> {
     Ok((header, rows))
 }
 
+/// A CSV read one row at a time, each row at most a set number of bytes, rows of any length
+/// (a short row is for the caller to report, not an error): what `verify` reads files it did not
+/// write with.
+pub struct RowReader<R: Read> {
+    inner: ::csv::Reader<super::bounded::Bounded<R>>,
+    header: Vec<String>,
+    record: ::csv::StringRecord,
+}
+
+impl<R: Read> RowReader<R> {
+    /// Read the header row of `r`; every row after it may be at most `max_row_bytes` long.
+    pub fn new(r: R, max_row_bytes: u64) -> io::Result<Self> {
+        let mut inner = ::csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(super::bounded::Bounded::new(r, max_row_bytes));
+        let header = inner.headers().map_err(io)?.iter().map(str::to_owned).collect();
+        Ok(RowReader { inner, header, record: ::csv::StringRecord::new() })
+    }
+
+    /// The header row (empty for an empty file).
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// The next row, cells as written (guards not undone); `None` at the end.
+    pub fn next_row(&mut self) -> io::Result<Option<Vec<String>>> {
+        self.inner.get_mut().reset();
+        if self.inner.read_record(&mut self.record).map_err(io)? {
+            Ok(Some(self.record.iter().map(str::to_owned).collect()))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
 /// Undo [`guard`] for a cell read back: strip one leading `'`.
 pub fn unguard(cell: &str) -> &str {
     cell.strip_prefix('\'').unwrap_or(cell)

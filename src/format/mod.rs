@@ -2,6 +2,7 @@
 //! Each outside format crate is used here only: zip in `zip.rs`, csv in `csv.rs`, quick-xml in
 //! `xml.rs`.
 
+pub mod bounded;
 pub mod csv;
 pub mod mbox;
 pub mod md5sum;

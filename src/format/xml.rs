@@ -171,13 +171,35 @@ pub type TagPairs = Vec<(String, String)>;
 
 /// The export-wide tags and every document of an EDRM XML file.
 pub fn read(r: impl BufRead) -> io::Result<(TagPairs, Vec<ReadDocument>)> {
+    let mut docs = Vec::new();
+    let batch = for_each_document(r, u64::MAX, |d| {
+        docs.push(d);
+        Ok(())
+    })?;
+    Ok((batch, docs))
+}
+
+/// Stream the documents of an EDRM XML file to `f`, one at a time, and return the export-wide
+/// tags. A document (or an element outside one) longer than `max_document_bytes` is an error,
+/// so a hostile file costs at most about that much memory, not its own size.
+pub fn for_each_document(
+    r: impl io::Read,
+    max_document_bytes: u64,
+    mut f: impl FnMut(ReadDocument) -> io::Result<()>,
+) -> io::Result<TagPairs> {
     let bad = |e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidData, e.to_string());
-    let mut reader = quick_xml::Reader::from_reader(r);
+    let mut reader = quick_xml::Reader::from_reader(io::BufReader::with_capacity(
+        8 << 10,
+        super::bounded::Bounded::new(r, max_document_bytes),
+    ));
     let mut buf = Vec::new();
     let mut batch = Vec::new();
-    let mut docs: Vec<ReadDocument> = Vec::new();
-    let mut in_doc = false;
+    let mut current: Option<ReadDocument> = None;
     loop {
+        if current.is_none() {
+            // Outside a document every element counts on its own; inside, the whole document.
+            reader.get_mut().get_mut().reset();
+        }
         let ev = reader.read_event_into(&mut buf).map_err(|e| bad(&e))?;
         match &ev {
             Event::Start(e) | Event::Empty(e) => {
@@ -193,8 +215,11 @@ pub fn read(r: impl BufRead) -> io::Result<(TagPairs, Vec<ReadDocument>)> {
                 };
                 match e.name().as_ref() {
                     "Document" => {
-                        in_doc = true;
-                        docs.push(ReadDocument {
+                        if let Some(d) = current.take() {
+                            f(d)?;
+                        }
+                        reader.get_mut().get_mut().reset();
+                        current = Some(ReadDocument {
                             doc_id: get("DocID")?.unwrap_or_default(),
                             ..Default::default()
                         });
@@ -204,9 +229,9 @@ pub fn read(r: impl BufRead) -> io::Result<(TagPairs, Vec<ReadDocument>)> {
                             get("TagName")?.unwrap_or_default(),
                             get("TagValue")?.unwrap_or_default(),
                         );
-                        match (in_doc, docs.last_mut()) {
-                            (true, Some(d)) => d.tags.push(pair),
-                            _ => batch.push(pair),
+                        match current.as_mut() {
+                            Some(d) => d.tags.push(pair),
+                            None => batch.push(pair),
                         }
                     }
                     "ExternalFile" => {
@@ -217,20 +242,27 @@ pub fn read(r: impl BufRead) -> io::Result<(TagPairs, Vec<ReadDocument>)> {
                             size,
                             get("Hash")?.unwrap_or_default(),
                         );
-                        if let Some(d) = docs.last_mut() {
+                        if let Some(d) = current.as_mut() {
                             d.file = Some(file);
                         }
                     }
                     _ => {}
                 }
             }
-            Event::End(e) if e.name().as_ref() == "Document" => in_doc = false,
+            Event::End(e) if e.name().as_ref() == "Document" => {
+                if let Some(d) = current.take() {
+                    f(d)?;
+                }
+            }
             Event::Eof => break,
             _ => {}
         }
         buf.clear();
     }
-    Ok((batch, docs))
+    if let Some(d) = current.take() {
+        f(d)?;
+    }
+    Ok(batch)
 }
 
 #[cfg(test)]

@@ -85,11 +85,22 @@ pub fn for_each_entry<R: Read + io::Seek>(
     r: R,
     mut f: impl FnMut(&str, &mut dyn Read) -> io::Result<()>,
 ) -> io::Result<usize> {
+    for_each_entry_sized(r, |name, _, entry| f(name, entry))
+}
+
+/// [`for_each_entry`], also handing over each entry's declared uncompressed size. The reader
+/// fails once the entry inflates past that size, so a caller that refuses large declared sizes
+/// up front bounds what it reads. An entry name that is not UTF-8 (or CP437) is an error.
+pub fn for_each_entry_sized<R: Read + io::Seek>(
+    r: R,
+    mut f: impl FnMut(&str, u64, &mut dyn Read) -> io::Result<()>,
+) -> io::Result<usize> {
     let mut archive = ZipArchive::new(r).map_err(zip_err)?;
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(zip_err)?;
         let name = entry.name().map_err(zip_err)?.into_owned();
-        f(&name, &mut entry)?;
+        let size = entry.size();
+        f(&name, size, &mut entry)?;
     }
     Ok(archive.len())
 }

@@ -1,6 +1,7 @@
 //! Integration tests by area.
 
 mod adversarial; // issue 7: search, export and CLI holes, one test per case
+mod adversarial_verify; // verify against damaged and hostile export folders: problems, never panics or hangs
 mod boundary; // each outside crate is used only in its owning module
 mod cli; // the ediscovery binary: exit codes, reports, stats
 mod common;
