@@ -120,6 +120,14 @@ struct ExportArgs {
     /// deflate or store.
     #[arg(long, default_value = "deflate")]
     compression: String,
+    /// Line endings of exported messages: original (byte-exact) or crlf (as Gmail's own exports;
+    /// Hash/FileSize then describe the CRLF bytes, IngestHash keeps the ingest-time MD5).
+    #[arg(long, default_value = "original")]
+    line_endings: String,
+    /// Write CSV cells as they are, without the `'` that stops spreadsheets running formulas
+    /// (for machine pipelines, which would read the `'` as data).
+    #[arg(long)]
+    no_csv_guard: bool,
     /// An account's mbox continues in the next zip past this many bytes.
     #[arg(long, default_value_t = 10_000_000_000)]
     split_size: u64,
@@ -561,6 +569,12 @@ fn export(o: &mut dyn Write, a: ExportArgs) -> CliResult {
             other => return Err(format!("--compression {other}: use deflate or store").into()),
         };
         req.ediscovery.split_size = a.split_size;
+        req.ediscovery.line_endings = match a.line_endings.as_str() {
+            "original" => ediscovery::export::request::LineEndings::Original,
+            "crlf" => ediscovery::export::request::LineEndings::Crlf,
+            other => return Err(format!("--line-endings {other}: use original or crlf").into()),
+        };
+        req.ediscovery.csv_formula_guard = !a.no_csv_guard;
         req.ediscovery.threads = a.threads;
     }
     let only = a.retry_from.as_deref().map(export::failed_doc_ids).transpose()?;

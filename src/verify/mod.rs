@@ -103,14 +103,24 @@ pub fn verify_with(dir: &Path, limits: &Limits) -> io::Result<VerifyReport> {
     Ok(v.rep)
 }
 
-/// What the metadata XML says about one document.
+/// What the metadata XML says about one document (the map holding it is keyed by its
+/// `FileName`, the link to its mbox message).
 #[derive(Debug)]
 struct Doc {
+    doc_id: String,
     account: String,
     size: u64,
     hash: String,
-    /// The mbox entry the metadata places it in, when the writer says so (an `Mbox` tag).
-    mbox: Option<String>,
+}
+
+/// What the summary says that changes how messages are checked.
+#[derive(Default)]
+struct Mode {
+    /// `lineEndings: crlf`: `Hash`/`FileSize` describe the exported (converted) bytes, final
+    /// CRLF included, so nothing is trimmed before comparing.
+    crlf: bool,
+    /// mbox entry → the account whose messages it holds (the summary's `zips`).
+    entry_account: BTreeMap<String, String>,
 }
 
 /// One mbox entry as read.
@@ -124,6 +134,7 @@ struct Entry {
 /// What the zips hold, gathered while they stream past.
 #[derive(Default)]
 struct Seen {
+    mode: Mode,
     /// DocID → where it was.
     docs: BTreeMap<String, String>,
     per_account: BTreeMap<String, u64>,
@@ -167,23 +178,38 @@ impl Verifier<'_> {
             }
         }
         let meta = self.metadata_xml();
+        let crlf =
+            summary.request.ediscovery.line_endings == crate::export::request::LineEndings::Crlf;
+        let mut entry_account = BTreeMap::new();
+        for z in &summary.zips {
+            if entry_account.insert(z.entry.clone(), z.account.clone()).is_some() {
+                self.p(format!("summary: mbox entry {} is listed twice", z.entry));
+            }
+        }
         let mut zips: Vec<(u64, &String)> = listed
             .iter()
             .filter(|n| names::is_zip(n, &self.name))
             .map(|n| (zip_number(n, &self.name), n))
             .collect();
         zips.sort();
-        let mut seen = Seen::default();
+        let mut seen = Seen { mode: Mode { crlf, entry_account }, ..Seen::default() };
         for (_, z) in zips {
             self.mboxes(z, &meta, &mut seen);
         }
         self.rep.messages = seen.messages;
         let problems = std::mem::take(&mut seen.problems);
         self.rep.problems.extend(problems);
-        for d in meta.keys().filter(|d| !seen.docs.contains_key(*d)) {
-            self.p(format!("metadata.xml: DocID {d} is in no mbox"));
+        for (f, d) in meta.iter().filter(|(f, _)| !seen.docs.contains_key(*f)) {
+            self.p(format!("metadata.xml: DocID {} ({f}) is in no mbox", d.doc_id));
         }
-        if seen.given_newline != summary.messages_given_final_newline {
+        for z in &summary.zips {
+            if !seen.entry_zip.contains_key(&z.entry) {
+                self.p(format!("summary: mbox entry {} ({}) is in no zip", z.entry, z.file));
+            }
+        }
+        // With CRLF line endings the added CRLF is part of the exported bytes and their Hash, so
+        // the count cannot be read back from the mbox.
+        if !crlf && seen.given_newline != summary.messages_given_final_newline {
             self.p(format!(
                 "{} messages were given a final newline, summary says {}",
                 seen.given_newline, summary.messages_given_final_newline
@@ -199,7 +225,7 @@ impl Verifier<'_> {
             }
         }
         self.placement(&seen);
-        self.metadata_csv(&meta, &summary.corpus);
+        self.metadata_csv(&meta, &summary.corpus, summary.request.ediscovery.csv_formula_guard);
         self.results_count(&summary);
         self.error_csv(summary.totals.failed());
     }
@@ -281,27 +307,39 @@ impl Verifier<'_> {
         }
     }
 
-    /// DocID → what the metadata XML says about it.
+    /// `FileName` → what the metadata XML says about the document. Each `FileName` must have the
+    /// form review tools match (`<digits>-<uuid>.mbox`) with the DocID as the UUID.
     fn metadata_xml(&mut self) -> BTreeMap<String, Doc> {
         let file = self.file("metadata.xml");
         let mut meta = BTreeMap::new();
+        let mut ids = BTreeSet::new();
         let mut problems = Vec::new();
         let read = open::open_regular(self.dir, &file).and_then(|(f, _)| {
             xml::for_each_document(f, RECORD_BYTES, |d| {
                 let tag = |k: &str| d.tags.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
                 let account = tag("Account").unwrap_or_default();
-                // HOOK (issue 7): when the writer records each document's mbox entry (an `Mbox`
-                // tag), `mboxes` checks every message sits in exactly that entry.
-                let mbox = tag("Mbox");
+                for t in d.tags.iter().filter(|(n, _)| n.starts_with("#Date")) {
+                    if !names::is_vault_datetime(&t.1) {
+                        problems.push(format!(
+                            "metadata.xml: DocID {}: {} {:?} is not yyyy-MM-ddTHH:mm:ss.SSSZ",
+                            d.doc_id, t.0, t.1
+                        ));
+                    }
+                }
                 match &d.file {
-                    Some((name, size, hash)) if *name == d.doc_id => {
-                        let doc = Doc { account, size: *size, hash: hash.clone(), mbox };
-                        if meta.insert(d.doc_id.clone(), doc).is_some() {
+                    Some((name, size, hash)) if names::file_name_doc_id(name).as_deref() == Some(d.doc_id.as_str()) => {
+                        let doc = Doc {
+                            doc_id: d.doc_id.clone(),
+                            account,
+                            size: *size,
+                            hash: hash.clone(),
+                        };
+                        if !ids.insert(d.doc_id.clone()) || meta.insert(name.clone(), doc).is_some() {
                             problems.push(format!("metadata.xml: DocID {} twice", d.doc_id));
                         }
                     }
                     _ => problems.push(format!(
-                        "metadata.xml: DocID {} has no matching ExternalFile",
+                        "metadata.xml: DocID {} has no ExternalFile named <digits>-<its DocID as a UUID>.mbox",
                         d.doc_id
                     )),
                 }
@@ -419,8 +457,9 @@ impl Verifier<'_> {
         }
     }
 
-    /// metadata.csv (mail) ↔ XML.
-    fn metadata_csv(&mut self, meta: &BTreeMap<String, Doc>, corpus: &str) {
+    /// metadata.csv (mail) ↔ XML. `guarded`: cells carry the formula guard (the summary's
+    /// `csvFormulaGuard`), undone before comparing.
+    fn metadata_csv(&mut self, meta: &BTreeMap<String, Doc>, corpus: &str, guarded: bool) {
         let file = self.file("metadata.csv");
         if std::fs::symlink_metadata(self.dir.join(&file)).is_err() {
             if corpus == "mail" {
@@ -432,20 +471,26 @@ impl Verifier<'_> {
         let mut rows = 0usize;
         let res = self.each_row(&file, |header, n, r, problems| {
             let col = |c: &str| header.iter().position(|h| h == c);
-            let (Some(d), Some(s), Some(h)) = (col("DocID"), col("FileSize"), col("Hash")) else {
-                problems.push(format!("{file}: missing DocID/FileSize/Hash columns"));
+            let (Some(d), Some(fname), Some(s), Some(h)) =
+                (col("DocID"), col("FileName"), col("FileSize"), col("Hash"))
+            else {
+                problems.push(format!("{file}: missing DocID/FileName/FileSize/Hash columns"));
                 return false;
             };
             rows += 1;
-            let (Some(id), Some(size), Some(hash)) = (r.get(d), r.get(s), r.get(h)) else {
+            let (Some(id), Some(fname), Some(size), Some(hash)) =
+                (r.get(d), r.get(fname), r.get(s), r.get(h))
+            else {
                 return true;
             };
-            let id = format::csv::unguard(id).to_owned();
-            match meta.get(&id) {
-                Some(m) if *size == m.size.to_string() && *hash == m.hash => {}
+            let unguard =
+                |c: &str| if guarded { format::csv::unguard(c).to_owned() } else { c.to_owned() };
+            let (id, fname) = (unguard(id), unguard(fname));
+            match meta.get(&fname) {
+                Some(m) if m.doc_id == id && *size == m.size.to_string() && *hash == m.hash => {}
                 _ => problems.push(format!("{file}: row {n} ({id}) does not match metadata.xml")),
             }
-            csv_ids.insert(id);
+            csv_ids.insert(fname);
             true
         });
         if res && (csv_ids.len() != meta.len() || rows != meta.len()) {
@@ -455,6 +500,7 @@ impl Verifier<'_> {
 
     /// results-count ↔ summary.
     fn results_count(&mut self, summary: &Summary) {
+        let guarded = summary.request.ediscovery.csv_formula_guard;
         let file = self.file("results-count.csv");
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         let read = self.each_row(&file, |header, n, r, problems| {
@@ -464,7 +510,7 @@ impl Verifier<'_> {
                 return false;
             };
             let (Some(account), Some(count)) = (r.get(a), r.get(c)) else { return true };
-            let account = format::csv::unguard(account).to_owned();
+            let account = if guarded { format::csv::unguard(account) } else { account }.to_owned();
             match count.parse::<u64>() {
                 Ok(k) => {
                     if counts.insert(account.clone(), k).is_some() {
@@ -574,17 +620,20 @@ fn message(
     };
     seen.messages += 1;
     let env = String::from_utf8_lossy(&m.envelope);
-    let doc_id = env.split('@').next().unwrap_or("").to_owned();
+    // `From <FileName>@xxx <date>`: the FileName links the message to its metadata.
+    let file_name = env.split('@').next().unwrap_or("").to_owned();
     if m.truncated {
         seen.problems
-            .push(format!("{label}: message {doc_id} ends without its blank separator line"));
+            .push(format!("{label}: message {file_name} ends without its blank separator line"));
     }
-    let Some(doc) = meta.get(&doc_id) else {
-        seen.problems.push(format!("{label}: message {doc_id} has no metadata"));
+    let Some(doc) = meta.get(&file_name) else {
+        seen.problems.push(format!("{label}: message {file_name} has no metadata"));
         return;
     };
+    let doc_id = &doc.doc_id;
     let (mut md5, mut size) = (m.md5, m.size);
-    if let Some(without) = m.md5_without_final_lf.filter(|_| md5.to_hex() != doc.hash) {
+    let trim = !seen.mode.crlf;
+    if let Some(without) = m.md5_without_final_lf.filter(|_| trim && md5.to_hex() != doc.hash) {
         // The framer adds a line feed to a message that had none.
         (md5, size) = (without, size.saturating_sub(1));
         seen.given_newline += 1;
@@ -592,10 +641,15 @@ fn message(
     if md5.to_hex() != doc.hash || size != doc.size {
         seen.problems.push(format!("{label}: message {doc_id} does not match its Hash/FileSize"));
     }
-    if let Some(want) = doc.mbox.as_deref().filter(|w| *w != entry) {
-        seen.problems.push(format!("{label}: message {doc_id} belongs in {want} by its metadata"));
+    match seen.mode.entry_account.get(entry) {
+        Some(holder) if *holder != doc.account => seen.problems.push(format!(
+            "{label}: message {doc_id} of account {} sits in the mbox of {holder}",
+            doc.account
+        )),
+        Some(_) => {}
+        None => seen.problems.push(format!("{label}: the summary does not list this mbox entry")),
     }
-    if seen.docs.insert(doc_id.clone(), label.to_owned()).is_some() {
+    if seen.docs.insert(file_name.clone(), label.to_owned()).is_some() {
         seen.problems.push(format!("{label}: message {doc_id} appears twice"));
     }
     accounts.insert(doc.account.clone());

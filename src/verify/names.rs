@@ -44,6 +44,36 @@ pub(super) fn checksum_export(file: &str) -> Option<&str> {
     file.strip_suffix("-checksums.md5").filter(|n| !n.is_empty() && !file.starts_with('.'))
 }
 
+/// The DocID (32 lowercase hex digits) inside a message `FileName` of the form review tools
+/// match, `^[0-9]+-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\.mbox$`, or
+/// `None` when it is not of that form.
+pub(super) fn file_name_doc_id(file_name: &str) -> Option<String> {
+    let rest = file_name.strip_suffix(".mbox")?;
+    let (digits, uuid) = rest.split_once('-')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let groups: Vec<&str> = uuid.split('-').collect();
+    let sizes: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let hex = groups.iter().all(|g| g.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+    (sizes == [8, 4, 4, 4, 12] && hex).then(|| groups.concat())
+}
+
+/// A `DateTime` value as review tools parse it (Joda `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, in UTC).
+pub(super) fn is_vault_datetime(v: &str) -> bool {
+    let b = v.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    b.len() == 24
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22].into_iter().all(digit)
+        && b.get(4) == Some(&b'-')
+        && b.get(7) == Some(&b'-')
+        && b.get(10) == Some(&b'T')
+        && b.get(13) == Some(&b':')
+        && b.get(16) == Some(&b':')
+        && b.get(19) == Some(&b'.')
+        && b.get(23) == Some(&b'Z')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +88,13 @@ mod tests {
         assert!(is_partial(".X-2.zip.partial", "X") && !is_partial(".X-1-2.zip.partial", "X"));
         assert_eq!(checksum_export("X-1-checksums.md5"), Some("X-1"));
         assert_eq!(checksum_export("-checksums.md5"), None);
+        let id = "0123456789abcdef0123456789abcdef";
+        let f = "1664162616246-01234567-89ab-cdef-0123-456789abcdef.mbox";
+        assert_eq!(file_name_doc_id(f).as_deref(), Some(id));
+        for bad in [id, "x-01234567-89ab-cdef-0123-456789abcdef.mbox", "1-0123-4567.mbox"] {
+            assert_eq!(file_name_doc_id(bad), None, "{bad}");
+        }
+        assert!(is_vault_datetime("2022-09-20T18:31:18.656Z"));
+        assert!(!is_vault_datetime("2022-09-20T18:31:18Z") && !is_vault_datetime(""));
     }
 }

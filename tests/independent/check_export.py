@@ -4,8 +4,9 @@ xml.etree, hashlib, and coreutils md5sum.
 
 usage: check_export.py EXPORT_DIR NAME  > report.json
 
-Prints {"messages": {DocID: md5-of-original-bytes}, "docs": n, "csv_rows": n, "zips": [...],
-"problems": [...]}. mboxrd quoting is undone here (Python's mailbox reads mboxo and leaves '>From'
+Prints {"messages": {DocID: md5-of-exported-bytes}, "docs": n, "csv_rows": n, "zips": [...],
+"problems": [...]}. An mbox message is linked to its metadata Document through the FileName on its
+From_ line (`From <FileName>@xxx …`), as review tools do. mboxrd quoting is undone here (Python's mailbox reads mboxo and leaves '>From'
 as is) and the line feed an mbox writer adds to a message without one is dropped when the
 metadata says the original was one byte shorter.
 """
@@ -45,6 +46,11 @@ def main():
         ext = doc.find("Files/File/ExternalFile")
         tags = {t.get("TagName"): t.get("TagValue") for t in doc.find("Tags")}
         docs[doc.get("DocID")] = (int(ext.get("FileSize")), ext.get("Hash"), ext.get("FileName"), tags)
+    by_fname = {v[2]: k for k, v in docs.items()}
+    if len(by_fname) != len(docs):
+        problems.append("two Documents share a FileName")
+    summary = json.load(open(os.path.join(d, f"{name}-summary.json")))
+    guarded = summary["request"]["ediscovery"].get("csvFormulaGuard", True)
     batch = {t.get("TagName"): t.get("TagValue") for t in root.find("Batch/Tags")}
     out["batch_tags"] = batch
     out["docs"] = len(docs)
@@ -67,17 +73,18 @@ def main():
                     mb = mailbox.mbox(path, create=False)
                     for key in mb.keys():
                         from_line = mb.get_message(key).get_from()
-                        doc_id = from_line.split("@", 1)[0]
+                        fname = from_line.split("@", 1)[0]
                         # mailbox already leaves out the From_ line and the blank separator line.
                         raw = QUOTE.sub(rb"\1", mb.get_bytes(key, from_=False))
-                        if doc_id not in docs:
-                            problems.append(f"{z}: message {doc_id} has no metadata document")
+                        if fname not in by_fname:
+                            problems.append(f"{z}: message {fname} has no metadata document")
                             continue
+                        doc_id = by_fname[fname]
                         size, md5, fname, _ = docs[doc_id]
                         if len(raw) == size + 1 and raw.endswith(b"\n"):
                             raw = raw[:-1]
                         got = hashlib.md5(raw).hexdigest()
-                        if got != md5 or len(raw) != size or fname != doc_id:
+                        if got != md5 or len(raw) != size:
                             problems.append(f"{z}: message {doc_id} bytes do not match Hash/FileSize")
                         if doc_id in out["messages"]:
                             problems.append(f"{doc_id} appears twice")
@@ -94,10 +101,10 @@ def main():
         out["csv_header"] = list(rows[0].keys()) if rows else []
         for row in rows:
             for k, v in row.items():
-                if v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+                if guarded and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
                     problems.append(f"csv cell {k}={v!r} would run as a formula")
             doc = docs.get(row["DocID"])
-            if not doc or str(doc[0]) != row["FileSize"] or doc[1] != row["Hash"]:
+            if not doc or str(doc[0]) != row["FileSize"] or doc[1] != row["Hash"] or doc[2] != row["FileName"]:
                 problems.append(f"csv row {row['DocID']} does not match the XML")
         if len(rows) != len(docs):
             problems.append("csv rows and XML documents differ in number")

@@ -11,6 +11,7 @@ mod examples; // examples run and check themselves
 mod export; // exports read back by Python readers and verify; threads; faults; retry; groups
 mod fixtures; // every bad-input case, LF and CRLF
 mod props; // property tests: mbox framing round trip, query display round trip
-mod query_table; // the query language, case by case
+mod query_table;
+mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports // the query language, case by case
 mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
 mod store; // dedup, determinism, reopen, torn writes, locking, index repair
