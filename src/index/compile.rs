@@ -149,7 +149,10 @@ fn words_query(field: Field, tokens: &[String]) -> Option<Box<dyn TQuery>> {
 }
 
 fn not(q: Box<dyn TQuery>) -> Box<dyn TQuery> {
-    // A purely negative clause matches nothing in tantivy: anchor it on everything.
+    // A purely negative clause matches nothing in tantivy: anchor it on everything. The excluded
+    // side is moved forward only (see `forward_only.rs`: tantivy's exclusion tripped its own
+    // phrase scorer).
+    let q: Box<dyn TQuery> = Box::new(super::forward_only::ForwardOnly(q));
     Box::new(BooleanQuery::new(vec![(Occur::Must, Box::new(AllQuery)), (Occur::MustNot, q)]))
 }
 

@@ -6,6 +6,7 @@
 
 mod collector;
 pub mod compile;
+mod forward_only;
 pub mod schema;
 
 use crate::model::{Mailbox, Record};

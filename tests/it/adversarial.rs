@@ -581,3 +581,19 @@ proptest::proptest! {
         }
     }
 }
+
+// Found by the `query_depth` fuzz target: a negated phrase panicked inside tantivy (a debug
+// assertion of its phrase scorer, tripped by its own exclusion code) in every debug build.
+#[test]
+fn negated_phrases_complement_the_phrase_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = small(tmp.path());
+    let all = search(&c, "").unwrap().len();
+    for phrase in ["\"plain words\"", "\"more plain\"", "subject:\"alpha\"", "\"no such phrase\""] {
+        let with = search(&c, phrase).unwrap();
+        let without = search(&c, &format!("-{phrase}")).unwrap();
+        assert_eq!(with.len() + without.len(), all, "{phrase}");
+        assert!(with.iter().all(|s| !without.contains(s)), "{phrase}");
+        assert_eq!(search(&c, &format!("NOT {phrase} {phrase}")).unwrap().len(), 0);
+    }
+}
