@@ -1,5 +1,6 @@
 //! Integration tests by area.
 
+mod adversarial_ingest; // symlinks, FIFOs, odd names, deep MIME, mbox separators, dates (issue 7)
 mod boundary; // each outside crate is used only in its owning module
 mod cli; // the ediscovery binary: exit codes, reports, stats
 mod common;
