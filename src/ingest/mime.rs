@@ -189,11 +189,14 @@ fn drop_flat(m: Message<'_>) -> usize {
 /// reads), or `None` (and so [`Defect::BadDate`]) when it names no real instant.
 ///
 /// mail-parser reads the year's digits as a number and then windows 0–99 into 1950–2049, so a
-/// year written `0001` became 2001; and it accepts only years 1900–3000 and days up to 31 in
-/// any month (31 February became 2 or 3 March). Here the year is taken from the header's own
-/// digits instead: four digits are the year as written (1600, 9999 and 0001 are all kept), two
-/// digits are windowed as RFC 5322 §4.3 says (00–49 → 2000–2049, 50–99 → 1950–1999) and three
-/// digits are added to 1900. The day must then exist in the calendar; anything else is no date.
+/// year written `0001` became 2001; and it takes days up to 31 in any month (31 February became
+/// 2 or 3 March). Here the year is taken from the header's own digits instead: four digits are
+/// the year as written, two digits are windowed as RFC 5322 §4.3 says (00–49 → 2000–2049,
+/// 50–99 → 1950–1999), three digits are added to 1900. The day must exist in the calendar and
+/// the instant must lie on the timeline the index holds (years 1678 to 2262, see
+/// [`crate::model::time::on_timeline`]); otherwise there is no date sent (`BadDate`, and the
+/// record is placed by its delivery date). So `0001`, `0102` (a client's 2002), 1600 and 9999
+/// are all `BadDate`, none becomes another date.
 fn date_sent(m: &Message<'_>) -> Option<i64> {
     let h = m.headers().iter().rev().find(|h| h.name == HeaderName::Date)?;
     let dt = h.value.as_datetime()?;
@@ -202,7 +205,7 @@ fn date_sent(m: &Message<'_>) -> Option<i64> {
         Some(digits) => crate::model::time::rfc5322_year(digits)?,
         None => i32::from(dt.year),
     };
-    timestamp(dt, year)
+    timestamp(dt, year).filter(|&secs| crate::model::time::on_timeline(secs))
 }
 
 /// The digits of the year in a `Date` value, found the way mail-parser's date reader finds the

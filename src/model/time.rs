@@ -78,6 +78,15 @@ pub fn civil_to_utc(civil: Civil, offset: i32) -> Option<i64> {
     dt.to_zoned(zone).ok().map(|z| z.timestamp().as_second())
 }
 
+/// Can a sent date be placed on the timeline? Only instants the index holds can (tantivy keeps
+/// dates as `i64` nanoseconds: 1677-09-21 to 2262-04-11). A header date outside them is no date
+/// (`BadDate`): the record is then placed by its delivery date, as for any unreadable `Date`,
+/// instead of dropping out of every date search.
+pub fn on_timeline(secs: i64) -> bool {
+    const LIMIT: i64 = i64::MAX / 1_000_000_000;
+    (-LIMIT..=LIMIT).contains(&secs)
+}
+
 /// The year that the digits of an RFC 5322 date's year field name: four digits as written, two
 /// digits 00–49 → 2000–2049 and 50–99 → 1950–1999, three digits + 1900 (the obsolete syntax of
 /// RFC 5322 §4.3). `None` for no digits or more than four.
@@ -228,6 +237,9 @@ mod tests {
         assert_eq!(civil_to_utc(c, -5 * 3600), Some(1033545600));
         assert_eq!(civil_to_utc(Civil { month: 2, day: 31, ..c }, 0), None);
         assert_eq!(civil_to_utc(Civil { year: 10_000, ..c }, 0), None);
+        let year =
+            |y| civil_to_utc(Civil { year: y, month: 1, day: 1, ..c }, 0).is_some_and(on_timeline);
+        assert!(year(1678) && year(2262) && !year(1677) && !year(2263));
     }
 
     #[test]
