@@ -106,6 +106,22 @@ pub fn parse_within(bytes: &[u8], limits: &Limits) -> Parsed {
     out
 }
 
+/// A part body in base64 (`base64`) or quoted-printable (otherwise), decoded with mail-parser's
+/// own decoders so that the depth pre-scan sees what the parser will see; base64 skips every
+/// byte outside its alphabet, as mail-parser's MIME decoder does. `None` when it cannot decode.
+pub(super) fn decode_transfer(base64: bool, body: &[u8]) -> Option<Vec<u8>> {
+    if base64 {
+        let alphabet: Vec<u8> = body
+            .iter()
+            .copied()
+            .filter(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b))
+            .collect();
+        mail_parser::decoders::base64::base64_decode(&alphabet)
+    } else {
+        mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+    }
+}
+
 /// The bytes before the first empty line.
 pub fn header_block(bytes: &[u8]) -> &[u8] {
     let lf = memchr::memmem::find(bytes, b"\n\n");
@@ -211,7 +227,8 @@ fn date_sent(m: &Message<'_>) -> Option<i64> {
 /// The digits of the year in a `Date` value, found the way mail-parser's date reader finds the
 /// year: text before the first digit (the weekday) is skipped, comments are skipped, a `;`
 /// starts over, and the third space-separated field from the first digit is the year. `None` when
-/// that field holds no digits (mail-parser's own year is then kept as it is).
+/// that field holds no digits, or digits split by other characters (mail-parser's own year is
+/// then kept as it is).
 fn written_year(raw: &[u8]) -> Option<&[u8]> {
     let (mut field, mut in_field, mut started, mut comments) = (0usize, false, false, 0usize);
     let mut year: Option<(usize, usize)> = None;

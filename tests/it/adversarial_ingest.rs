@@ -308,6 +308,29 @@ fn mime_nesting_at_the_limit_is_not_flagged() {
     }
 }
 
+/// A message base64- or quoted-printable-encoded inside `message/rfc822` is decoded and parsed by
+/// mail-parser, so its nesting counts too.
+#[test]
+fn mime_nesting_inside_encoded_messages_counts() {
+    use base64::Engine;
+    let limit = Limits::default().mime_depth;
+    let inner = nested_rfc822(limit);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&inner);
+    let mut m = b"Message-ID: <enc@adversarial>\nContent-Type: message/rfc822\n\
+Content-Transfer-Encoding: base64\n\n"
+        .to_vec();
+    m.extend_from_slice(b64.as_bytes());
+    let p = on_test_stack(move || mime::parse(&m));
+    assert!(p.defects.contains(&Defect::MimeTooDeep { limit }), "{:?}", p.defects);
+    let shallow = nested_rfc822(limit - 1);
+    let mut m = b"Message-ID: <enc@adversarial>\nContent-Type: message/rfc822\n\
+Content-Transfer-Encoding: quoted-printable\n\n"
+        .to_vec();
+    m.extend_from_slice(&shallow);
+    let p = on_test_stack(move || mime::parse(&m));
+    assert!(!p.defects.iter().any(|d| matches!(d, Defect::MimeTooDeep { .. })), "{:?}", p.defects);
+}
+
 #[test]
 fn mbox_lf_message_followed_by_crlf_separator_line() {
     let tmp = tempfile::tempdir().unwrap();
