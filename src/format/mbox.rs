@@ -208,6 +208,10 @@ fn unquote(line: &[u8]) -> &[u8] {
 
 /// Removes the blank separator line an mbox writer adds after each message. False when there was
 /// none (the file was cut short, or this is the last message of a writer that adds none).
+///
+/// The separator is one empty line, `\n` or `\r\n`, whatever the message's own line ends are: a
+/// writer that converts line ends may leave an LF message followed by a CRLF blank line. It is
+/// only a separator when it starts a line, so the message keeps its own last line end.
 fn strip_separator(bytes: &mut Vec<u8>) -> bool {
     if bytes == b"\n" || bytes == b"\r\n" {
         bytes.clear();
@@ -215,7 +219,8 @@ fn strip_separator(bytes: &mut Vec<u8>) -> bool {
     } else if bytes.ends_with(b"\n\n") {
         bytes.pop();
         true
-    } else if bytes.ends_with(b"\r\n\r\n") {
+    } else if bytes.ends_with(b"\n\r\n") {
+        // Covers both a CRLF message (`\r\n` + `\r\n`) and an LF one (`\n` + `\r\n`).
         bytes.truncate(bytes.len() - 2);
         true
     } else {
@@ -331,6 +336,20 @@ mod tests {
             ((5 << 20) + 1, 2, &b"S: 1\n\nbody\n"[..])
         );
         assert!(s.next().is_none());
+    }
+
+    #[test]
+    fn a_crlf_separator_after_an_lf_message_is_not_kept() {
+        let got = messages(
+            b"From a@b Thu Jan  1 00:00:00 1970\nS: 1\n\nbody\n\r\nFrom c@d x\nS: 2\r\n\r\nb\r\n\n",
+        );
+        assert_eq!(got[0].bytes, b"S: 1\n\nbody\n");
+        assert_eq!(got[1].bytes, b"S: 2\r\n\r\nb\r\n");
+        assert!(got.iter().all(|m| !m.truncated));
+        // A lone CR line end is not a separator line.
+        let got = messages(b"From a@b x\nS: 1\n\nbody\r\n");
+        assert!(got[0].truncated);
+        assert_eq!(got[0].bytes, b"S: 1\n\nbody\r\n");
     }
 
     #[test]

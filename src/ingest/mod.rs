@@ -7,7 +7,9 @@
 //! Nothing is dropped without an item saying so; the collection turns the items into an
 //! [`IngestReport`] where `seen = ingested + already_present + rejected`.
 
+mod depth;
 mod eml;
+mod entry;
 pub mod labels;
 mod maildir;
 pub mod members;

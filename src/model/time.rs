@@ -56,6 +56,60 @@ pub fn parse_rfc2822(s: &str) -> Option<i64> {
     jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(s.trim()).ok().map(|t| t.as_second())
 }
 
+/// A date and time of day as written in a header, before its zone is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Civil {
+    /// Year as written (proleptic Gregorian; 1 is year 1, not 2001).
+    pub year: i32,
+    /// Month 1–12.
+    pub month: i8,
+    /// Day of month.
+    pub day: i8,
+    /// Hour 0–23.
+    pub hour: i8,
+    /// Minute 0–59.
+    pub minute: i8,
+    /// Second 0–59.
+    pub second: i8,
+}
+
+/// `civil` at `offset` seconds east of UTC, as UTC seconds. `None` when that day or time does
+/// not exist (31 February, 24:00) or lies outside the instants every output can render
+/// (-9999-01-02T01:59:59Z to 9999-12-30T22:00:00Z): such a date is not moved to a neighbouring
+/// one.
+pub fn civil_to_utc(civil: Civil, offset: i32) -> Option<i64> {
+    let year = i16::try_from(civil.year).ok()?;
+    let (mo, d, h, mi, s) = (civil.month, civil.day, civil.hour, civil.minute, civil.second);
+    let dt = jiff::civil::DateTime::new(year, mo, d, h, mi, s, 0).ok()?;
+    let zone = TimeZone::fixed(jiff::tz::Offset::from_seconds(offset).ok()?);
+    dt.to_zoned(zone).ok().map(|z| z.timestamp().as_second())
+}
+
+/// Can a sent date be placed on the timeline? Only instants the index holds can (tantivy keeps
+/// dates as `i64` nanoseconds: 1677-09-21 to 2262-04-11). A header date outside them is no date
+/// (`BadDate`): the record is then placed by its delivery date, as for any unreadable `Date`,
+/// instead of dropping out of every date search.
+pub fn on_timeline(secs: i64) -> bool {
+    const LIMIT: i64 = i64::MAX / 1_000_000_000;
+    (-LIMIT..=LIMIT).contains(&secs)
+}
+
+/// The year that the digits of an RFC 5322 date's year field name: four digits as written, two
+/// digits 00–49 → 2000–2049 and 50–99 → 1950–1999, three digits + 1900 (the obsolete syntax of
+/// RFC 5322 §4.3). `None` for no digits or more than four.
+pub fn rfc5322_year(digits: &[u8]) -> Option<i32> {
+    if digits.is_empty() || digits.len() > 4 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits.iter().fold(0i32, |v, &b| v * 10 + i32::from(b - b'0'));
+    Some(match digits.len() {
+        4 => value,
+        3 => value + 1900,
+        _ if value < 50 => value + 2000,
+        _ => value + 1900,
+    })
+}
+
 /// A calendar day (no time zone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CivilDay {
@@ -177,6 +231,22 @@ mod tests {
         assert_eq!(back_by(1688169600, 0, 1, 0), Some(1685577600)); // 2023-07-01 → 2023-06-01
         assert_eq!(CivilDay::parse("2024/02/29").map(|d| d.to_string()), Some("2024-02-29".into()));
         assert!(CivilDay::parse("2023-02-29").is_none());
+    }
+
+    #[test]
+    fn header_years_and_civil_times() {
+        assert_eq!(rfc5322_year(b"0001"), Some(1));
+        assert_eq!(rfc5322_year(b"49"), Some(2049));
+        assert_eq!(rfc5322_year(b"50"), Some(1950));
+        assert_eq!(rfc5322_year(b"101"), Some(2001));
+        assert_eq!(rfc5322_year(b"12345"), None);
+        let c = Civil { year: 2002, month: 10, day: 2, hour: 3, minute: 0, second: 0 };
+        assert_eq!(civil_to_utc(c, -5 * 3600), Some(1033545600));
+        assert_eq!(civil_to_utc(Civil { month: 2, day: 31, ..c }, 0), None);
+        assert_eq!(civil_to_utc(Civil { year: 10_000, ..c }, 0), None);
+        let year =
+            |y| civil_to_utc(Civil { year: y, month: 1, day: 1, ..c }, 0).is_some_and(on_timeline);
+        assert!(year(1678) && year(2262) && !year(1677) && !year(2263));
     }
 
     #[test]

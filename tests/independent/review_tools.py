@@ -133,6 +133,7 @@ def main():
 
     linked = set()
     xml_ok = csv_ok = csv_unusable = 0
+    unusable_ids = []
     for z in sorted(f for f in os.listdir(d) if f.endswith(".zip")):
         with zipfile.ZipFile(os.path.join(d, z)) as zf:
             for n in zf.namelist():
@@ -163,6 +164,7 @@ def main():
                         key = fmsg_get_header(msg, b"message-id")[1:-2]
                         if key not in csv_labels:
                             csv_unusable += 1
+                            unusable_ids.append(doc_id)
                             continue
                         got = sorted(gyb_labels(csv_labels[key]))
                         if got == want:
@@ -176,6 +178,7 @@ def main():
     rep["gyb_xml_labels_ok"] = xml_ok
     rep["gyb_csv_labels_ok"] = csv_ok
     rep["gyb_csv_header_unusable"] = csv_unusable
+    rep["gyb_csv_header_unusable_ids"] = unusable_ids
     json.dump(rep, sys.stdout)
 
 

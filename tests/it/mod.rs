@@ -1,6 +1,7 @@
 //! Integration tests by area.
 
 mod adversarial; // issue 7: search, export and CLI holes, one test per case
+mod adversarial_ingest; // symlinks, FIFOs, odd names, deep MIME, mbox separators, dates (issue 7)
 mod adversarial_verify; // verify against damaged and hostile export folders: problems, never panics or hangs
 mod boundary; // each outside crate is used only in its owning module
 mod cli; // the ediscovery binary: exit codes, reports, stats
@@ -11,7 +12,7 @@ mod examples; // examples run and check themselves
 mod export; // exports read back by Python readers and verify; threads; faults; retry; groups
 mod fixtures; // every bad-input case, LF and CRLF
 mod props; // property tests: mbox framing round trip, query display round trip
-mod query_table;
-mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports // the query language, case by case
+mod query_table; // the query language, case by case
+mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports
 mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
 mod store; // dedup, determinism, reopen, torn writes, locking, index repair

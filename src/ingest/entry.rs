@@ -1,0 +1,136 @@
+//! Folder entries of Maildir and `.eml` sources: what each one is, read without following a link
+//! and without opening anything that is not a regular file.
+//!
+//! Ingest never follows a symbolic link below the path it was given, to a folder or to a file,
+//! inside the source or outside it: a link in an evidence folder could pull any file of the
+//! machine (`cur -> /etc`) into the evidence. Every link met is a [`SYMLINK`] rejection, so the
+//! report counts it and the ingest is not clean. The path the user gave is theirs and is
+//! followed. Entries are classified with `DirEntry::file_type`, which does not follow links, and
+//! a FIFO, socket or device is never opened (opening a FIFO blocks forever).
+
+use std::ffi::OsStr;
+use std::fs::{self, File, FileType, Metadata};
+use std::io::Read;
+use std::path::Path;
+
+/// Why a symbolic link was not read.
+pub const SYMLINK: &str = "symbolic link: not followed (ingest never follows links; copy the target in if it belongs to the evidence)";
+
+/// Why a FIFO, socket or device was not read.
+pub const NOT_REGULAR: &str = "not a regular file (a FIFO, socket or device): not read";
+
+/// What a folder entry is, its link not followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A folder.
+    Dir,
+    /// A symbolic link (never followed).
+    Symlink,
+    /// A FIFO, socket or device (never opened).
+    Other,
+}
+
+impl Kind {
+    /// The kind of a `file_type()` of a `DirEntry` or of `symlink_metadata`.
+    pub fn of(t: FileType) -> Kind {
+        if t.is_symlink() {
+            Kind::Symlink
+        } else if t.is_dir() {
+            Kind::Dir
+        } else if t.is_file() {
+            Kind::File
+        } else {
+            Kind::Other
+        }
+    }
+}
+
+/// The bytes of the regular file at `path` and its metadata, or why it was not read.
+///
+/// The entry is checked with `symlink_metadata` before it is opened, so a link or a FIFO is
+/// refused unopened; after opening, the open file must be that same regular file (same device
+/// and inode on Unix), so an entry swapped for a link in between is refused too. The one race
+/// left (an entry swapped for a FIFO between the check and the open) needs a hostile writer
+/// inside the evidence folder during the ingest.
+pub fn read_regular(path: &Path) -> Result<(Vec<u8>, Metadata), String> {
+    let cannot = |e: std::io::Error| format!("cannot read: {e}");
+    let before = fs::symlink_metadata(path).map_err(cannot)?;
+    match Kind::of(before.file_type()) {
+        Kind::File => {}
+        Kind::Symlink => return Err(SYMLINK.to_owned()),
+        Kind::Dir => return Err("a folder, not a file: not read".to_owned()),
+        Kind::Other => return Err(NOT_REGULAR.to_owned()),
+    }
+    let mut file = File::open(path).map_err(cannot)?;
+    let after = file.metadata().map_err(cannot)?;
+    if !after.is_file() || !same_file(&before, &after) {
+        return Err(
+            "replaced while it was being read (by a link or another file): not read".to_owned()
+        );
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(after.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(cannot)?;
+    Ok((bytes, after))
+}
+
+#[cfg(unix)]
+fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &Metadata, _: &Metadata) -> bool {
+    true
+}
+
+/// A file or folder name as text, and whether it had to be escaped: valid UTF-8 is kept as it
+/// is, every byte that is not is written `\xNN`. Unlike a lossy conversion (every bad byte
+/// becomes U+FFFD), two different names stay two different labels and source keys.
+pub fn name_text(name: &OsStr) -> (String, bool) {
+    #[cfg(unix)]
+    {
+        use std::fmt::Write;
+        use std::os::unix::ffi::OsStrExt;
+        let (mut out, mut escaped) = (String::new(), false);
+        for chunk in name.as_bytes().utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                escaped = true;
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+        (out, escaped)
+    }
+    #[cfg(not(unix))]
+    {
+        match name.to_str() {
+            Some(s) => (s.to_owned(), false),
+            None => (name.to_string_lossy().into_owned(), true),
+        }
+    }
+}
+
+/// The notice for a name that is not UTF-8.
+pub fn non_utf8_notice(shown: &str) -> String {
+    format!(
+        "name is not UTF-8: ingested, its label and source key show each byte that is not as \\xNN ({shown})"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_escaped_not_lost() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            assert_eq!(name_text(OsStr::from_bytes(b"Caf\xe9")), ("Caf\\xe9".to_owned(), true));
+            assert_eq!(name_text(OsStr::from_bytes(b"Caf\xc3\xa9")), ("Café".to_owned(), false));
+        }
+    }
+}
