@@ -42,6 +42,7 @@ pub mod digest;
 mod error;
 pub mod export;
 pub mod format;
+mod fs_safe;
 pub mod index;
 pub mod ingest;
 mod limits;

@@ -39,6 +39,9 @@ pub struct Limits {
     /// Longest line `verify` holds in memory while it splits an mbox; a longer line is hashed
     /// in pieces as it streams past, never held whole.
     pub verify_line_bytes: usize,
+    /// Largest file `verify` reads whole (`summary.json`, the checksum file) and largest single
+    /// CSV row or XML `Document` it holds; past it, a problem in the report.
+    pub verify_record_bytes: u64,
 }
 
 impl Default for Limits {
@@ -53,6 +56,7 @@ impl Default for Limits {
             // its zip, so 16 GiB leaves room for any split size a request may set below it.
             verify_entry_bytes: 16 << 30,
             verify_line_bytes: 1 << 20,
+            verify_record_bytes: 64 << 20,
         }
     }
 }

@@ -9,7 +9,7 @@
 //! a FIFO, socket or device is never opened (opening a FIFO blocks forever).
 
 use std::ffi::OsStr;
-use std::fs::{self, File, FileType, Metadata};
+use std::fs::{FileType, Metadata};
 use std::io::Read;
 use std::path::Path;
 
@@ -47,43 +47,18 @@ impl Kind {
     }
 }
 
-/// The bytes of the regular file at `path` and its metadata, or why it was not read.
-///
-/// The entry is checked with `symlink_metadata` before it is opened, so a link or a FIFO is
-/// refused unopened; after opening, the open file must be that same regular file (same device
-/// and inode on Unix), so an entry swapped for a link in between is refused too. The one race
-/// left (an entry swapped for a FIFO between the check and the open) needs a hostile writer
-/// inside the evidence folder during the ingest.
+/// The bytes of the regular file at `path` and its metadata, or why it was not read: a link, a
+/// folder, a FIFO, socket or device is refused by the open itself (see `fs_safe`), never read.
 pub fn read_regular(path: &Path) -> Result<(Vec<u8>, Metadata), String> {
-    let cannot = |e: std::io::Error| format!("cannot read: {e}");
-    let before = fs::symlink_metadata(path).map_err(cannot)?;
-    match Kind::of(before.file_type()) {
-        Kind::File => {}
-        Kind::Symlink => return Err(SYMLINK.to_owned()),
-        Kind::Dir => return Err("a folder, not a file: not read".to_owned()),
-        Kind::Other => return Err(NOT_REGULAR.to_owned()),
-    }
-    let mut file = File::open(path).map_err(cannot)?;
-    let after = file.metadata().map_err(cannot)?;
-    if !after.is_file() || !same_file(&before, &after) {
-        return Err(
-            "replaced while it was being read (by a link or another file): not read".to_owned()
-        );
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(after.len()).unwrap_or(0));
-    file.read_to_end(&mut bytes).map_err(cannot)?;
-    Ok((bytes, after))
-}
-
-#[cfg(unix)]
-fn same_file(a: &Metadata, b: &Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    (a.dev(), a.ino()) == (b.dev(), b.ino())
-}
-
-#[cfg(not(unix))]
-fn same_file(_: &Metadata, _: &Metadata) -> bool {
-    true
+    let (mut file, meta) = crate::fs_safe::open_regular(path).map_err(|e| match e {
+        crate::fs_safe::NotRegular::Kind("a symbolic link") => SYMLINK.to_owned(),
+        crate::fs_safe::NotRegular::Kind("a folder") => "a folder, not a file: not read".to_owned(),
+        crate::fs_safe::NotRegular::Kind(_) => NOT_REGULAR.to_owned(),
+        crate::fs_safe::NotRegular::Io(e) => format!("cannot read: {e}"),
+    })?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
+    Ok((bytes, meta))
 }
 
 /// A file or folder name as text, and whether it had to be escaped: valid UTF-8 is kept as it

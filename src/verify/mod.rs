@@ -14,8 +14,9 @@
 //!   belongs to it only in one of the forms the writer makes (`NAME-<n>.zip`,
 //!   `NAME-metadata.xml`, …), so `X-1-metadata.xml` is never part of export `X`; every other
 //!   file is a stray problem.
-//! - `summary.json` and the checksum file are read whole up to [`SMALL_FILE_BYTES`]; CSV and XML
-//!   files are streamed a row or a document at a time, each at most [`RECORD_BYTES`].
+//! - `summary.json` and the checksum file are read whole up to
+//!   [`Limits::verify_record_bytes`]; CSV and XML files are streamed a row or a document at a
+//!   time, each at most that.
 //! - Zip entries are streamed: messages are hashed as they pass (see `mbox.rs`), no line is held
 //!   whole, and an entry that inflates past [`Limits::verify_entry_bytes`] is not read.
 
@@ -30,14 +31,6 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufReader, Read};
 use std::path::Path;
-
-/// Largest `summary.json` and `checksums.md5` read (they are read whole). A real summary is a
-/// few KiB plus one line per file and account.
-pub const SMALL_FILE_BYTES: u64 = 64 << 20;
-
-/// Largest single CSV row or XML `Document` read. A real one is a few KiB; a message with a
-/// hundred thousand recipients is a few MiB.
-pub const RECORD_BYTES: u64 = 64 << 20;
 
 /// What `verify` found.
 #[derive(Debug, Default, Serialize)]
@@ -233,7 +226,7 @@ impl Verifier<'_> {
     /// Names in the folder against the checksum file, and every listed file's MD5. The listed
     /// names, or `None` when the checksum file cannot be read.
     fn checksums(&mut self, files: &[String], sums_name: &str) -> Option<Vec<String>> {
-        let listed = match open::read_capped(self.dir, sums_name, SMALL_FILE_BYTES)
+        let listed = match open::read_capped(self.dir, sums_name, self.limits.verify_record_bytes)
             .and_then(|b| md5sum::read(&b[..]).map_err(|e| e.to_string()))
         {
             Ok(l) => l,
@@ -294,10 +287,11 @@ impl Verifier<'_> {
 
     fn summary(&mut self) -> Option<Summary> {
         let file = self.file("summary.json");
-        let parsed = open::read_capped(self.dir, &file, SMALL_FILE_BYTES).and_then(|b| {
-            crate::check_json_depth(&b, self.limits.json_depth).map_err(|e| e.to_string())?;
-            serde_json::from_slice::<Summary>(&b).map_err(|e| e.to_string())
-        });
+        let parsed =
+            open::read_capped(self.dir, &file, self.limits.verify_record_bytes).and_then(|b| {
+                crate::check_json_depth(&b, self.limits.json_depth).map_err(|e| e.to_string())?;
+                serde_json::from_slice::<Summary>(&b).map_err(|e| e.to_string())
+            });
         match parsed {
             Ok(s) => Some(s),
             Err(e) => {
@@ -315,7 +309,7 @@ impl Verifier<'_> {
         let mut ids = BTreeSet::new();
         let mut problems = Vec::new();
         let read = open::open_regular(self.dir, &file).and_then(|(f, _)| {
-            xml::for_each_document(f, RECORD_BYTES, |d| {
+            xml::for_each_document(f, self.limits.verify_record_bytes, |d| {
                 let tag = |k: &str| d.tags.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
                 let account = tag("Account").unwrap_or_default();
                 for t in d.tags.iter().filter(|(n, _)| n.starts_with("#Date")) {
@@ -568,8 +562,8 @@ impl Verifier<'_> {
     ) -> bool {
         let mut problems = Vec::new();
         let res = open::open_regular(self.dir, file).and_then(|(fh, _)| {
-            let mut rows =
-                format::csv::RowReader::new(fh, RECORD_BYTES).map_err(|e| e.to_string())?;
+            let mut rows = format::csv::RowReader::new(fh, self.limits.verify_record_bytes)
+                .map_err(|e| e.to_string())?;
             let header = rows.header().to_vec();
             if header.iter().all(String::is_empty) {
                 return Err("no header row".to_owned());

@@ -3,7 +3,6 @@
 //! `adversarial_verify`.)
 
 use super::common::*;
-use ediscovery::export::request::{AccountInfo, ExportOptions, Options, VaultQuery};
 use ediscovery::export::{
     self, BlobSource, ExportError, ExportRequest, Failure, FailureClass, NoExportProgress,
 };
@@ -16,21 +15,6 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-
-macro_rules! cli {
-    ($($arg:expr),* $(,)?) => {
-        run(&[$(std::ffi::OsStr::new($arg)),*])
-    };
-}
-
-fn run(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ediscovery")).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn msg(id: Option<&str>, subject: &str, body: &str) -> String {
     let id = id.map(|i| format!("Message-ID: {i}\n")).unwrap_or_default();
@@ -66,19 +50,7 @@ fn search(c: &Collection, q: &str) -> ediscovery::Result<Vec<String>> {
 }
 
 fn request(name: &str, accounts: &[&str], terms: &str) -> ExportRequest {
-    ExportRequest {
-        name: name.to_owned(),
-        query: VaultQuery {
-            corpus: "MAIL".to_owned(),
-            search_method: if accounts.is_empty() { "ENTIRE_ORG".into() } else { "ACCOUNT".into() },
-            account_info: (!accounts.is_empty())
-                .then(|| AccountInfo { emails: accounts.iter().map(|s| s.to_string()).collect() }),
-            terms: terms.to_owned(),
-            ..VaultQuery::default()
-        },
-        export_options: ExportOptions::default(),
-        ediscovery: Options { threads: 2, ..Options::default() },
-    }
+    export_request(name, "MAIL", accounts, terms)
 }
 
 /// Three messages, one of which holds a 120-letter word and a 40-character Japanese run.

@@ -5,9 +5,9 @@
 //! checksum file with real MD5s where the damage should only be caught by a deeper check, and runs
 //! `verify` on a thread with a time limit.
 
+use super::common::export_request;
 use ediscovery::Limits;
 use ediscovery::digest::Md5;
-use ediscovery::export::request::{AccountInfo, ExportOptions, Options, VaultQuery};
 use ediscovery::export::{self, ExportRequest, NoExportProgress};
 use ediscovery::format::mbox::{self, MboxItem, MboxSplitter};
 use ediscovery::format::zip::{Compression, ZipOut, for_each_entry};
@@ -19,18 +19,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 fn request(name: &str, accounts: &[&str]) -> ExportRequest {
-    ExportRequest {
-        name: name.to_owned(),
-        query: VaultQuery {
-            corpus: "MAIL".to_owned(),
-            search_method: if accounts.is_empty() { "ENTIRE_ORG".into() } else { "ACCOUNT".into() },
-            account_info: (!accounts.is_empty())
-                .then(|| AccountInfo { emails: accounts.iter().map(|s| s.to_string()).collect() }),
-            ..VaultQuery::default()
-        },
-        export_options: ExportOptions::default(),
-        ediscovery: Options { threads: 2, ..Options::default() },
-    }
+    export_request(name, "MAIL", accounts, "")
 }
 
 /// Sound exports built once: `T` (every mail account), `X` and `X-1` (one account each), each in

@@ -14,6 +14,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("csv", &["src/format/csv.rs"]),
     ("quick_xml", &["src/format/xml.rs"]),
     ("walkdir", &["src/ingest/eml.rs"]),
+    ("libc", &["src/fs_safe.rs"]),
     ("base64", &["src/sample.rs"]),
     ("clap", &["src/bin/"]),
     ("indicatif", &["src/bin/"]),

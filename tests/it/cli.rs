@@ -1,23 +1,6 @@
 //! The `ediscovery` binary: reports, exit codes, stats.
 
 use super::common::*;
-use std::process::Command;
-
-/// Run the binary with these arguments (strings and paths alike).
-macro_rules! cli {
-    ($($arg:expr),* $(,)?) => {
-        run(&[$(std::ffi::OsStr::new($arg)),*])
-    };
-}
-
-fn run(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ediscovery")).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn ingest_reports_rejections_and_exits_3_then_stats() {

@@ -1,5 +1,7 @@
 //! Helpers shared by the tests.
 
+use ediscovery::export::ExportRequest;
+use ediscovery::export::request::{AccountInfo, ExportOptions, Options, VaultQuery};
 use ediscovery::ingest::{IngestReport, Source};
 use ediscovery::model::{Account, Corpus, Record};
 use ediscovery::{Collection, CollectionWriter, IngestOptions, NoProgress};
@@ -96,5 +98,41 @@ pub fn corpus_dir() -> Option<PathBuf> {
             dir.display()
         );
         None
+    }
+}
+
+/// Run the `ediscovery` binary with these arguments (strings and paths alike): exit code, stdout,
+/// stderr.
+macro_rules! cli {
+    ($($arg:expr),* $(,)?) => {
+        $crate::it::common::run_cli(&[$(std::ffi::OsStr::new($arg)),*])
+    };
+}
+
+pub fn run_cli(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_ediscovery")).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A Vault-shaped export request: `corpus` (`MAIL`, `GROUPS`), by account when `accounts` is not
+/// empty, else the entire organisation; two threads.
+pub fn export_request(name: &str, corpus: &str, accounts: &[&str], terms: &str) -> ExportRequest {
+    ExportRequest {
+        name: name.to_owned(),
+        query: VaultQuery {
+            corpus: corpus.to_owned(),
+            search_method: if accounts.is_empty() { "ENTIRE_ORG".into() } else { "ACCOUNT".into() },
+            account_info: (!accounts.is_empty())
+                .then(|| AccountInfo { emails: accounts.iter().map(|s| s.to_string()).collect() }),
+            terms: terms.to_owned(),
+            ..VaultQuery::default()
+        },
+        export_options: ExportOptions::default(),
+        ediscovery: Options { threads: 2, ..Options::default() },
     }
 }

@@ -2,9 +2,7 @@
 //! coreutils md5sum via `tests/independent/check_export.py`) and by `verify`.
 
 use super::common::*;
-use ediscovery::export::request::{
-    AccountInfo, ExportOptions, MailExportOptions, Options, VaultQuery,
-};
+use ediscovery::export::request::MailExportOptions;
 use ediscovery::export::{
     self, BlobSource, ExportRequest, Failure, FailureClass, NoExportProgress, RequestError,
 };
@@ -20,19 +18,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn request(name: &str, corpus: &str, accounts: &[&str], terms: &str) -> ExportRequest {
-    ExportRequest {
-        name: name.to_owned(),
-        query: VaultQuery {
-            corpus: corpus.to_owned(),
-            search_method: if accounts.is_empty() { "ENTIRE_ORG".into() } else { "ACCOUNT".into() },
-            account_info: (!accounts.is_empty())
-                .then(|| AccountInfo { emails: accounts.iter().map(|s| s.to_string()).collect() }),
-            terms: terms.to_owned(),
-            ..VaultQuery::default()
-        },
-        export_options: ExportOptions::default(),
-        ediscovery: Options { threads: 2, ..Options::default() },
-    }
+    export_request(name, corpus, accounts, terms)
 }
 
 fn run_export(c: &Collection, req: &ExportRequest, out: &Path) -> export::Outcome {

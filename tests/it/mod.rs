@@ -1,11 +1,12 @@
 //! Integration tests by area.
 
+#[macro_use]
+mod common; // shared helpers, the `cli!` macro
 mod adversarial; // issue 7: search, export and CLI holes, one test per case
 mod adversarial_ingest; // symlinks, FIFOs, odd names, deep MIME, mbox separators, dates (issue 7)
 mod adversarial_verify; // verify against damaged and hostile export folders: problems, never panics or hangs
 mod boundary; // each outside crate is used only in its owning module
 mod cli; // the ediscovery binary: exit codes, reports, stats
-mod common;
 mod corpus; // the SpamAssassin corpus (skipped with a message when absent)
 mod crash; // a process killed mid-ingest leaves the last commit
 mod examples; // examples run and check themselves
