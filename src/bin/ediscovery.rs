@@ -402,10 +402,7 @@ fn print_report(o: &mut dyn Write, r: &IngestReport, secs: f64) -> std::io::Resu
     }
     let mut kinds: std::collections::BTreeMap<String, u64> = Default::default();
     for d in &r.defects {
-        let k = serde_json::to_value(&d.defect)
-            .ok()
-            .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_owned)));
-        *kinds.entry(k.unwrap_or_default()).or_default() += 1;
+        *kinds.entry(d.defect.kind().to_owned()).or_default() += 1;
     }
     for (k, n) in kinds {
         writeln!(o, "defect {k}: {n} records (see --json for each)")?;

@@ -121,6 +121,21 @@ pub enum Defect {
     },
 }
 
+impl Defect {
+    /// The defect's kind as written in reports and JSON (`bad_date`, `mime_too_deep`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Defect::Truncated => "truncated",
+            Defect::MissingMessageId => "missing_message_id",
+            Defect::DuplicateMessageId { .. } => "duplicate_message_id",
+            Defect::InvalidUtf8Header => "invalid_utf8_header",
+            Defect::Unparseable => "unparseable",
+            Defect::BadDate => "bad_date",
+            Defect::MimeTooDeep { .. } => "mime_too_deep",
+        }
+    }
+}
+
 /// An address with its display name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mailbox {
@@ -282,4 +297,30 @@ pub struct GroupMember {
     /// `USER` or `GROUP`.
     #[serde(rename = "type")]
     pub kind: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defect_kinds_are_their_serde_tags() {
+        let all = [
+            Defect::Truncated,
+            Defect::MissingMessageId,
+            Defect::DuplicateMessageId {
+                first: "0123456789abcdef0123456789abcdef"
+                    .parse()
+                    .unwrap_or_else(|_| unreachable!()),
+            },
+            Defect::InvalidUtf8Header,
+            Defect::Unparseable,
+            Defect::BadDate,
+            Defect::MimeTooDeep { limit: 1 },
+        ];
+        for d in all {
+            let v = serde_json::to_value(&d).unwrap_or_default();
+            assert_eq!(v["kind"], d.kind());
+        }
+    }
 }
