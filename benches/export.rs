@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
             export_options: ExportOptions::default(),
             ediscovery: Options { compression, ..Options::default() },
         };
-        let plan = export::plan(&coll, &req, 0, None).unwrap();
+        let plan = export::plan_search(&coll, &req, 0, None).unwrap();
         g.bench_function(format!("{compression:?}").to_lowercase(), |b| {
             b.iter(|| {
                 n += 1;

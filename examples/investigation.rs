@@ -114,7 +114,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         with_att.counts.total, with_att.counts.matching_accounts
     );
     for r in with_att.hits.iter().take(3) {
-        let m = r.mail().ok_or("not mail")?;
+        let m = coll.record(r).and_then(|r| r.mail()).ok_or("not mail")?;
         let names: Vec<_> = m.attachments.iter().filter_map(|a| a.name.as_deref()).collect();
         println!(
             "  {}  {}  {:?}  {names:?}",
@@ -145,7 +145,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             export_options: Default::default(),
             ediscovery: Default::default(),
         };
-        let plan = export::plan(&coll, &req, now, None)?;
+        let plan = export::plan_search(&coll, &req, now, None)?;
         let outcome =
             export::run(&coll, &req, &plan, coll.store(), &out.join("exports"), &NoExportProgress)?;
         let dir = outcome.dir.clone();

@@ -87,7 +87,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             ediscovery: Options { compression, threads, ..Options::default() },
         };
         let t = Instant::now();
-        let plan = export::plan(&coll, &req, 0, None)?;
+        let plan = export::plan_search(&coll, &req, 0, None)?;
         let plan_secs = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let outcome = export::run(&coll, &req, &plan, coll.store(), &work, &NoExportProgress)?;

@@ -19,7 +19,9 @@ pub struct SearchRequest {
     pub now: i64,
 }
 
-/// Exact counts, shaped like Vault's `CountArtifactsResponse`.
+/// Exact counts, shaped like Vault's `CountArtifactsResponse`. Counts of disjoint parts of a
+/// search (several collections, several machines) [`merge`](Counts::merge) into the counts of the
+/// whole.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     /// All hits.
@@ -32,11 +34,69 @@ pub struct Counts {
     pub matching_accounts: u64,
 }
 
+impl Counts {
+    /// Counts from hits per account (every queried account present, zeros included).
+    pub fn from_per_account(per_account: BTreeMap<Account, u64>) -> Counts {
+        Counts {
+            total: per_account.values().sum(),
+            queried_accounts: per_account.len() as u64,
+            matching_accounts: per_account.values().filter(|&&n| n > 0).count() as u64,
+            per_account,
+        }
+    }
+
+    /// Add the counts of another, disjoint part of the same search.
+    pub fn merge(&mut self, other: &Counts) {
+        let mut per = std::mem::take(&mut self.per_account);
+        for (a, n) in &other.per_account {
+            *per.entry(a.clone()).or_insert(0) += n;
+        }
+        *self = Counts::from_per_account(per);
+    }
+}
+
+/// One hit, owning what callers order and group by; the record itself is read from its
+/// collection with [`Collection::record`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    /// The record's identity.
+    pub doc_id: crate::model::DocId,
+    /// Its corpus.
+    pub corpus: crate::model::Corpus,
+    /// Its account.
+    pub account: Account,
+    /// The date it is placed by ([`Record::date`]).
+    pub date: Option<i64>,
+    /// Its sequence number in its collection.
+    pub seq: u64,
+    /// Which of the searched collections holds it (0 for a single collection).
+    pub collection: u32,
+}
+
+impl Hit {
+    fn of(r: &Record, collection: u32) -> Hit {
+        Hit {
+            doc_id: r.doc_id,
+            corpus: r.corpus,
+            account: r.account.clone(),
+            date: r.date(),
+            seq: r.seq,
+            collection,
+        }
+    }
+
+    /// The order of every search result: account, then date (undated last), then collection,
+    /// then collection order. One key, so merged results sort exactly as a single search.
+    pub fn sort_key(&self) -> (&Account, bool, Option<i64>, u32, u64) {
+        (&self.account, self.date.is_none(), self.date, self.collection, self.seq)
+    }
+}
+
 /// What a search found.
-#[derive(Debug)]
-pub struct SearchResult<'c> {
-    /// Every hit, ordered by account, then date (undated last), then collection order.
-    pub hits: Vec<&'c Record>,
+#[derive(Clone, Debug)]
+pub struct SearchResult {
+    /// Every hit, ordered by [`Hit::sort_key`].
+    pub hits: Vec<Hit>,
     /// Exact counts.
     pub counts: Counts,
     /// The effective UTC bounds of the scope.
@@ -45,17 +105,43 @@ pub struct SearchResult<'c> {
     pub warnings: Vec<String>,
 }
 
+impl SearchResult {
+    /// Add the result of the same search over another collection (or part of one), keeping the
+    /// order and the counts exact.
+    pub fn merge(&mut self, other: SearchResult) {
+        self.hits.extend(other.hits);
+        self.hits.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.counts.merge(&other.counts);
+        for w in other.warnings {
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
+    }
+}
+
 impl Collection {
     /// Run a search: every hit, ordered, and the counts.
-    pub fn search(&self, req: &SearchRequest) -> Result<SearchResult<'_>> {
-        let (mut hits, compiled) = self.matching(req)?;
-        hits.sort_by(|a, b| {
-            let date = |r: &Record| r.date();
-            let (da, db) = (date(a), date(b));
-            (&a.account, da.is_none(), da, a.seq).cmp(&(&b.account, db.is_none(), db, b.seq))
-        });
-        let counts = self.tally(&req.scope, &hits);
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
+        self.search_as(req, 0)
+    }
+
+    fn search_as(&self, req: &SearchRequest, collection: u32) -> Result<SearchResult> {
+        let (records, compiled) = self.matching(req)?;
+        let mut hits: Vec<Hit> = records.iter().map(|r| Hit::of(r, collection)).collect();
+        hits.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let counts = self.tally(&req.scope, &records);
         Ok(SearchResult { hits, counts, bounds: compiled.bounds, warnings: compiled.warnings })
+    }
+
+    /// The record a hit of this collection names.
+    pub fn record(&self, hit: &Hit) -> Option<&Record> {
+        self.store().by_seq(hit.seq).filter(|r| r.doc_id == hit.doc_id)
+    }
+
+    /// The records of this collection's hits, in the hits' order.
+    pub fn hit_records<'c>(&'c self, hits: &[Hit]) -> Vec<&'c Record> {
+        hits.iter().filter(|h| h.collection == 0).filter_map(|h| self.record(h)).collect()
     }
 
     /// Only the counts (hits are not ordered): what `--count` and results-count files need.
@@ -90,12 +176,7 @@ impl Collection {
         if let Some((a, n)) = run {
             *per_account.entry(a.clone()).or_insert(0) += n;
         }
-        Counts {
-            total: hits.len() as u64,
-            queried_accounts: per_account.len() as u64,
-            matching_accounts: per_account.values().filter(|&&n| n > 0).count() as u64,
-            per_account,
-        }
+        Counts::from_per_account(per_account)
     }
 
     /// The accounts a scope covers: the listed ones, or those of the collection in the org unit
@@ -118,13 +199,29 @@ impl Collection {
     }
 }
 
+/// Run one search over several collections as one: each hit says which collection (by position
+/// in `collections`) holds it; the order and the counts are those of a single search over all of
+/// their records. The seam for searching a matter's collections, or splits on several machines,
+/// together.
+pub fn search_many(collections: &[&Collection], req: &SearchRequest) -> Result<SearchResult> {
+    let mut all: Option<SearchResult> = None;
+    for (i, c) in collections.iter().enumerate() {
+        let part = c.search_as(req, u32::try_from(i).unwrap_or(u32::MAX))?;
+        match &mut all {
+            Some(a) => a.merge(part),
+            None => all = Some(part),
+        }
+    }
+    Ok(all.unwrap_or(SearchResult {
+        hits: Vec::new(),
+        counts: Counts::default(),
+        bounds: (None, None),
+        warnings: Vec::new(),
+    }))
+}
+
 /// Parse and run in one call (the query text is only ever the query, never the scope).
-pub fn search_text<'c>(
-    c: &'c Collection,
-    scope: Scope,
-    text: &str,
-    now: i64,
-) -> Result<SearchResult<'c>> {
+pub fn search_text(c: &Collection, scope: Scope, text: &str, now: i64) -> Result<SearchResult> {
     let query = crate::query::parse(text).map_err(crate::Error::Parse)?;
     c.search(&SearchRequest { scope, query, now })
 }

@@ -497,7 +497,7 @@ fn search(o: &mut dyn Write, a: SearchArgs) -> CliResult {
             .hits
             .iter()
             .map(|h| {
-                let m = h.mail();
+                let m = coll.record(h).and_then(|r| r.mail());
                 serde_json::json!({
                     "doc_id": h.doc_id.to_string(), "account": h.account, "corpus": h.corpus,
                     "rfc822_message_id": m.and_then(|m| m.message_id.clone()),
@@ -518,7 +518,7 @@ fn search(o: &mut dyn Write, a: SearchArgs) -> CliResult {
         writeln!(o, "total\t{}", r.counts.total)?;
     } else {
         for h in &r.hits {
-            let m = h.mail();
+            let m = coll.record(h).and_then(|r| r.mail());
             // Tabs and line breaks inside fields would break the columns: shown as spaces.
             let clean = |s: Option<String>| s.unwrap_or_default().replace(['\t', '\r', '\n'], " ");
             writeln!(
@@ -575,7 +575,7 @@ fn export(o: &mut dyn Write, a: ExportArgs) -> CliResult {
         req.ediscovery.threads = a.threads;
     }
     let only = a.retry_from.as_deref().map(export::failed_doc_ids).transpose()?;
-    let plan = export::plan(&coll, &req, ediscovery::model::time::now(), only.as_ref())?;
+    let plan = export::plan_search(&coll, &req, ediscovery::model::time::now(), only.as_ref())?;
     if a.dry_run {
         writeln!(o, "{}", serde_json::to_string_pretty(&plan)?)?;
         return Ok(ExitCode::SUCCESS);

@@ -24,7 +24,7 @@ use crate::format::csv::CsvWriter;
 use crate::format::md5sum;
 use crate::model::{Corpus, DocId, Record};
 use crate::query::Method;
-use crate::{Collection, SearchRequest};
+use crate::{Collection, SearchRequest, SearchResult};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -116,26 +116,49 @@ pub struct Retry {
     pub doc_ids: BTreeSet<DocId>,
 }
 
-/// Search and plan. `only` restricts the export to the DocIDs of a retry; every one of them must
-/// be in the collection and found by the request's search, or the plan is refused (a retry that
-/// silently left some out would look complete).
-pub fn plan(
+/// The search an export request describes: its scope and its query, parsed.
+pub fn search_request(req: &ExportRequest, now: i64) -> Result<SearchRequest, ExportError> {
+    let scope = req.scope()?;
+    let query = crate::query::parse(&req.query.terms)
+        .map_err(|e| ExportError::Search(Box::new(e.into())))?;
+    Ok(SearchRequest { scope, query, now })
+}
+
+/// Run the search `req` describes on `coll`, then [`plan`] its result.
+pub fn plan_search(
     coll: &Collection,
     req: &ExportRequest,
     now: i64,
     only: Option<&Retry>,
 ) -> Result<ExportPlan, ExportError> {
+    let sr = search_request(req, now)?;
+    let result = coll.search(&sr).map_err(|e| ExportError::Search(Box::new(e)))?;
+    plan(coll, req, &result, only)
+}
+
+/// Plan the export of `result` (the search `req` describes, already run: the plan never reads
+/// query text, so a result merged from several searches plans the same way). `only` restricts
+/// the export to the DocIDs of a retry; every one of them must be in the collection and in the
+/// result, or the plan is refused (a retry that silently left some out would look complete).
+pub fn plan(
+    coll: &Collection,
+    req: &ExportRequest,
+    result: &SearchResult,
+    only: Option<&Retry>,
+) -> Result<ExportPlan, ExportError> {
     let name = SafeName::export_name(&req.name).map_err(RequestError::Invalid)?;
     let scope = req.scope()?;
-    let query = crate::query::parse(&req.query.terms)
-        .map_err(|e| ExportError::Search(Box::new(e.into())))?;
-    let result = coll
-        .search(&SearchRequest { scope: scope.clone(), query, now })
-        .map_err(|e| ExportError::Search(Box::new(e)))?;
+    if result.hits.iter().any(|h| h.collection != 0) {
+        return Err(RequestError::NotSupported(
+            "exporting the hits of several collections in one export".to_owned(),
+        )
+        .into());
+    }
     let hits: Vec<&Record> = result
         .hits
-        .into_iter()
-        .filter(|r| only.is_none_or(|o| o.doc_ids.contains(&r.doc_id)))
+        .iter()
+        .filter(|h| only.is_none_or(|o| o.doc_ids.contains(&h.doc_id)))
+        .filter_map(|h| coll.record(h))
         .collect();
     if let Some(retry) = only {
         let found: BTreeSet<&DocId> = hits.iter().map(|r| &r.doc_id).collect();

@@ -46,7 +46,7 @@ fn scope() -> Scope {
 
 fn search(c: &Collection, q: &str) -> ediscovery::Result<Vec<String>> {
     let r = ediscovery::search::search_text(c, scope(), q, 0)?;
-    Ok(r.hits.iter().map(|h| h.mail().unwrap().subject.clone().unwrap()).collect())
+    Ok(c.hit_records(&r.hits).iter().map(|h| h.mail().unwrap().subject.clone().unwrap()).collect())
 }
 
 fn request(name: &str, accounts: &[&str], terms: &str) -> ExportRequest {
@@ -246,7 +246,7 @@ fn case_07_colliding_account_names_get_unique_mbox_entries() {
     let c = Collection::open(&coll).unwrap();
     let mut req = request("U", &[], "");
     req.ediscovery.split_size = 500; // every account's mbox in parts: a@x.com-2 meets a@x.com part 2
-    let plan = export::plan(&c, &req, 0, None).unwrap();
+    let plan = export::plan_search(&c, &req, 0, None).unwrap();
     let entries: Vec<&str> = plan.zips.iter().map(|z| z.entry.as_str()).collect();
     let unique: BTreeSet<&str> = entries.iter().copied().collect();
     assert_eq!(unique.len(), entries.len(), "{entries:?}");
@@ -363,7 +363,7 @@ fn case_09_retry_queries_find_exactly_their_record() {
     assert_eq!(report.ingested, ids.len() as u64 + 1);
     let c = Collection::open(&coll).unwrap();
     let req = request("R", &[], "");
-    let plan = export::plan(&c, &req, 0, None).unwrap();
+    let plan = export::plan_search(&c, &req, 0, None).unwrap();
     let o =
         export::run(&c, &req, &plan, &AllFail, &tmp.path().join("out"), &NoExportProgress).unwrap();
     let f = std::fs::File::open(o.dir.join("R-error.csv")).unwrap();
@@ -410,7 +410,7 @@ fn case_10_a_killed_export_leaves_nothing_finished_looking_and_reruns() {
     let c = Collection::open(&coll).unwrap();
     let out = tmp.path().join("out");
     let req = request("K", &[], "");
-    let plan = export::plan(&c, &req, 0, None).unwrap();
+    let plan = export::plan_search(&c, &req, 0, None).unwrap();
     let dies = DiesAt(Default::default(), 25);
     let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         export::run(&c, &req, &plan, &dies, &out, &NoExportProgress)
@@ -436,7 +436,7 @@ fn case_10_a_killed_export_leaves_nothing_finished_looking_and_reruns() {
     std::fs::create_dir_all(out.join(".L.partial")).unwrap();
     std::fs::write(out.join(".L.partial/evidence.txt"), "keep me").unwrap();
     let req = request("L", &[], "");
-    let plan = export::plan(&c, &req, 0, None).unwrap();
+    let plan = export::plan_search(&c, &req, 0, None).unwrap();
     assert!(matches!(
         export::run(&c, &req, &plan, c.store(), &out, &NoExportProgress),
         Err(ExportError::NotOurs(_))
@@ -458,7 +458,7 @@ fn case_11_output_inside_collection_retry_mismatch_and_prefix_names() {
     ingest(&coll, "b@example.com", &[msg(Some("<3@x>"), "three", "x")]);
     let c = Collection::open(&coll).unwrap();
     let req = request("In", &[], "");
-    let plan = export::plan(&c, &req, 0, None).unwrap();
+    let plan = export::plan_search(&c, &req, 0, None).unwrap();
     for inside in [coll.join("records"), coll.clone(), coll.join("a/b/../c")] {
         assert!(matches!(
             export::run(&c, &req, &plan, c.store(), &inside, &NoExportProgress),
@@ -479,7 +479,7 @@ fn case_11_output_inside_collection_retry_mismatch_and_prefix_names() {
     std::fs::write(&errors, &text).unwrap();
     let retry = export::failed_doc_ids(&errors).unwrap();
     let only_a = request("Retry", &["a@example.com"], "");
-    match export::plan(&c, &only_a, 0, Some(&retry)) {
+    match export::plan_search(&c, &only_a, 0, Some(&retry)) {
         Err(e @ ExportError::RetryMismatch { .. }) => {
             let ExportError::RetryMismatch { unknown: u, out_of_scope, .. } = &e else {
                 unreachable!()
@@ -494,7 +494,7 @@ fn case_11_output_inside_collection_retry_mismatch_and_prefix_names() {
     // Exports X and X-1 in one output folder: each its own folder, each verifies.
     for name in ["X", "X-1"] {
         let req = request(name, &[], "");
-        let plan = export::plan(&c, &req, 0, None).unwrap();
+        let plan = export::plan_search(&c, &req, 0, None).unwrap();
         let o = export::run(&c, &req, &plan, c.store(), &out, &NoExportProgress).unwrap();
         let v = ediscovery::verify::verify(&o.dir).unwrap();
         assert!(v.ok(), "{name}: {:?}", v.problems);

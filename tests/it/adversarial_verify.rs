@@ -42,7 +42,7 @@ fn base() -> &'static Path {
             [("T", &[][..]), ("X", &["alice@example.org"][..]), ("X-1", &["bob@example.org"][..])]
         {
             let req = request(name, accounts);
-            let plan = export::plan(&c, &req, 1_700_000_000, None).unwrap();
+            let plan = export::plan_search(&c, &req, 1_700_000_000, None).unwrap();
             let o = export::run(&c, &req, &plan, c.store(), &exports, &NoExportProgress).unwrap();
             assert_eq!(o.dir, exports.join(name));
         }

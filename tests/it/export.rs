@@ -22,7 +22,7 @@ fn request(name: &str, corpus: &str, accounts: &[&str], terms: &str) -> ExportRe
 }
 
 fn run_export(c: &Collection, req: &ExportRequest, out: &Path) -> export::Outcome {
-    let plan = export::plan(c, req, 1_700_000_000, None).unwrap();
+    let plan = export::plan_search(c, req, 1_700_000_000, None).unwrap();
     export::run(c, req, &plan, c.store(), out, &NoExportProgress).unwrap()
 }
 
@@ -204,7 +204,7 @@ fn one_thread_and_many_give_identical_files_and_compressions_agree() {
     };
     assert_eq!(entries("t1"), entries("t3"));
     // Splits: zips never mix accounts; later parts are numbered.
-    let plan = export::plan(&c, &req, 0, None).unwrap();
+    let plan = export::plan_search(&c, &req, 0, None).unwrap();
     assert!(plan.zips.len() > 5);
     assert!(plan.zips.iter().any(|z| z.part == 2 && z.entry.ends_with("-2.mbox")));
     for z in &plan.zips {
@@ -244,7 +244,7 @@ fn failures_become_error_rows_that_a_retry_recovers() {
     let tmp = tempfile::tempdir().unwrap();
     let c = sample_collection(tmp.path());
     let req = request("Faults", "MAIL", &["alice@example.org", "bob@example.org"], "");
-    let plan = export::plan(&c, &req, 0, None).unwrap();
+    let plan = export::plan_search(&c, &req, 0, None).unwrap();
     let recs: Vec<&Record> = plan
         .zips
         .iter()
@@ -295,7 +295,7 @@ fn failures_become_error_rows_that_a_retry_recovers() {
     let only = export::failed_doc_ids(&out.join("Faults-error.csv")).unwrap();
     let mut retry_req = req.clone();
     retry_req.name = "Faults-retry".into();
-    let plan2 = export::plan(&c, &retry_req, 0, Some(&only)).unwrap();
+    let plan2 = export::plan_search(&c, &retry_req, 0, Some(&only)).unwrap();
     let o2 = export::run(
         &c,
         &retry_req,
@@ -356,19 +356,19 @@ fn requests_that_cannot_be_served_say_why() {
     let mut pst = request("P", "MAIL", &[], "");
     pst.export_options.mail_options = Some(MailExportOptions { export_format: Some("PST".into()) });
     assert!(
-        matches!(export::plan(&c, &pst, 0, None), Err(export::ExportError::Request(RequestError::NotSupported(s))) if s.contains("PST"))
+        matches!(export::plan_search(&c, &pst, 0, None), Err(export::ExportError::Request(RequestError::NotSupported(s))) if s.contains("PST"))
     );
     assert!(matches!(
-        export::plan(&c, &request("D", "DRIVE", &[], ""), 0, None),
+        export::plan_search(&c, &request("D", "DRIVE", &[], ""), 0, None),
         Err(export::ExportError::Request(RequestError::NotSupported(_)))
     ));
-    assert!(export::plan(&c, &request("../up", "MAIL", &[], ""), 0, None).is_err());
-    assert!(export::plan(&c, &request("ok", "MAIL", &[], "from:("), 0, None).is_err());
+    assert!(export::plan_search(&c, &request("../up", "MAIL", &[], ""), 0, None).is_err());
+    assert!(export::plan_search(&c, &request("ok", "MAIL", &[], "from:("), 0, None).is_err());
     // An existing export is never overwritten.
     let out = tmp.path().join("o");
     run_export(&c, &request("Twice", "MAIL", &["alice@example.org"], ""), &out);
     let req = request("Twice", "MAIL", &["alice@example.org"], "");
-    let plan = export::plan(&c, &req, 0, None).unwrap();
+    let plan = export::plan_search(&c, &req, 0, None).unwrap();
     assert!(matches!(
         export::run(&c, &req, &plan, c.store(), &out, &NoExportProgress),
         Err(export::ExportError::Exists(_))

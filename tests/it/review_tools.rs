@@ -131,7 +131,7 @@ fn review_tools_read_the_sample_in_every_mode() {
         {
             let name = format!("S-{crlf}-{guard}");
             let req = request(&name, eol, guard, compression, threads);
-            let plan = export::plan(&c, &req, 0, None).unwrap();
+            let plan = export::plan_search(&c, &req, 0, None).unwrap();
             let out = tmp.path().join(format!("out-{compression:?}-{threads}"));
             let o = export::run(&c, &req, &plan, c.store(), &out, &NoExportProgress).unwrap();
             let v = ediscovery::verify::verify(&o.dir).unwrap();
@@ -199,7 +199,7 @@ fn crlf_export_converts_bare_lf_and_keeps_the_ingest_hash() {
     let tmp = tempfile::tempdir().unwrap();
     let c = sample(tmp.path());
     let req = request("C", LineEndings::Crlf, false, Compression::Store, 2);
-    let plan = export::plan(&c, &req, 0, None).unwrap();
+    let plan = export::plan_search(&c, &req, 0, None).unwrap();
     let o = export::run(&c, &req, &plan, c.store(), &tmp.path().join("out"), &NoExportProgress)
         .unwrap();
     let xml = std::fs::read_to_string(o.dir.join("C-metadata.xml")).unwrap();
@@ -223,7 +223,7 @@ fn crlf_export_converts_bare_lf_and_keeps_the_ingest_hash() {
     }
     // An original-mode export has neither the tag nor the column.
     let req = request("O", LineEndings::Original, true, Compression::Store, 2);
-    let plan = export::plan(&c, &req, 0, None).unwrap();
+    let plan = export::plan_search(&c, &req, 0, None).unwrap();
     let o = export::run(&c, &req, &plan, c.store(), &tmp.path().join("out"), &NoExportProgress)
         .unwrap();
     assert!(!std::fs::read_to_string(o.dir.join("O-metadata.xml")).unwrap().contains("IngestHash"));
@@ -255,7 +255,7 @@ fn review_tools_read_the_real_corpus() {
         let crlf = eol == LineEndings::Crlf;
         let name = format!("SA-{crlf}");
         let req = request(&name, eol, guard, Compression::Deflate, 2);
-        let plan = export::plan(&c, &req, 0, None).unwrap();
+        let plan = export::plan_search(&c, &req, 0, None).unwrap();
         let o = export::run(&c, &req, &plan, c.store(), &tmp.path().join("out"), &NoExportProgress)
             .unwrap();
         assert_eq!(o.summary.totals.exported, n);
