@@ -101,7 +101,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// True when records failed (the CLI exits 2).
+    /// True when records failed (the CLI exits 3, "partial").
     pub fn has_failures(&self) -> bool {
         self.summary.totals.failed() > 0
     }

@@ -4,7 +4,7 @@
 use crate::format::zip::Compression;
 use crate::model::time::CivilDay;
 use crate::model::{Account, Corpus, OrgUnit};
-use crate::query::{Method, Scope};
+use crate::query::{Method, Scope, ScopeError, ScopeSpec};
 use serde::{Deserialize, Serialize};
 
 /// An export request (`ediscovery export --request FILE.json`).
@@ -153,7 +153,66 @@ impl Default for Options {
     }
 }
 
+impl VaultQuery {
+    /// The Vault query for `scope` and the query text `terms`: the inverse of
+    /// [`ExportRequest::scope`] (which also needs `vault_rounding`, an option of ours, not of the
+    /// query). Days are written `YYYY-MM-DD`, accounts and org units as normalised.
+    pub fn from_scope(scope: &Scope, terms: &str) -> VaultQuery {
+        let (search_method, account_info, org_unit_info) = match &scope.method {
+            Method::Accounts(a) => (
+                "ACCOUNT",
+                Some(AccountInfo { emails: a.iter().map(|a| a.as_str().to_owned()).collect() }),
+                None,
+            ),
+            Method::OrgUnit(ou) => {
+                ("ORG_UNIT", None, Some(OrgUnitInfo { org_unit_id: ou.as_str().to_owned() }))
+            }
+            Method::EntireOrg => ("ENTIRE_ORG", None, None),
+        };
+        VaultQuery {
+            corpus: vault_corpus(scope.corpus).to_owned(),
+            data_scope: None,
+            search_method: search_method.to_owned(),
+            account_info,
+            org_unit_info,
+            terms: terms.to_owned(),
+            start_time: scope.start.map(|d| d.to_string()),
+            end_time: scope.end.map(|d| d.to_string()),
+            time_zone: Some(scope.time_zone.clone()),
+            mail_options: Some(MailQueryOptions { exclude_drafts: scope.exclude_drafts }),
+        }
+    }
+}
+
+/// Vault's name of a corpus (`corpus` in its `Query`).
+pub fn vault_corpus(corpus: Corpus) -> &'static str {
+    match corpus {
+        Corpus::Mail => "MAIL",
+        Corpus::Groups => "GROUPS",
+        Corpus::Chat => "HANGOUTS_CHAT",
+        Corpus::Drive => "DRIVE",
+        Corpus::Voice => "VOICE",
+    }
+}
+
 impl ExportRequest {
+    /// The request the scope flags `spec` and the query `terms` describe, named `name`, with
+    /// default export options. The spec is checked as [`ScopeSpec::to_scope`] checks it (errors
+    /// name the flag), and the request's [`scope`](ExportRequest::scope) is that same scope.
+    pub fn from_spec(
+        name: &str,
+        spec: &ScopeSpec,
+        terms: &str,
+    ) -> Result<ExportRequest, ScopeError> {
+        let scope = spec.to_scope()?;
+        Ok(ExportRequest {
+            name: name.to_owned(),
+            query: VaultQuery::from_scope(&scope, terms),
+            export_options: ExportOptions::default(),
+            ediscovery: Options { vault_rounding: scope.vault_rounding, ..Options::default() },
+        })
+    }
+
     /// Read a request from JSON, refusing one nested deeper than `limits.json_depth` before any
     /// parser sees it.
     pub fn from_json(bytes: &[u8], limits: &crate::Limits) -> Result<ExportRequest, RequestError> {
@@ -250,5 +309,129 @@ impl ExportRequest {
             exclude_drafts: self.query.mail_options.as_ref().is_some_and(|m| m.exclude_drafts),
             vault_rounding: self.ediscovery.vault_rounding,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ScopeSpec {
+        ScopeSpec::default()
+    }
+
+    /// A spec gives the same scope directly and through the Vault request it builds.
+    fn same_both_ways(spec: &ScopeSpec) -> Scope {
+        let direct = spec.to_scope().unwrap();
+        let req = ExportRequest::from_spec("N", spec, "subject:x").unwrap();
+        assert_eq!(req.query.terms, "subject:x");
+        assert_eq!(req.scope().unwrap(), direct, "{spec:?} → {req:?}");
+        // And through the request's JSON, as `export --request` reads it back.
+        let json = serde_json::to_vec(&req).unwrap();
+        let back = ExportRequest::from_json(&json, &crate::Limits::default()).unwrap();
+        assert_eq!(back.scope().unwrap(), direct);
+        direct
+    }
+
+    #[test]
+    fn spec_to_scope_and_spec_to_request_to_scope_agree_for_every_method() {
+        let s = same_both_ways(&spec());
+        assert_eq!(s, Scope::entire_org(Corpus::Mail));
+        let s = same_both_ways(&ScopeSpec { entire_org: true, ..spec() });
+        assert_eq!(s.method, Method::EntireOrg);
+        let s = same_both_ways(&ScopeSpec {
+            accounts: vec!["Alice@Example.com".into(), "bob@example.com".into()],
+            ..spec()
+        });
+        assert_eq!(
+            s.method,
+            Method::Accounts(vec![
+                Account::new("alice@example.com").unwrap(),
+                Account::new("bob@example.com").unwrap()
+            ])
+        );
+        let s = same_both_ways(&ScopeSpec { org_unit: Some("Legal//EMEA/".into()), ..spec() });
+        assert_eq!(s.method, Method::OrgUnit(OrgUnit::new("/Legal/EMEA")));
+        let s = same_both_ways(&ScopeSpec {
+            corpus: "groups".into(),
+            accounts: vec!["team@example.com".into()],
+            ..spec()
+        });
+        assert_eq!(s.corpus, Corpus::Groups);
+    }
+
+    #[test]
+    fn spec_with_days_zone_drafts_and_rounding_agrees_both_ways() {
+        for method in [
+            ScopeSpec { entire_org: true, ..spec() },
+            ScopeSpec { accounts: vec!["a@example.com".into()], ..spec() },
+            ScopeSpec { org_unit: Some("/Sales".into()), ..spec() },
+        ] {
+            let full = ScopeSpec {
+                start: Some("2023/03/06".into()),
+                end: Some("2023-03-12".into()),
+                time_zone: "America/New_York".into(),
+                exclude_drafts: true,
+                vault_rounding: true,
+                ..method
+            };
+            let s = same_both_ways(&full);
+            assert_eq!(s.start, CivilDay::new(2023, 3, 6));
+            assert_eq!(s.end, CivilDay::new(2023, 3, 12));
+            assert_eq!(s.time_zone, "America/New_York");
+            assert!(s.exclude_drafts && s.vault_rounding);
+            let req = ExportRequest::from_spec("N", &full, "").unwrap();
+            assert_eq!(req.query.start_time.as_deref(), Some("2023-03-06"));
+            assert!(req.ediscovery.vault_rounding);
+            let only_start = ScopeSpec { end: None, ..full.clone() };
+            same_both_ways(&only_start);
+        }
+    }
+
+    #[test]
+    fn spec_errors_name_the_flag() {
+        let err = |s: ScopeSpec| s.to_scope().unwrap_err().to_string();
+        assert!(err(ScopeSpec { corpus: "mial".into(), ..spec() }).starts_with("--corpus mial: "));
+        assert!(
+            err(ScopeSpec { accounts: vec!["not an address".into()], ..spec() })
+                .starts_with("--accounts not an address: not an account address")
+        );
+        assert!(
+            err(ScopeSpec { start: Some("2023-02-29".into()), ..spec() })
+                .starts_with("--start 2023-02-29: ")
+        );
+        assert!(err(ScopeSpec { end: Some("soon".into()), ..spec() }).starts_with("--end soon: "));
+        assert!(
+            err(ScopeSpec { time_zone: "Mars/Base".into(), ..spec() })
+                .starts_with("--time-zone Mars/Base: not an IANA time zone")
+        );
+        assert_eq!(
+            ScopeSpec { org_unit: Some("/".into()), entire_org: true, ..spec() }.to_scope(),
+            Err(ScopeError::SeveralMethods)
+        );
+        assert_eq!(
+            ScopeSpec {
+                start: Some("2023-03-07".into()),
+                end: Some("2023-03-06".into()),
+                ..spec()
+            }
+            .to_scope(),
+            Err(ScopeError::EmptyRange)
+        );
+        // The request builder refuses the same way, before any request exists.
+        let bad = ScopeSpec { corpus: "mial".into(), ..spec() };
+        assert_eq!(
+            ExportRequest::from_spec("N", &bad, "").unwrap_err(),
+            bad.to_scope().unwrap_err()
+        );
+    }
+
+    #[test]
+    fn corpora_that_cannot_be_exported_yet_say_so() {
+        for c in ["chat", "drive", "voice"] {
+            let req = ExportRequest::from_spec("N", &ScopeSpec { corpus: c.into(), ..spec() }, "")
+                .unwrap();
+            assert!(matches!(req.scope(), Err(RequestError::NotSupported(_))), "{c}");
+        }
     }
 }

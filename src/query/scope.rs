@@ -109,4 +109,120 @@ pub enum ScopeError {
     /// A day that cannot be placed in the time zone.
     #[error("day {0} cannot be placed in the time zone")]
     BadDay(CivilDay),
+    /// A [`ScopeSpec`] field (named by its flag) with a value it does not take.
+    #[error("{flag} {value}: {expected}")]
+    BadFlag {
+        /// The flag, e.g. `--start`.
+        flag: &'static str,
+        /// What was typed.
+        value: String,
+        /// What the flag takes, or why the value is wrong.
+        expected: String,
+    },
+    /// More than one of `--accounts`, `--org-unit`, `--entire-org`.
+    #[error("give only one of --accounts, --org-unit, --entire-org")]
+    SeveralMethods,
+}
+
+/// A scope as typed: the command line's scope flags (or another front end's form fields) as
+/// strings, nothing checked yet. [`ScopeSpec::to_scope`] is the one translation to a [`Scope`];
+/// `export::ExportRequest::from_spec` builds the Vault-shaped request from the same spec, so a
+/// search and an export given the same flags look at the same records. Each field is named after
+/// its flag, and errors name the flag (`--start 2023-13-01: …`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeSpec {
+    /// `--corpus`: `mail`, `groups`, `chat`, `drive` or `voice`.
+    pub corpus: String,
+    /// `--accounts`: account addresses (for groups, group addresses).
+    pub accounts: Vec<String>,
+    /// `--org-unit`: an org unit path; its accounts and those below.
+    pub org_unit: Option<String>,
+    /// `--entire-org`: the whole organisation (also what no method at all means).
+    pub entire_org: bool,
+    /// `--start`: first day included, `YYYY-MM-DD` (or `YYYY/MM/DD`) in `time_zone`.
+    pub start: Option<String>,
+    /// `--end`: last day included, in `time_zone`.
+    pub end: Option<String>,
+    /// `--time-zone`: an IANA name.
+    pub time_zone: String,
+    /// `--exclude-drafts`.
+    pub exclude_drafts: bool,
+    /// `--vault-rounding`: Vault's ±30-minute mail day boundaries.
+    pub vault_rounding: bool,
+}
+
+impl Default for ScopeSpec {
+    /// All mail of the whole organisation, UTC days (the flags' defaults).
+    fn default() -> Self {
+        ScopeSpec {
+            corpus: "mail".to_owned(),
+            accounts: Vec::new(),
+            org_unit: None,
+            entire_org: false,
+            start: None,
+            end: None,
+            time_zone: "UTC".to_owned(),
+            exclude_drafts: false,
+            vault_rounding: false,
+        }
+    }
+}
+
+impl ScopeSpec {
+    /// The typed scope, every field checked: the corpus, each account, the days, the time zone,
+    /// at most one method, and a range that is not empty.
+    pub fn to_scope(&self) -> Result<Scope, ScopeError> {
+        let bad = |flag: &'static str, value: &str, expected: String| ScopeError::BadFlag {
+            flag,
+            value: value.to_owned(),
+            expected,
+        };
+        let corpus = Corpus::parse(&self.corpus).ok_or_else(|| {
+            bad("--corpus", &self.corpus, "use mail, groups, chat, drive or voice".to_owned())
+        })?;
+        let methods = usize::from(!self.accounts.is_empty())
+            + usize::from(self.org_unit.is_some())
+            + usize::from(self.entire_org);
+        if methods > 1 {
+            return Err(ScopeError::SeveralMethods);
+        }
+        let method = if let Some(ou) = &self.org_unit {
+            Method::OrgUnit(OrgUnit::new(ou))
+        } else if !self.accounts.is_empty() {
+            Method::Accounts(
+                self.accounts
+                    .iter()
+                    .map(|s| Account::new(s).map_err(|e| bad("--accounts", s, e.to_string())))
+                    .collect::<Result<_, _>>()?,
+            )
+        } else {
+            Method::EntireOrg
+        };
+        let day = |s: &Option<String>, flag: &'static str| {
+            s.as_deref()
+                .map(|d| {
+                    CivilDay::parse(d)
+                        .ok_or_else(|| bad(flag, d, "not a day (use YYYY-MM-DD)".to_owned()))
+                })
+                .transpose()
+        };
+        let scope = Scope {
+            corpus,
+            method,
+            start: day(&self.start, "--start")?,
+            end: day(&self.end, "--end")?,
+            time_zone: self.time_zone.clone(),
+            exclude_drafts: self.exclude_drafts,
+            vault_rounding: self.vault_rounding,
+        };
+        scope.zone().map_err(|_| {
+            bad(
+                "--time-zone",
+                &self.time_zone,
+                "not an IANA time zone name (such as America/New_York)".to_owned(),
+            )
+        })?;
+        scope.bounds()?;
+        Ok(scope)
+    }
 }

@@ -1,0 +1,139 @@
+//! `ediscovery export`: what a search finds, written as Vault writes it.
+
+use crate::exit;
+use crate::output::{self, CliResult};
+use crate::progress::ExportBar;
+use crate::scope::ScopeArgs;
+use clap::Args;
+use ediscovery::Collection;
+use ediscovery::export::request::LineEndings;
+use ediscovery::export::{self, ExportRequest};
+use ediscovery::format::zip::Compression;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+#[command(after_help = "\
+Exit codes:
+  0  done: every record in scope exported (or, with --dry-run, planned)
+  1  error: nothing was exported (a bad query, scope or request, an unreadable collection, an
+     index out of step with the records, a limit passed, I/O)
+  2  usage: wrong flags or arguments, or a query starting with `--` (a mistyped flag?)
+  3  partial: the export is written, but records failed (listed in NAME-error.csv; export them
+     again with --retry-from)")]
+pub struct ExportArgs {
+    /// The collection folder.
+    #[arg(long)]
+    collection: PathBuf,
+    /// Export name (every file starts with it).
+    #[arg(long, required_unless_present = "request")]
+    name: Option<String>,
+    /// The output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// A Vault-shaped request (JSON) instead of the scope flags and query.
+    #[arg(long, conflicts_with_all = ["name", "query"])]
+    request: Option<PathBuf>,
+    #[command(flatten)]
+    scope: ScopeArgs,
+    /// deflate or store.
+    #[arg(long, default_value = "deflate")]
+    compression: String,
+    /// Line endings of exported messages: original (byte-exact) or crlf (as Gmail's own exports;
+    /// Hash/FileSize then describe the CRLF bytes, IngestHash keeps the ingest-time MD5).
+    #[arg(long, default_value = "original")]
+    line_endings: String,
+    /// Write CSV cells as they are, without the `'` that stops spreadsheets running formulas
+    /// (for machine pipelines, which would read the `'` as data).
+    #[arg(long)]
+    no_csv_guard: bool,
+    /// An account's mbox continues in the next zip past this many bytes.
+    #[arg(long, default_value_t = 10_000_000_000)]
+    split_size: u64,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Print the plan (JSON) and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Export again only what this error.csv lists (still within the scope).
+    #[arg(long)]
+    retry_from: Option<PathBuf>,
+    /// Print JSON: {"dir": the export folder, "summary": NAME-summary.json as written}. (With
+    /// --dry-run the plan is JSON either way.)
+    #[arg(long)]
+    json: bool,
+    /// The Vault query (quote it in the shell). It may start with `-` (`-has:attachment`);
+    /// after `--` nothing is read as a flag.
+    #[arg(default_value = "", allow_hyphen_values = true)]
+    query: String,
+}
+
+/// The request: read from `--request`, or built from the scope flags, the query and the option
+/// flags.
+fn request(a: &ExportArgs) -> Result<ExportRequest, Box<dyn std::error::Error>> {
+    if let Some(p) = &a.request {
+        return Ok(ExportRequest::from_json(&std::fs::read(p)?, &ediscovery::Limits::default())
+            .map_err(|e| format!("{}: {e}", p.display()))?);
+    }
+    let name = a.name.as_deref().unwrap_or_default();
+    let mut req = ExportRequest::from_spec(name, &a.scope.spec(), &a.query)?;
+    let o = &mut req.ediscovery;
+    o.compression = match a.compression.as_str() {
+        "deflate" => Compression::Deflate,
+        "store" => Compression::Store,
+        other => return Err(format!("--compression {other}: use deflate or store").into()),
+    };
+    o.split_size = a.split_size;
+    o.line_endings = match a.line_endings.as_str() {
+        "original" => LineEndings::Original,
+        "crlf" => LineEndings::Crlf,
+        other => return Err(format!("--line-endings {other}: use original or crlf").into()),
+    };
+    o.csv_formula_guard = !a.no_csv_guard;
+    o.threads = a.threads;
+    Ok(req)
+}
+
+pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
+    if let Some(code) = output::flag_like(&a.query) {
+        return Ok(code);
+    }
+    let req = request(&a)?;
+    let coll = Collection::open(&a.collection)?;
+    let only = a.retry_from.as_deref().map(export::failed_doc_ids).transpose()?;
+    let plan = export::plan_search(&coll, &req, ediscovery::model::time::now(), only.as_ref())?;
+    if a.dry_run {
+        output::json(o, &plan)?;
+        return Ok(exit::code(exit::OK));
+    }
+    let progress = ExportBar::new(plan.zips.iter().map(|z| z.bytes).sum());
+    let outcome = export::run(&coll, &req, &plan, coll.store(), &a.out, &progress)?;
+    progress.finish();
+    let code = exit::code(if outcome.has_failures() { exit::PARTIAL } else { exit::OK });
+    let s = &outcome.summary;
+    if a.json {
+        output::json(o, &serde_json::json!({"dir": outcome.dir.to_string_lossy(), "summary": s}))?;
+        return Ok(code);
+    }
+    writeln!(o, "export          {} → {}", s.name, a.out.display())?;
+    writeln!(o, "in scope        {}", s.totals.in_scope)?;
+    writeln!(o, "exported        {}", s.totals.exported)?;
+    writeln!(
+        o,
+        "failed          {} transient, {} non-transient",
+        s.totals.failed_transient, s.totals.failed_non_transient
+    )?;
+    writeln!(o, "files           {}", s.files.len() + 2)?;
+    writeln!(
+        o,
+        "time            {:.2} s ({:.1} MB/s, {:.0} messages/s)",
+        s.seconds,
+        s.exported_bytes as f64 / 1e6 / s.seconds.max(1e-9),
+        s.totals.exported as f64 / s.seconds.max(1e-9)
+    )?;
+    if outcome.has_failures() {
+        writeln!(o, "see {}-error.csv; retry with --retry-from", s.name)?;
+    }
+    Ok(code)
+}

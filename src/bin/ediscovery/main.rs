@@ -1,0 +1,84 @@
+//! The `ediscovery` command line: a thin layer over the library, one module per command.
+//!
+//! Every command: `--json` for a stable JSON shape on stdout; errors as `ediscovery: …` text on
+//! stderr (with `--json` too); one exit-code table ([`exit`]); a closed stdout (`… | head`) ends
+//! it quietly with exit 0; progress bars only on a terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod exit;
+mod export;
+mod ingest;
+mod output;
+mod progress;
+mod reindex;
+mod scope;
+mod search;
+mod stats;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ediscovery",
+    version,
+    about = "Hold, search and export custodians' mail like Google Vault",
+    after_help = exit::TABLE
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read a mailbox into a collection (created if missing).
+    Ingest(ingest::IngestArgs),
+    /// Search with a Vault query within a scope: one line per hit, or counts.
+    Search(search::SearchArgs),
+    /// Export what a search finds, as Vault does.
+    Export(export::ExportArgs),
+    /// Re-read an export folder: checksums, names, messages against metadata, balance.
+    Verify(verify::VerifyArgs),
+    /// Rebuild the search index from the stored records (when search or export says the index is
+    /// out of step with the records).
+    Reindex(reindex::ReindexArgs),
+    /// Records per corpus and account, bytes, distinct blobs.
+    Stats(stats::StatsArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version are not errors.
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return exit::code(code);
+        }
+    };
+    let mut o = BufWriter::new(std::io::stdout().lock());
+    let result = match cli.command {
+        Command::Ingest(a) => ingest::run(&mut o, a),
+        Command::Search(a) => search::run(&mut o, a),
+        Command::Export(a) => export::run(&mut o, a),
+        Command::Verify(a) => verify::run(&mut o, a),
+        Command::Reindex(a) => reindex::run(&mut o, a),
+        Command::Stats(a) => stats::run(&mut o, a),
+    };
+    let result = result.and_then(|code| {
+        o.flush()?;
+        Ok(code)
+    });
+    match result {
+        Ok(code) => code,
+        // `ediscovery search … | head`: the reader has all it wanted.
+        Err(e) if output::broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
+        Err(e) => {
+            output::error(e);
+            exit::code(exit::ERROR)
+        }
+    }
+}
