@@ -15,14 +15,14 @@ pub mod summary;
 
 pub use metadata::{CSV_COLUMNS, ERROR_COLUMNS};
 pub use naming::SafeName;
-pub use plan::{ExportPlan, ZipPlan};
+pub use plan::{ExportPlan, FileKind, PlannedFile, When, ZipPlan};
 pub use request::{ExportRequest, RequestError};
 pub use run::{BlobSource, ExportProgress, Failure, FailureClass, NoExportProgress, RecordOutcome};
 pub use summary::{Balance, Summary, WrittenFile, ZipMap};
 
 use crate::format::csv::CsvWriter;
 use crate::format::md5sum;
-use crate::model::{Corpus, DocId, Record};
+use crate::model::{DocId, Record};
 use crate::query::Method;
 use crate::{Collection, SearchRequest, SearchResult};
 use std::collections::{BTreeMap, BTreeSet};
@@ -195,6 +195,7 @@ pub fn plan(
         custodians,
         line_endings: req.ediscovery.line_endings,
         csv_formula_guard: req.ediscovery.csv_formula_guard,
+        files: Vec::new(),
     }
     .assign(&hits))
 }
@@ -210,16 +211,17 @@ fn write_metadata(
     let (xml, csv) = run::join(
         || {
             let mut replaced = 0;
-            run::write_file(out, &plan.file("metadata.xml"), |w| {
+            run::write_file(out, &plan.file_of(FileKind::MetadataXml), FileKind::MetadataXml, |w| {
                 replaced = metadata::write_xml(plan, records, converted, w)?;
                 Ok(())
             })
             .map(|f| (f, replaced))
         },
         || {
-            (plan.corpus == Corpus::Mail)
+            plan.has(FileKind::MetadataCsv)
                 .then(|| {
-                    run::write_file(out, &plan.file("metadata.csv"), |w| {
+                    let name = plan.file_of(FileKind::MetadataCsv);
+                    run::write_file(out, &name, FileKind::MetadataCsv, |w| {
                         metadata::write_csv(plan, records, converted, w)
                     })
                 })
@@ -424,8 +426,9 @@ fn write_all(
         }
     }
 
-    let write = |name: String, body: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
-        run::write_file(out, &name, |w| body(w)).map_err(io_at(&out.join(&name)))
+    let write = |kind: FileKind, body: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
+        let name = plan.file_of(kind);
+        run::write_file(out, &name, kind, |w| body(w)).map_err(io_at(&out.join(&name)))
     };
     let metadata = match optimistic {
         Some(m) if failed.is_empty() => m,
@@ -433,7 +436,7 @@ fn write_all(
     };
     let (meta_files, replaced) = metadata;
     files.extend(meta_files);
-    files.push(write(plan.file("results-count.csv"), &|w| {
+    files.push(write(FileKind::ResultsCount, &|w| {
         let mut c = CsvWriter::with_guard(w, &["Account", "Count"], plan.csv_formula_guard)?;
         for (a, n) in plan.in_scope.iter().filter(|(_, n)| **n > 0) {
             c.row(&[a.as_str(), &n.to_string()])?;
@@ -441,7 +444,7 @@ fn write_all(
         c.finish().map(|_| ())
     })?);
     let mut missing_groups = Vec::new();
-    if plan.corpus == Corpus::Groups {
+    if plan.has(FileKind::GroupMembership) {
         let members = store.members().map_err(|e| ExportError::Io {
             path: store.dir().join("groups.json"),
             source: io::Error::other(e),
@@ -452,7 +455,7 @@ fn write_all(
             .filter(|g| !members.contains_key(g.as_str()))
             .cloned()
             .collect::<Vec<_>>();
-        files.push(write(plan.file("group-membership.csv"), &|w| {
+        files.push(write(FileKind::GroupMembership, &|w| {
             let mut c = CsvWriter::with_guard(
                 w,
                 &["Member", "Group", "JoinTime", "Role", "Type"],
@@ -468,12 +471,12 @@ fn write_all(
     }
     if !failed.is_empty() {
         let rows: Vec<(&Record, &Failure)> = failed.iter().map(|(r, f)| (*r, f)).collect();
-        files.push(write(plan.file("error.csv"), &|w| {
+        files.push(write(FileKind::Errors, &|w| {
             metadata::write_errors(&rows, plan.csv_formula_guard, w)
         })?);
         // Groups report their gaps in failed-group-membership-lookups.csv (below).
-        if plan.corpus == Corpus::Mail {
-            files.push(write(plan.file("account-exceptions.csv"), &|w| {
+        if plan.has(FileKind::AccountExceptions) {
+            files.push(write(FileKind::AccountExceptions, &|w| {
                 let mut c = CsvWriter::with_guard(
                     w,
                     &["Account", "Exported", "Failed"],
@@ -486,8 +489,8 @@ fn write_all(
             })?);
         }
     }
-    if !missing_groups.is_empty() {
-        files.push(write(plan.file("failed-group-membership-lookups.csv"), &|w| {
+    if !missing_groups.is_empty() && plan.has(FileKind::FailedGroupMembershipLookups) {
+        files.push(write(FileKind::FailedGroupMembershipLookups, &|w| {
             let mut c = CsvWriter::with_guard(w, &["Group", "Reason"], plan.csv_formula_guard)?;
             for g in &missing_groups {
                 c.row(&[g.as_str(), "no member list was ingested for this group"])?;
@@ -529,12 +532,12 @@ fn write_all(
             .collect(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    files.push(write(plan.file("summary.json"), &|w| {
+    files.push(write(FileKind::Summary, &|w| {
         serde_json::to_writer_pretty(&mut *w, &summary).map_err(io::Error::other)?;
         w.write_all(b"\n")
     })?);
     let sums: Vec<(String, crate::digest::Md5)> =
         files.iter().filter_map(|f| f.md5.parse().ok().map(|m| (f.name.clone(), m))).collect();
-    write(plan.file("checksums.md5"), &|w| md5sum::write(w, &sums))?;
+    write(FileKind::Checksums, &|w| md5sum::write(w, &sums))?;
     Ok(summary)
 }

@@ -4,7 +4,7 @@
 use super::naming::SafeName;
 use crate::format::zip::Compression;
 use crate::model::{Account, Corpus, Record};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bytes the framing adds per message at most, besides quoting: the `From ` line (DocID, `@xxx`,
@@ -29,6 +29,95 @@ pub struct ZipPlan {
     pub bytes: u64,
     /// Latest record date in the zip (the entry's timestamp).
     pub latest: Option<i64>,
+}
+
+/// What a file of an export is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    /// `NAME-N.zip`: mbox entries.
+    Content,
+    /// `NAME-metadata.xml` (EDRM).
+    MetadataXml,
+    /// `NAME-metadata.csv` (mail).
+    MetadataCsv,
+    /// `NAME-results-count.csv`.
+    ResultsCount,
+    /// `NAME-group-membership.csv` (groups).
+    GroupMembership,
+    /// `NAME-error.csv`.
+    Errors,
+    /// `NAME-account-exceptions.csv` (mail).
+    AccountExceptions,
+    /// `NAME-failed-group-membership-lookups.csv` (groups).
+    FailedGroupMembershipLookups,
+    /// `NAME-summary.json`.
+    Summary,
+    /// `NAME-checksums.md5`, written last.
+    Checksums,
+}
+
+impl FileKind {
+    /// The part after `NAME-` of a fixed file (content zips are numbered instead).
+    pub fn suffix(self) -> Option<&'static str> {
+        Some(match self {
+            FileKind::Content => return None,
+            FileKind::MetadataXml => "metadata.xml",
+            FileKind::MetadataCsv => "metadata.csv",
+            FileKind::ResultsCount => "results-count.csv",
+            FileKind::GroupMembership => "group-membership.csv",
+            FileKind::Errors => "error.csv",
+            FileKind::AccountExceptions => "account-exceptions.csv",
+            FileKind::FailedGroupMembershipLookups => "failed-group-membership-lookups.csv",
+            FileKind::Summary => "summary.json",
+            FileKind::Checksums => "checksums.md5",
+        })
+    }
+}
+
+/// When a planned file is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum When {
+    /// Always.
+    Always,
+    /// Only when records failed.
+    IfFailures,
+    /// Only when a group in scope has no ingested member list.
+    IfMissingMemberLists,
+}
+
+/// One file the export will (or, for conditional files, may) write.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlannedFile {
+    /// The file name inside the export folder.
+    pub name: String,
+    /// What it is.
+    pub kind: FileKind,
+    /// When it is written.
+    pub when: When,
+}
+
+/// Each corpus's fixed files, besides the content zips, the summary and the checksum file: the
+/// one place that says which files a corpus's export has (`docs/export-contract.md`).
+pub fn file_set(corpus: Corpus) -> &'static [(FileKind, When)] {
+    use FileKind::*;
+    match corpus {
+        Corpus::Groups => &[
+            (MetadataXml, When::Always),
+            (ResultsCount, When::Always),
+            (GroupMembership, When::Always),
+            (Errors, When::IfFailures),
+            (FailedGroupMembershipLookups, When::IfMissingMemberLists),
+        ],
+        _ => &[
+            (MetadataXml, When::Always),
+            (MetadataCsv, When::Always),
+            (ResultsCount, When::Always),
+            (Errors, When::IfFailures),
+            (AccountExceptions, When::IfFailures),
+        ],
+    }
 }
 
 /// Everything an export will write.
@@ -56,6 +145,9 @@ pub struct ExportPlan {
     pub line_endings: super::request::LineEndings,
     /// Whether CSV cells are guarded against formulas.
     pub csv_formula_guard: bool,
+    /// Every file, in the order written: the content zips, the corpus's file set, the summary,
+    /// and last the checksum file.
+    pub files: Vec<PlannedFile>,
 }
 
 impl ExportPlan {
@@ -94,7 +186,30 @@ impl ExportPlan {
             }
         }
         name_entries(&name, zips);
+        let content = self.zips.iter().map(|z| PlannedFile {
+            name: z.file.clone(),
+            kind: FileKind::Content,
+            when: When::Always,
+        });
+        let fixed = file_set(self.corpus)
+            .iter()
+            .copied()
+            .chain([(FileKind::Summary, When::Always), (FileKind::Checksums, When::Always)])
+            .filter_map(|(kind, when)| {
+                kind.suffix().map(|s| PlannedFile { name: format!("{name}-{s}"), kind, when })
+            });
+        self.files = content.chain(fixed).collect();
         self
+    }
+
+    /// Does this export's file set have a file of this kind (perhaps conditionally)?
+    pub fn has(&self, kind: FileKind) -> bool {
+        self.files.iter().any(|f| f.kind == kind)
+    }
+
+    /// `NAME-<suffix>` of a fixed file kind.
+    pub fn file_of(&self, kind: FileKind) -> String {
+        self.file(kind.suffix().unwrap_or(""))
     }
 
     /// `NAME-suffix`.

@@ -7,7 +7,7 @@
 //! `threads × 2 × 16 MiB` whatever the export size.
 //! Every file is written under a `.partial` name and renamed when complete.
 
-use super::plan::{ExportPlan, ZipPlan};
+use super::plan::{ExportPlan, FileKind, ZipPlan};
 use super::request::LineEndings;
 use super::summary::WrittenFile;
 use crate::digest::{Md5, Md5Writer};
@@ -113,6 +113,7 @@ pub enum RecordOutcome {
 pub fn write_file(
     dir: &Path,
     name: &str,
+    kind: FileKind,
     body: impl FnOnce(&mut Md5Writer<BufWriter<File>>) -> io::Result<()>,
 ) -> io::Result<WrittenFile> {
     let tmp = dir.join(format!(".{name}.partial"));
@@ -122,7 +123,7 @@ pub fn write_file(
     let file = buf.into_inner().map_err(|e| e.into_error())?;
     file.sync_data()?;
     fs::rename(&tmp, dir.join(name))?;
-    Ok(WrittenFile { name: name.to_owned(), size, md5: md5.to_hex() })
+    Ok(WrittenFile { name: name.to_owned(), kind: Some(kind), size, md5: md5.to_hex() })
 }
 
 /// One written zip and what happened to each of its records, in plan order.
@@ -209,7 +210,7 @@ fn write_zip(
             .collect()
     };
     let mut outcomes = Vec::with_capacity(z.records.len());
-    let written = write_file(out, &z.file, |w| {
+    let written = write_file(out, &z.file, FileKind::Content, |w| {
         let mut zip = ZipOut::new(w);
         // ZIP64 sizes up front when the entry may pass 4 GiB (quoting adds a little).
         zip.start(&z.entry, plan.compression, z.latest, z.bytes > 3_900_000_000)?;

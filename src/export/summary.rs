@@ -37,6 +37,9 @@ impl Balance {
 pub struct WrittenFile {
     /// File name inside the export folder.
     pub name: String,
+    /// What it is (absent in summaries written before kinds were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<super::plan::FileKind>,
     /// Bytes.
     pub size: u64,
     /// MD5, lowercase hex.

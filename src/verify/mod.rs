@@ -35,8 +35,10 @@ use std::path::Path;
 /// What `verify` found.
 #[derive(Debug, Default, Serialize)]
 pub struct VerifyReport {
-    /// The export name.
+    /// The export name (names, comma-separated, when the folder holds several).
     pub name: String,
+    /// Every export found in the folder (one per checksum file).
+    pub exports: Vec<String>,
     /// Files checked against the checksum file.
     pub files: usize,
     /// mbox messages read.
@@ -68,32 +70,51 @@ pub fn verify_with(dir: &Path, limits: &Limits) -> io::Result<VerifyReport> {
         .collect();
     files.sort();
     let mut rep = VerifyReport::default();
-    let sums: Vec<&String> = files.iter().filter(|n| names::checksum_export(n).is_some()).collect();
-    let (sums_name, name) = match sums.as_slice() {
-        [one] => ((*one).clone(), names::checksum_export(one).unwrap_or_default().to_owned()),
-        [] => {
-            rep.problems.push(
-                "no NAME-checksums.md5 in the folder: not an export folder, or its checksum file \
-                 was never written"
-                    .to_owned(),
-            );
-            return Ok(rep);
-        }
-        many => {
-            let list: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+    let exports: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|n| names::checksum_export(n).map(|e| (n.clone(), e.to_owned())))
+        .collect();
+    if exports.is_empty() {
+        rep.problems.push(
+            "no NAME-checksums.md5 in the folder: not an export folder, or its checksum file was \
+             never written"
+                .to_owned(),
+        );
+        return Ok(rep);
+    }
+    // A folder may hold several exports (the org-wide export writes one per corpus): each is
+    // verified on its own files (names are exact, so `X-1-…` never counts as a file of `X`),
+    // and a file that belongs to none of them is a stray.
+    for n in &files {
+        let ours =
+            exports.iter().any(|(_, e)| names::is_export_file(n, e) || names::is_partial(n, e));
+        if !ours {
+            let list: Vec<&str> = exports.iter().map(|(_, e)| e.as_str()).collect();
             rep.problems.push(format!(
-                "{} checksum files ({}): one folder holds one export; move each export into its \
-                 own folder and verify each",
-                many.len(),
-                list.join(", ")
+                "{n}: not in any checksum file and not a file of export {}",
+                list.join(" or ")
             ));
-            return Ok(rep);
         }
-    };
-    rep.name = name.clone();
-    let mut v = Verifier { dir, name, limits, rep };
-    v.run(&files, &sums_name);
-    Ok(v.rep)
+    }
+    let several = exports.len() > 1;
+    for (sums_name, name) in exports {
+        let own: Vec<String> = files
+            .iter()
+            .filter(|n| names::is_export_file(n, &name) || names::is_partial(n, &name))
+            .cloned()
+            .collect();
+        let mut v = Verifier { dir, name: name.clone(), limits, rep: VerifyReport::default() };
+        v.run(&own, &sums_name);
+        let r = v.rep;
+        rep.exports.push(name.clone());
+        rep.files += r.files;
+        rep.messages += r.messages;
+        rep.problems.extend(
+            r.problems.into_iter().map(|p| if several { format!("{name}: {p}") } else { p }),
+        );
+    }
+    rep.name = rep.exports.join(", ");
+    Ok(rep)
 }
 
 /// What the metadata XML says about one document (the map holding it is keyed by its

@@ -413,21 +413,29 @@ fn exports_x_and_x_1_in_their_own_folders_both_pass() {
     assert!(verify(&base().join("X")).unwrap().ok());
 }
 
+/// A folder may hold several exports (the org-wide export writes one per corpus): each is
+/// verified on its own files, and a damaged file is reported under its export's name.
 #[test]
-fn exports_x_and_x_1_in_one_folder_is_a_clear_problem() {
+fn exports_x_and_x_1_in_one_folder_are_each_verified() {
     let tmp = tempfile::tempdir().unwrap();
     let out = copy_of("X", tmp.path());
     for e in std::fs::read_dir(base().join("X-1")).unwrap() {
         let e = e.unwrap();
         std::fs::copy(e.path(), out.join(e.file_name())).unwrap();
     }
+    let r = verify_in_time(&out, Limits::default());
+    assert!(r.ok(), "{:?}", r.problems);
+    assert_eq!(r.exports, ["X-1", "X"]);
+    let (x, x1) = (verify(&base().join("X")).unwrap(), verify(&base().join("X-1")).unwrap());
+    assert_eq!(r.messages, x.messages + x1.messages);
+    // Damage a file of X-1: the problem names X-1, and X stays sound.
+    let mut z = std::fs::read(out.join("X-1-1.zip")).unwrap();
+    let n = z.len();
+    z[n / 2] ^= 0x55;
+    std::fs::write(out.join("X-1-1.zip"), z).unwrap();
     let p = problems(&out);
-    assert!(
-        p.contains(
-            "2 checksum files (X-1-checksums.md5, X-checksums.md5): one folder holds one export"
-        ),
-        "{p}"
-    );
+    assert!(p.contains("X-1: X-1-1.zip: MD5"), "{p}");
+    assert!(!p.lines().any(|l| l.starts_with("X: ")), "{p}");
 }
 
 #[test]
@@ -444,6 +452,6 @@ fn a_file_of_x_1_is_never_part_of_x() {
         p.contains("X-1-metadata.xml: listed in the checksum file but not a file of export X"),
         "{p}"
     );
-    assert!(p.contains("X-1-1.zip: not in the checksum file and not a file of export X"), "{p}");
-    assert!(p.contains("notes.txt: not in the checksum file and not a file of export X"), "{p}");
+    assert!(p.contains("X-1-1.zip: not in any checksum file and not a file of export X"), "{p}");
+    assert!(p.contains("notes.txt: not in any checksum file and not a file of export X"), "{p}");
 }

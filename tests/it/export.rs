@@ -508,7 +508,54 @@ fn verify_catches_every_kind_of_tampering() {
     )
     .unwrap();
     let p = problems(&out);
-    assert!(p.contains("T-extra.csv: not in the checksum file"), "{p}");
+    assert!(p.contains("T-extra.csv: not in any checksum file"), "{p}");
     assert!(p.contains("an unfinished file"), "{p}");
     assert!(p.contains("not a plain file name"), "{p}");
+}
+
+/// The plan lists every file the export writes, with its kind; the summary records the kinds;
+/// the runner writes exactly the planned files (conditional ones only when their condition holds).
+#[test]
+fn the_plan_lists_every_file_and_the_export_writes_exactly_those() {
+    use ediscovery::export::{FileKind, When};
+    let tmp = tempfile::tempdir().unwrap();
+    let c = sample_collection(tmp.path());
+    for (req, failing) in [
+        (request("M", "MAIL", &["alice@example.org", "bob@example.org"], ""), false),
+        (request("G", "GROUPS", &["deals@example.org", "ghost@example.org"], ""), false),
+        (request("F", "MAIL", &["alice@example.org"], ""), true),
+    ] {
+        let plan = export::plan_search(&c, &req, 0, None).unwrap();
+        let kinds: Vec<FileKind> = plan.files.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds.first(), Some(&FileKind::Content));
+        assert_eq!(kinds.last(), Some(&FileKind::Checksums));
+        assert_eq!(plan.has(FileKind::MetadataCsv), req.query.corpus == "MAIL");
+        assert_eq!(plan.has(FileKind::GroupMembership), req.query.corpus == "GROUPS");
+        let all = Faulty {
+            store: c.store(),
+            transient: BTreeSet::new(),
+            damaged: if failing {
+                c.store().records().iter().map(|r| r.doc_id).collect()
+            } else {
+                BTreeSet::new()
+            },
+        };
+        let o =
+            export::run(&c, &req, &plan, &all, &tmp.path().join("out"), &NoExportProgress).unwrap();
+        let written: BTreeSet<String> = files(&o.dir).into_keys().collect();
+        for f in &plan.files {
+            let expect = match f.when {
+                When::Always => true,
+                When::IfFailures => failing,
+                When::IfMissingMemberLists => req.query.corpus == "GROUPS",
+            };
+            assert_eq!(written.contains(&f.name), expect, "{}: {f:?}", req.name);
+        }
+        let planned: BTreeSet<&String> = plan.files.iter().map(|f| &f.name).collect();
+        assert!(written.iter().all(|w| planned.contains(w)), "{written:?} ⊄ {planned:?}");
+        for wf in &o.summary.files {
+            let p = plan.files.iter().find(|f| f.name == wf.name).unwrap();
+            assert_eq!(wf.kind, Some(p.kind));
+        }
+    }
 }
