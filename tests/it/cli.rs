@@ -486,3 +486,30 @@ fn a_closed_pipe_ends_search_json_and_stats_quietly_with_0() {
         assert_eq!(err, "", "{cmd}: quietly");
     }
 }
+
+/// `--request FILE` says everything; a flag beside it that it would silently ignore is a usage
+/// error.
+#[test]
+fn export_request_file_refuses_flags_it_would_ignore() {
+    let tmp = tempfile::tempdir().unwrap();
+    let req = tmp.path().join("r.json");
+    std::fs::write(&req, serde_json::to_vec(&export_request("R", "MAIL", &[], "")).unwrap())
+        .unwrap();
+    for flag in [
+        &["--threads", "1"][..],
+        &["--compression", "store"],
+        &["--accounts", "a@b.c"],
+        &["--no-csv-guard"],
+    ] {
+        let mut args: Vec<&std::ffi::OsStr> =
+            ["export", "--collection", "c", "--out", "o", "--request"]
+                .iter()
+                .map(std::ffi::OsStr::new)
+                .collect();
+        args.push(req.as_os_str());
+        args.extend(flag.iter().map(std::ffi::OsStr::new));
+        let (code, _, err) = run_cli(&args);
+        assert_eq!(code, 2, "{flag:?}: {err}");
+        assert!(err.contains("cannot be used with"), "{err}");
+    }
+}

@@ -31,8 +31,13 @@ pub struct ExportArgs {
     /// The output folder.
     #[arg(long)]
     out: PathBuf,
-    /// A Vault-shaped request (JSON) instead of the scope flags and query.
-    #[arg(long, conflicts_with_all = ["name", "query"])]
+    /// A Vault-shaped request (JSON) instead of the name, scope flags, options and query: the
+    /// file says all of it, so any of those flags beside it is a usage error.
+    #[arg(long, conflicts_with_all = [
+        "name", "query", "corpus", "accounts", "org_unit", "entire_org", "start", "end",
+        "time_zone", "exclude_drafts", "vault_rounding", "compression", "line_endings",
+        "no_csv_guard", "split_size", "threads",
+    ])]
     request: Option<PathBuf>,
     #[command(flatten)]
     scope: ScopeArgs,
