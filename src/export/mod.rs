@@ -256,6 +256,12 @@ pub fn failed_doc_ids(error_csv: &Path) -> Result<Retry, ExportError> {
     Ok(Retry { path: error_csv.to_path_buf(), doc_ids })
 }
 
+/// An I/O error at `path`, as an export error.
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> ExportError + use<> {
+    let path = path.to_path_buf();
+    move |source| ExportError::Io { path, source }
+}
+
 /// Is `path` (which may not exist yet) inside `dir` (which exists)? The longest existing
 /// ancestor of `path` is resolved through symbolic links by the file system; the components
 /// after it do not exist, so they hold no links and `..` among them is undone by hand.
@@ -289,10 +295,6 @@ const MARKER: &str = ".ediscovery-export-in-progress";
 /// Make `OUT/.NAME.partial/`, removing one that an earlier run left unfinished (it carries
 /// [`MARKER`]); refuse when `OUT/NAME` exists or the leftover is not ours.
 fn start_folder(out: &Path, name: &str) -> Result<(PathBuf, PathBuf), ExportError> {
-    let io_at = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| ExportError::Io { path: p, source }
-    };
     let done = out.join(name);
     let tmp = out.join(format!(".{name}.partial"));
     std::fs::create_dir_all(out).map_err(io_at(out))?;
@@ -337,10 +339,6 @@ pub fn run(
     progress: &dyn ExportProgress,
 ) -> Result<Outcome, ExportError> {
     let started = Instant::now();
-    let io_at = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| ExportError::Io { path: p, source }
-    };
     let threads = crate::Limits::default().threads(req.ediscovery.threads)?;
     let collection = coll.store().dir();
     if is_inside(out, collection) {
@@ -367,10 +365,6 @@ fn write_all(
     threads: usize,
     started: Instant,
 ) -> Result<Summary, ExportError> {
-    let io_at = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| ExportError::Io { path: p, source }
-    };
     let store = coll.store();
     // Metadata is written alongside the zips for every planned record, the common case being that
     // all export; if any record fails it is written again below for the exported ones only. With
