@@ -31,6 +31,9 @@ use std::sync::OnceLock;
 /// A parser that decodes only the headers ingest reads. Left empty, mail-parser fully parses
 /// every registered header, `Received` chains included, which cost more than the rest of the
 /// header work together on real mail; everything else stays raw (and `header_raw` still sees it).
+/// `Date` stays raw too ([`parse_header_date`] reads it): mail-parser's date reader windowed
+/// years, and after `03 Jul 01 4:12:06 PM` it read on into the next line, so the `Message-Id`
+/// header that followed was lost (two corpus messages).
 fn parser() -> &'static MessageParser {
     static P: OnceLock<MessageParser> = OnceLock::new();
     P.get_or_init(|| {
@@ -53,7 +56,8 @@ pub const MAX_BODY_TEXT: usize = 4 << 20;
 pub struct Parsed {
     /// Header metadata.
     pub meta: MailMeta,
-    /// Decoded body text (HTML converted to text), for the index only.
+    /// The decoded text of every text part (HTML converted to text), for the index only; see
+    /// `body_text`.
     pub body: String,
     /// What was wrong.
     pub defects: Vec<Defect>,

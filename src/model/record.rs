@@ -114,7 +114,7 @@ pub enum Defect {
     /// The `Date` header was missing or could not be read.
     BadDate,
     /// The `Date` header was read, but not its time zone (none, or one that means different
-    /// things to different readers: `GMT+1`, `+-0500`, `Eastern Daylight Time`): the time was
+    /// things to different readers: `GMT+1`, `Eastern Daylight Time`): the time was
     /// taken as UTC, so the sent date may be off by up to a day's fraction. Without this a
     /// reviewer could not tell such a date from one the sender stated in UTC.
     DateWithoutZone,

@@ -116,7 +116,7 @@ pub struct HeaderDate {
     /// The instant, UTC seconds; on the index's timeline ([`on_timeline`]).
     pub secs: i64,
     /// Whether the header named its zone in a way that could be read. When it did not (no zone,
-    /// `GMT+1`, `+-0500`, `Eastern Daylight Time`), the time was read as UTC and the record says so
+    /// `GMT+1`, `Eastern Daylight Time`), the time was read as UTC and the record says so
     /// with `Defect::DateWithoutZone`.
     pub zone_read: bool,
 }
@@ -141,13 +141,14 @@ pub struct HeaderDate {
 ///   read as 59; `AM`/`PM` after the time moves the hour (12 AM is 0, 1–11 PM add 12), where
 ///   Python reads `4:12:06 PM` as 04:12;
 /// - the zone: `+hhmm`/`-hhmm` (`-0000` is UTC, RFC 5322 §3.3), `+hh:mm`, four digits without a
-///   sign as east of UTC (as Python reads them), a zone glued to the time (`08:00:00+0100`), and
+///   sign as east of UTC (as Python reads them), `+-0500` as -0500 (a mailer's `+` before a signed
+///   offset; Python reads no zone), a zone glued to the time (`08:00:00+0100`), and
 ///   the names `UT`, `UTC`, `GMT`, `Z` and the North American `EST`…`PDT` of RFC 5322 plus
 ///   `AST`/`ADT` (as Python). Text after the zone is ignored (headers rewritten by filters carry
 ///   junk there). Anything else, or nothing, leaves the zone unread: the time is read as UTC
 ///   (`zone_read` false). That includes names Windows writes (`GMT Daylight Time` is UTC+1, not
 ///   GMT, so a name followed by `Daylight`, `Standard` or `Time` is not read), `GMT+1` (whose
-///   sign POSIX and Windows read oppositely), `+-0500` and military letters other than `Z`
+///   sign POSIX and Windows read oppositely) and military letters other than `Z`
 ///   (RFC 5322 §4.3: their meaning was never agreed).
 ///
 /// The day must exist in the calendar (31 February is no date, never 3 March).
@@ -310,6 +311,11 @@ fn header_zone(rest: &[&str]) -> Option<i32> {
             _ => None,
         }
     };
+    // `+-0500`: a mailer that writes a `+` and then the signed offset; the Received headers of
+    // such messages agree it means -0500 (mail-parser read it so too).
+    if let Some(d) = w.strip_prefix("+-") {
+        return numeric(d).map(|s| -s);
+    }
     if let Some(d) = w.strip_prefix('+') {
         return numeric(d);
     }
@@ -508,7 +514,7 @@ mod tests {
             ("Wed Oct  2 08:00:00 2002", Some((t, false))),
             ("02 Oct 02 8:00:00 AM", Some((t, false))),
             ("02 Oct 02 8:0:0 GMT+1", Some((t, false))),
-            ("Wed, 02 Oct 2002 08:00:00 +-0500", Some((t, false))),
+            ("Wed, 02 Oct 2002 03:00:00 +-0500", Some((t, true))),
             ("Wed, 02 Oct 02 08:00:00 GMT Daylight Time", Some((t, false))),
             ("Wed, 02 Oct 02 08:00:00 Eastern Daylight Time", Some((t, false))),
             ("Wed, 02 Oct 2002 08:00:00 01800", Some((t, false))),

@@ -118,8 +118,24 @@ fn sent_dates_agree_with_an_independent_reader() {
     const AM12: &str = "`12:47:50 AM` is 00:47; Python reads 12:47 (PM, above)";
     const WINDOWS: &str = "`GMT Daylight Time` is Windows' name for UTC+1: Python reads `GMT`, \
                            we read no zone (UTC, DateWithoutZone) rather than a wrong one";
+    const PLUS_MINUS: &str = "a `+` written before a signed offset: we read -0500 (as mail-parser \
+                              did, and as the Received headers agree), Python reads no zone";
     // (key, Date header, why)
     let explained: &[(&str, &str, &str)] = &[
+        ("dave@example.com#162", "Thu, 29 Aug 2002 15:36:58 +-0500", PLUS_MINUS),
+        ("dave@example.com#348", "Tue, 17 Sep 2002 11:59:30 +-0500", PLUS_MINUS),
+        ("dave@example.com#446", "Tue, 24 Sep 2002 10:39:13 +-0500", PLUS_MINUS),
+        ("erin@example.com#640", "Sat, 8 Jun 2002 1:5:13 +-0500", PLUS_MINUS),
+        ("erin@example.com#674", "Mon, 10 Jun 2002 15:24:14 +-0500", PLUS_MINUS),
+        (
+            "erin@example.com#741",
+            "Thu, 18 Jul 2002 14:57:14 +-0800 MSG_ID_ADDED_BY_MTA_3,…",
+            PLUS_MINUS,
+        ),
+        ("erin@example.com#840", "Mon, 22 Jul 2002 0:4:52 +-0500", PLUS_MINUS),
+        ("erin@example.com#858", "Mon, 22 Jul 2002 8:52:26 +-0500", PLUS_MINUS),
+        ("erin@example.com#1127", "Sat, 27 Jul 2002 18:53:31 +-0500", PLUS_MINUS),
+        ("erin@example.com#1386", "Tue, 3 Dec 2002 11:51:12 +-0700", PLUS_MINUS),
         (
             "dave@example.com#67",
             "Sun, 25 Aug 2002 19:21:44 01800",
