@@ -8,15 +8,21 @@
 //! parsed only up to the part that passes the limit (see `depth.rs`) and carries
 //! [`Defect::MimeTooDeep`]; a parsed message is dropped level by level, never recursively.
 //!
-//! `Date` is read from mail-parser's fields but checked against the header's own year digits and
-//! the calendar (see [`date_sent`]): a date is kept as written or marked [`Defect::BadDate`],
-//! never silently moved to another day.
+//! `Date` is read from the raw header by [`parse_header_date`] (lenient, year by its own digits,
+//! day checked against the calendar): a date is kept as written or marked [`Defect::BadDate`],
+//! never silently moved to another day; a date whose zone cannot be read is UTC and marked
+//! [`Defect::DateWithoutZone`].
+//!
+//! The index text ([`Parsed::body`]) is every text part's decoded text, see [`body_text`].
 
 use super::depth;
 use crate::Limits;
+use crate::model::time::{HeaderDate, parse_header_date};
 use crate::model::{Attachment, Defect, MailMeta, Mailbox};
+use mail_parser::decoders::charsets::map::charset_decoder;
+use mail_parser::decoders::html::add_html_token;
 use mail_parser::{
-    Address, DateTime, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
+    Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
 };
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -25,6 +31,9 @@ use std::sync::OnceLock;
 /// A parser that decodes only the headers ingest reads. Left empty, mail-parser fully parses
 /// every registered header, `Received` chains included, which cost more than the rest of the
 /// header work together on real mail; everything else stays raw (and `header_raw` still sees it).
+/// `Date` stays raw too ([`parse_header_date`] reads it): mail-parser's date reader windowed
+/// years, and after `03 Jul 01 4:12:06 PM` it read on into the next line, so the `Message-Id`
+/// header that followed was lost (two corpus messages).
 fn parser() -> &'static MessageParser {
     static P: OnceLock<MessageParser> = OnceLock::new();
     P.get_or_init(|| {
@@ -32,7 +41,6 @@ fn parser() -> &'static MessageParser {
             .with_mime_headers()
             .with_address_headers()
             .with_message_ids()
-            .header_date(HeaderName::Date)
             .header_text(HeaderName::Subject)
             .header_text(HeaderName::Other("Delivered-To".into()))
             .default_header_raw()
@@ -48,7 +56,8 @@ pub const MAX_BODY_TEXT: usize = 4 << 20;
 pub struct Parsed {
     /// Header metadata.
     pub meta: MailMeta,
-    /// Decoded body text (HTML converted to text), for the index only.
+    /// The decoded text of every text part (HTML converted to text), for the index only; see
+    /// `body_text`.
     pub body: String,
     /// What was wrong.
     pub defects: Vec<Defect>,
@@ -135,6 +144,7 @@ pub fn header_block(bytes: &[u8]) -> &[u8] {
 }
 
 fn read(m: &Message<'_>) -> Parsed {
+    let sent = date_sent(m);
     let meta = MailMeta {
         message_id: first_raw(m, HeaderName::MessageId).and_then(|raw| message_id(&raw)),
         from: mailboxes(m.from().into_iter()),
@@ -142,7 +152,7 @@ fn read(m: &Message<'_>) -> Parsed {
         cc: mailboxes(m.all_cc()),
         bcc: mailboxes(m.all_bcc()),
         subject: m.subject().map(str::to_owned),
-        date_sent: date_sent(m),
+        date_sent: sent.map(|d| d.secs),
         // The newest Received header's date: the text after its last `;`.
         date_received: first_raw(m, HeaderName::Received)
             .as_deref()
@@ -162,25 +172,293 @@ fn read(m: &Message<'_>) -> Parsed {
             .map(|s| s.trim().to_owned()),
         ..MailMeta::default()
     };
+    let defects =
+        if sent.is_some_and(|d| !d.zone_read) { vec![Defect::DateWithoutZone] } else { vec![] };
+    Parsed {
+        meta,
+        body: body_text(m),
+        defects,
+        gmail_labels: first_raw(m, HeaderName::Other("X-Gmail-Labels".into())).map(|v| unfold(&v)),
+    }
+}
+
+/// The text a search finds a message by: the decoded text of every text part, in order, outer
+/// message first, joined by line breaks, at most [`MAX_BODY_TEXT`] bytes.
+///
+/// Every text part means: both alternatives of `multipart/alternative` (a sender's HTML often
+/// says more than the plain part, or the plain part is a stub), HTML converted to text
+/// ([`html_text`]), text attachments (Vault searches attachment content) and the text parts of
+/// attached messages. A part counts when its declared type is `text/*` or it has none (RFC 2045:
+/// `text/plain`): mail-parser also turns parts it cannot decode into text, and the base64 of a
+/// broken image is no text anyone searches for. Parts are read as mail-parser decoded them
+/// (transfer encoding and charset), except a text part it could not decode (base64 cut short by
+/// a missing closing boundary, a common spam-tool fault): that part's bytes are decoded here
+/// with the same decoders, as a reader would, instead of indexing the base64 itself. Attached
+/// messages are walked from a work list, not by recursion.
+fn body_text(m: &Message<'_>) -> String {
     let mut body = String::new();
-    for i in 0..m.text_body_count() {
-        if let Some(t) = m.body_text(i) {
+    let mut pending = vec![m];
+    let mut next = 0;
+    while let Some(&msg) = pending.get(next) {
+        next += 1;
+        for part in &msg.parts {
+            let text: Cow<'_, str> = match &part.body {
+                PartType::Message(inner) => {
+                    pending.push(inner);
+                    continue;
+                }
+                PartType::Text(t) | PartType::Html(t) if is_text(part) => {
+                    let text = recovered(msg, part).map_or(Cow::Borrowed(t.as_ref()), Cow::Owned);
+                    if is_html(part) { Cow::Owned(html_text(&text)) } else { text }
+                }
+                _ => continue,
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
             if !body.is_empty() {
                 body.push('\n');
             }
-            body.push_str(&t);
+            body.push_str(&text);
             if body.len() >= MAX_BODY_TEXT {
                 truncate_at_char(&mut body, MAX_BODY_TEXT);
-                break;
+                return body;
             }
         }
     }
-    Parsed {
-        meta,
-        body,
-        defects: Vec::new(),
-        gmail_labels: first_raw(m, HeaderName::Other("X-Gmail-Labels".into())).map(|v| unfold(&v)),
+    body
+}
+
+/// Is this part declared text (`text/*`, or no `Content-Type`, which RFC 2045 makes
+/// `text/plain`)?
+fn is_text(part: &mail_parser::MessagePart<'_>) -> bool {
+    part.content_type().is_none_or(|c| c.ctype().eq_ignore_ascii_case("text"))
+}
+
+fn is_html(part: &mail_parser::MessagePart<'_>) -> bool {
+    part.content_type().is_some_and(|c| {
+        c.ctype().eq_ignore_ascii_case("text")
+            && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("html"))
+    })
+}
+
+/// The text of a part mail-parser kept undecoded (`is_encoding_problem`) although it declares
+/// base64 or quoted-printable: its raw bytes transfer-decoded ([`decode_transfer`]) and then
+/// charset-decoded (UTF-8, lossily, for an unknown or missing charset). `None` when the part
+/// decoded fine or this cannot decode it either.
+fn recovered(msg: &Message<'_>, part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    if !part.is_encoding_problem {
+        return None;
     }
+    let base64 = match part.content_transfer_encoding()?.trim() {
+        e if e.eq_ignore_ascii_case("base64") => true,
+        e if e.eq_ignore_ascii_case("quoted-printable") => false,
+        _ => return None,
+    };
+    let raw = msg.raw_message().get(part.offset_body as usize..part.offset_end as usize)?;
+    let bytes = decode_transfer(base64, raw)?;
+    let charset = part.content_type().and_then(|c| c.attribute("charset"));
+    Some(match charset.and_then(|c| charset_decoder(c.as_bytes())) {
+        Some(decode) => decode(&bytes),
+        None => String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+/// Elements a browser lays out as blocks or line breaks (HTML Living Standard, "Rendering"): their
+/// tags separate words (`<td>click</td><td>here</td>` is two words, `cl<b>ick</b>` one).
+const BLOCK_TAGS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "br",
+    "caption",
+    "center",
+    "dd",
+    "dir",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "frame",
+    "frameset",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "html",
+    "iframe",
+    "img",
+    "input",
+    "li",
+    "main",
+    "menu",
+    "nav",
+    "noscript",
+    "ol",
+    "option",
+    "p",
+    "pre",
+    "section",
+    "select",
+    "table",
+    "tbody",
+    "td",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+];
+
+/// What may stand in `head`; any other start tag, or text, ends it (HTML's "in head" insertion
+/// mode), as do `</head>` and `<body>`: many messages never close their head.
+const HEAD_TAGS: &[&str] = &[
+    "base", "basefont", "bgsound", "head", "link", "meta", "noframes", "noscript", "script",
+    "style", "template", "title",
+];
+
+/// Elements whose content is never rendered as text: skipped up to their end tag.
+const HIDDEN_TAGS: &[&str] = &["script", "style", "template", "title"];
+
+/// The text an HTML part shows, for the index: tags removed (block-level ones leaving a line
+/// break), comments (`<!-- … -->`, closed by any `-->` as HTML parses them, including the
+/// `<!------- x ------->` rulers mail-parser's own converter never closes), declarations and
+/// processing instructions removed, `head` (up to where HTML ends it, see [`HEAD_TAGS`]),
+/// `script`, `style`, `template` and `title` content dropped, character references decoded (mail-parser's entity table); a `<` that starts no tag
+/// is text. Attribute values in quotes may hold `>`. Written here rather than using
+/// `html_to_text` because that one glues words across block tags and loses the rest of a
+/// message after a comment ending in `--->`.
+fn html_text(html: &str) -> String {
+    let b = html.as_bytes();
+    let mut out = String::with_capacity(html.len() / 2);
+    let (mut i, mut in_head) = (0, false);
+    while i < b.len() {
+        let at = memchr::memchr2(b'<', b'&', &b[i..]).map_or(b.len(), |n| i + n);
+        let text = &html[i..at];
+        in_head &= text.trim().is_empty();
+        if !in_head {
+            out.push_str(text);
+        }
+        if at == b.len() {
+            break;
+        }
+        if b[at] == b'&' {
+            i = reference(html, at, &mut out, in_head);
+            continue;
+        }
+        let rest = &b[at + 1..];
+        if rest.starts_with(b"!--") {
+            // A comment ends at the first `-->` after `<!`, so `<!-->` is one too. One that never
+            // ends (`<!--#rotate>` and then text) ends at its first `>`: HTML would hide the rest
+            // of the message, but its sender plainly did not mean to.
+            i = match memchr::memmem::find(&b[at + 2..], b"-->") {
+                Some(n) => at + 2 + n + 3,
+                None => memchr::memchr(b'>', &b[at..]).map_or(b.len(), |n| at + n + 1),
+            };
+            continue;
+        }
+        let closing = rest.first() == Some(&b'/');
+        let name_at = at + 1 + usize::from(closing);
+        let name_len = b[name_at..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+        let declaration = matches!(rest.first(), Some(b'!' | b'?'));
+        if !declaration && (name_len == 0 || !b[name_at].is_ascii_alphabetic()) {
+            if !in_head {
+                out.push('<');
+            }
+            i = at + 1;
+            continue;
+        }
+        let end = tag_end(b, name_at + name_len);
+        i = end;
+        if declaration {
+            continue;
+        }
+        let name = html[name_at..name_at + name_len].to_ascii_lowercase();
+        match name.as_str() {
+            "head" => in_head = !closing,
+            "body" => in_head = false,
+            n if !closing && !HEAD_TAGS.contains(&n) => in_head = false,
+            n if !closing && HIDDEN_TAGS.contains(&n) => {
+                i = end_tag(b, end, n.as_bytes()).unwrap_or(end);
+                continue;
+            }
+            _ => {}
+        }
+        if BLOCK_TAGS.contains(&name.as_str()) && !in_head {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Where a tag whose name ends at `from` ends: after its `>`, or the end of the input when there
+/// is none. A quote opens a quoted attribute value only where a value starts (after `=`), as
+/// HTML tokenizes it: in `<font face="Arial"size=-1">` the last `"` is part of the value `-1"`.
+fn tag_end(b: &[u8], from: usize) -> usize {
+    let (mut quote, mut after_equals) = (None, false);
+    for (n, &c) in b.iter().enumerate().skip(from) {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') if after_equals => quote = Some(c),
+            (None, b'>') => return n + 1,
+            _ => {}
+        }
+        if !c.is_ascii_whitespace() {
+            after_equals = quote.is_none() && c == b'=';
+        }
+    }
+    b.len()
+}
+
+/// Where the end tag `</name …>` after `from` ends (ASCII case-insensitive), if there is one.
+fn end_tag(b: &[u8], from: usize, name: &[u8]) -> Option<usize> {
+    let mut at = from;
+    while let Some(n) = memchr::memmem::find(&b[at..], b"</") {
+        let start = at + n + 2;
+        let candidate = b.get(start..start + name.len())?;
+        let after = b.get(start + name.len()).copied().unwrap_or(b'>');
+        if candidate.eq_ignore_ascii_case(name) && !after.is_ascii_alphanumeric() {
+            return Some(tag_end(b, start + name.len()));
+        }
+        at = start;
+    }
+    None
+}
+
+/// Decodes the character reference at `at` (`&amp;`, `&#233;`, `&#xE9;`) into `out` (unless
+/// `hidden`) and returns where the text continues. A `&` that starts no reference ending in `;`
+/// within 32 bytes is itself.
+fn reference(html: &str, at: usize, out: &mut String, hidden: bool) -> usize {
+    let b = html.as_bytes();
+    let len = b[at + 1..]
+        .iter()
+        .take(32)
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'#')
+        .count();
+    let end = at + 1 + len;
+    if len == 0 || b.get(end) != Some(&b';') {
+        if !hidden {
+            out.push('&');
+        }
+        return at + 1;
+    }
+    if !hidden {
+        // Pushes the decoded character, or the reference as written when it names none.
+        add_html_token(out, &b[at..=end], false);
+    }
+    end + 1
 }
 
 /// Drops a parsed message without recursion and returns how many messages deep it nested.
@@ -201,89 +479,14 @@ fn drop_flat(m: Message<'_>) -> usize {
     deepest
 }
 
-/// When the message was sent, UTC seconds, from the last `Date` header (the one mail-parser
-/// reads), or `None` (and so [`Defect::BadDate`]) when it names no real instant.
-///
-/// mail-parser reads the year's digits as a number and then windows 0–99 into 1950–2049, so a
-/// year written `0001` became 2001; and it takes days up to 31 in any month (31 February became
-/// 2 or 3 March). Here the year is taken from the header's own digits instead: four digits are
-/// the year as written, two digits are windowed as RFC 5322 §4.3 says (00–49 → 2000–2049,
-/// 50–99 → 1950–1999), three digits are added to 1900. The day must exist in the calendar and
-/// the instant must lie on the timeline the index holds (years 1678 to 2262, see
-/// [`crate::model::time::on_timeline`]); otherwise there is no date sent (`BadDate`, and the
-/// record is placed by its delivery date). So `0001`, `0102` (a client's 2002), 1600 and 9999
-/// are all `BadDate`, none becomes another date.
-fn date_sent(m: &Message<'_>) -> Option<i64> {
+/// The last `Date` header (RFC 5322 allows one; where there are more, mail-parser and so earlier
+/// versions read the last) as [`parse_header_date`] reads it: `None` (and so [`Defect::BadDate`]:
+/// the record is placed by its delivery date) when there is none or it names no day on the
+/// index's timeline.
+fn date_sent(m: &Message<'_>) -> Option<HeaderDate> {
     let h = m.headers().iter().rev().find(|h| h.name == HeaderName::Date)?;
-    let dt = h.value.as_datetime()?;
     let raw = m.raw_message().get(h.offset_start as usize..h.offset_end as usize)?;
-    let year = match written_year(raw) {
-        Some(digits) => crate::model::time::rfc5322_year(digits)?,
-        None => i32::from(dt.year),
-    };
-    timestamp(dt, year).filter(|&secs| crate::model::time::on_timeline(secs))
-}
-
-/// The digits of the year in a `Date` value, found the way mail-parser's date reader finds the
-/// year: text before the first digit (the weekday) is skipped, comments are skipped, a `;`
-/// starts over, and the third space-separated field from the first digit is the year. `None` when
-/// that field holds no digits, or digits split by other characters (mail-parser's own year is
-/// then kept as it is).
-fn written_year(raw: &[u8]) -> Option<&[u8]> {
-    let (mut field, mut in_field, mut started, mut comments) = (0usize, false, false, 0usize);
-    let mut year: Option<(usize, usize)> = None;
-    for (i, &b) in raw.iter().enumerate() {
-        if comments > 0 {
-            match b {
-                b'(' => comments += 1,
-                b')' => comments -= 1,
-                _ => {}
-            }
-            continue;
-        }
-        let mut next_field = false;
-        match b {
-            b'0'..=b'9' => {
-                if field == 2 {
-                    let (start, _) = year.unwrap_or((i, i));
-                    year = Some((start, i + 1));
-                }
-                (started, in_field) = (true, true);
-            }
-            b'(' => {
-                comments += 1;
-                in_field = false;
-                continue;
-            }
-            b';' => {
-                (field, in_field, started, year) = (0, false, false, None);
-                continue;
-            }
-            // A zone sign ends the date part; the year, if any, has been read.
-            b'+' | b'-' => field = 6,
-            b':' if in_field && started && (field == 3 || field == 4) => next_field = true,
-            b' ' | b'\t' | b'\n' if in_field && started => next_field = true,
-            b'a'..=b'z' | b'A'..=b'Z' => in_field = true,
-            _ => {}
-        }
-        if next_field {
-            field += 1;
-            in_field = false;
-        }
-    }
-    let (start, end) = year?;
-    // Digits must be contiguous to be one number as written.
-    raw[start..end].iter().all(u8::is_ascii_digit).then(|| &raw[start..end])
-}
-
-/// `dt` with `year`, as UTC seconds, when that day and time exist.
-fn timestamp(dt: &DateTime, year: i32) -> Option<i64> {
-    let sign = if dt.tz_before_gmt { -1 } else { 1 };
-    let offset = sign * (i32::from(dt.tz_hour) * 3600 + i32::from(dt.tz_minute) * 60);
-    let fields = [dt.month, dt.day, dt.hour, dt.minute, dt.second].map(i8::try_from);
-    let [Ok(month), Ok(day), Ok(hour), Ok(minute), Ok(second)] = fields else { return None };
-    let civil = crate::model::time::Civil { year, month, day, hour, minute, second };
-    crate::model::time::civil_to_utc(civil, offset)
+    parse_header_date(&String::from_utf8_lossy(raw))
 }
 
 /// The parts a reader sees as attachments: every leaf part with a file name or
@@ -441,6 +644,49 @@ Received: from c by d; Tue, 01 Oct 2002 00:00:00 +0000\r\nMessage-ID: <r@x>\r\n\
         // Raw headers that are not UTF-8 are still read (lossily), the first occurrence wins.
         let p = parse(b"X-Gmail-Labels: Inbox,Caf\xe9\nX-Gmail-Labels: Spam\n\nx");
         assert_eq!(p.gmail_labels.as_deref(), Some("Inbox,Caf\u{FFFD}"));
+    }
+
+    #[test]
+    fn html_is_read_as_rendered_text() {
+        let words = |h: &str| html_text(h).split_whitespace().collect::<Vec<_>>().join(" ");
+        for (html, want) in [
+            ("<p>Hello <b>wor</b>ld</p>", "Hello world"),
+            ("<td>click</td><td>here</td>", "click here"),
+            ("a<br>b<BR/>c<div class='x>y'>d</div>", "a b c d"),
+            ("<head><title>T</title><meta x></head><body>seen", "seen"),
+            ("<style>p{}</style><SCRIPT>var a = '</b>';</SCRIPT >shown", "shown"),
+            ("x<!------- ruler ------->y<!-- a -- b -->z<!-->w", "xyzw"),
+            ("<!--#rotate>shown <!-- never closed", "shown"),
+            ("<head><meta x><style>s</style><p>body without a body tag", "body without a body tag"),
+            ("<HEAD><title>t</title>text ends the head", "text ends the head"),
+            (
+                "<!DOCTYPE html><?xml x?>R&amp;D &lt;b&gt; &#233;&#xE9; &bogus; & x",
+                "R&D <b> éé &bogus; & x",
+            ),
+            ("1 < 2 <3 a</p", "1 < 2 <3 a"),
+            ("<font face=\"Arial\"size=-1\">Click</font> <a title = 'x>y'>here", "Click here"),
+        ] {
+            assert_eq!(words(html), want, "{html:?}");
+        }
+    }
+
+    #[test]
+    fn every_text_part_is_indexed() {
+        let msg = b"Message-ID: <t@x>\nDate: Wed, 02 Oct 2002 08:00:00\n\
+Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: multipart/alternative; boundary=a\n\n\
+--a\nContent-Type: text/plain\n\nplain part\n--a\nContent-Type: text/html\n\n<p>only in <b>html</b></p>\n\
+--a--\n--m\nContent-Type: text/x-patch; name=fix.diff\nContent-Disposition: attachment\n\n+patched line\n\
+--m\nContent-Type: message/rfc822\n\nSubject: inner\n\nforwarded words\n\
+--m\nContent-Type: image/gif\nContent-Transfer-Encoding: base64\n\nR0lGODlh\n\
+--m\nContent-Type: text/html; charset=iso-8859-1\nContent-Transfer-Encoding: base64\n\n\
+PGI+Y2Fm6TwvYj4=\n";
+        let p = parse(msg);
+        for want in ["plain part", "only in html", "patched line", "forwarded words", "café"] {
+            assert!(p.body.contains(want), "{want:?} not in {:?}", p.body);
+        }
+        assert!(!p.body.contains("R0lGODlh") && !p.body.contains("PGI+"), "{:?}", p.body);
+        assert_eq!(p.meta.date_sent, Some(1033545600));
+        assert_eq!(p.defects, vec![Defect::DateWithoutZone]);
     }
 
     #[test]

@@ -113,6 +113,11 @@ pub enum Defect {
     Unparseable,
     /// The `Date` header was missing or could not be read.
     BadDate,
+    /// The `Date` header was read, but not its time zone (none, or one that means different
+    /// things to different readers: `GMT+1`, `Eastern Daylight Time`): the time was
+    /// taken as UTC, so the sent date may be off by up to a day's fraction. Without this a
+    /// reviewer could not tell such a date from one the sender stated in UTC.
+    DateWithoutZone,
     /// MIME parts nested deeper than `Limits::mime_depth`: the bytes are stored whole, but
     /// metadata and index text come only from the parts above the limit.
     MimeTooDeep {
@@ -131,6 +136,7 @@ impl Defect {
             Defect::InvalidUtf8Header => "invalid_utf8_header",
             Defect::Unparseable => "unparseable",
             Defect::BadDate => "bad_date",
+            Defect::DateWithoutZone => "date_without_zone",
             Defect::MimeTooDeep { .. } => "mime_too_deep",
         }
     }
@@ -316,6 +322,7 @@ mod tests {
             Defect::InvalidUtf8Header,
             Defect::Unparseable,
             Defect::BadDate,
+            Defect::DateWithoutZone,
             Defect::MimeTooDeep { limit: 1 },
         ];
         for d in all {

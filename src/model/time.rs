@@ -110,6 +110,246 @@ pub fn rfc5322_year(digits: &[u8]) -> Option<i32> {
     })
 }
 
+/// What a `Date` header says, read by [`parse_header_date`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderDate {
+    /// The instant, UTC seconds; on the index's timeline ([`on_timeline`]).
+    pub secs: i64,
+    /// Whether the header named its zone in a way that could be read. When it did not (no zone,
+    /// `GMT+1`, `Eastern Daylight Time`), the time was read as UTC and the record says so
+    /// with `Defect::DateWithoutZone`.
+    pub zone_read: bool,
+}
+
+/// Read a `Date` header value leniently: everything Python's `email.utils.parsedate_to_datetime`
+/// reads (CPython `email/_parseaddr.py`, `_parsedate_tz`), with the year and zone rules below.
+/// `None` when no date can be read from it, or the date is not on the index's timeline.
+///
+/// Why lenient: real mail is full of dates RFC 5322 forbids (no zone, `4:12:06 PM`, two-digit
+/// years, `Sat Sep 21 08:18:08 2002`), and a record without a sent date can only be placed by its
+/// delivery date. What is read, in order:
+/// - comments (`(GMT)`, `(added by postmaster…)`) are removed, folding is white space, commas
+///   separate like spaces;
+/// - leading day names are skipped (`Mon`, `Monday`), and are never checked against the date;
+/// - day and month in either order (`21 Sep`, `Sep 21`; month names in English, short or full,
+///   any case), `21-Sep-02` as one word (RFC 850);
+/// - year and time in either order (asctime writes the time first);
+/// - the year by its own digits, as RFC 5322 §4.3 says: four digits as written (`0102` is year
+///   102, not 2002), two digits 00–49 → 2000–2049 and 50–99 → 1950–1999, three digits + 1900.
+///   (Python windows two digits at 69 instead of 50: no message in the corpus lies between.)
+/// - the time as `h:m` or `h:m:s` (or with dots), one or two digits each; a leap second 60 is
+///   read as 59; `AM`/`PM` after the time moves the hour (12 AM is 0, 1–11 PM add 12), where
+///   Python reads `4:12:06 PM` as 04:12;
+/// - the zone: `+hhmm`/`-hhmm` (`-0000` is UTC, RFC 5322 §3.3), `+hh:mm`, four digits without a
+///   sign as east of UTC (as Python reads them), `+-0500` as -0500 (a mailer's `+` before a signed
+///   offset; Python reads no zone), a zone glued to the time (`08:00:00+0100`), and
+///   the names `UT`, `UTC`, `GMT`, `Z` and the North American `EST`…`PDT` of RFC 5322 plus
+///   `AST`/`ADT` (as Python). Text after the zone is ignored (headers rewritten by filters carry
+///   junk there). Anything else, or nothing, leaves the zone unread: the time is read as UTC
+///   (`zone_read` false). That includes names Windows writes (`GMT Daylight Time` is UTC+1, not
+///   GMT, so a name followed by `Daylight`, `Standard` or `Time` is not read), `GMT+1` (whose
+///   sign POSIX and Windows read oppositely) and military letters other than `Z`
+///   (RFC 5322 §4.3: their meaning was never agreed).
+///
+/// The day must exist in the calendar (31 February is no date, never 3 March).
+pub fn parse_header_date(raw: &str) -> Option<HeaderDate> {
+    let text = without_comments(raw);
+    let mut words: Vec<&str> =
+        text.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).collect();
+    let skip = words.iter().take_while(|w| is_day_name(w)).count();
+    words.drain(..skip);
+    // RFC 850: `21-Sep-02` is the day, month and year in one word.
+    if let Some(first) = words.first().copied() {
+        let parts: Vec<&str> = first.split('-').collect();
+        if let [d, m, y] = parts[..]
+            && !d.is_empty()
+            && month(m).is_some()
+            && !y.is_empty()
+        {
+            words.splice(0..1, [d, m, y]);
+        }
+    }
+    let (day, mon) = match (words.first(), words.get(1)) {
+        (Some(a), Some(b)) => match (month(a), month(b)) {
+            (None, Some(m)) => (*a, m),
+            (Some(m), None) => (*b, m),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let (mut year, mut time) = (*words.get(2)?, *words.get(3)?);
+    if year.contains(':') {
+        (year, time) = (time, year);
+    }
+    let mut rest: Vec<&str> = words.get(4..).unwrap_or_default().to_vec();
+    // A zone glued to the time: `08:00:00+0100`.
+    if let Some(at) = time.find(['+', '-']).filter(|&at| at > 0) {
+        rest.insert(0, &time[at..]);
+        time = &time[..at];
+    }
+    let day = small_number(day.trim_end_matches('.'), 2)?;
+    let year = rfc5322_year(year.trim_end_matches('.').as_bytes())?;
+    let (mut hour, minute, second) = clock(time)?;
+    if let Some(half) = rest.first().and_then(|w| half_day(w)) {
+        rest.remove(0);
+        hour = match (half, hour) {
+            (HalfDay::Am, 12) => 0,
+            (HalfDay::Pm, 1..=11) => hour + 12,
+            _ => hour,
+        };
+    }
+    let offset = header_zone(&rest);
+    let civil = Civil { year, month: mon, day, hour, minute, second };
+    let secs = civil_to_utc(civil, offset.unwrap_or(0)).filter(|&s| on_timeline(s))?;
+    Some(HeaderDate { secs, zone_read: offset.is_some() })
+}
+
+/// `s` with RFC 5322 comments (nested, with `\` quoting) replaced by a space.
+fn without_comments(s: &str) -> String {
+    let (mut out, mut depth, mut quoted) = (String::with_capacity(s.len()), 0usize, false);
+    for c in s.chars() {
+        if depth > 0 {
+            match c {
+                _ if quoted => quoted = false,
+                '\\' => quoted = true,
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        out.push(' ');
+                    }
+                }
+                _ => {}
+            }
+        } else if c == '(' {
+            depth = 1;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn is_day_name(w: &str) -> bool {
+    const DAYS: [&str; 7] =
+        ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    let w = w.trim_end_matches('.').to_ascii_lowercase();
+    w.len() >= 3 && DAYS.iter().any(|d| d.starts_with(w.as_str()))
+}
+
+/// The month an English month name (short or full, any case) names.
+fn month(w: &str) -> Option<i8> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let w = w.trim_end_matches('.').to_ascii_lowercase();
+    let at = MONTHS.iter().position(|m| w == m[..3] || w == *m)?;
+    i8::try_from(at + 1).ok()
+}
+
+/// A number of one to `max_digits` ASCII digits.
+fn small_number(w: &str, max_digits: usize) -> Option<i8> {
+    if w.is_empty() || w.len() > max_digits || !w.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    w.parse().ok()
+}
+
+/// `h:m`, `h:m:s` or the same with dots, one or two digits each: (hour, minute, second). A leap
+/// second (60) is read as 59: the index keeps no leap seconds.
+fn clock(w: &str) -> Option<(i8, i8, i8)> {
+    let sep = if w.contains(':') { ':' } else { '.' };
+    let fields: Vec<&str> = w.split(sep).collect();
+    let (h, m, s) = match fields[..] {
+        [h, m] => (h, m, "0"),
+        [h, m, s] => (h, m, s),
+        _ => return None,
+    };
+    let (h, m, s) = (small_number(h, 2)?, small_number(m, 2)?, small_number(s, 2)?);
+    Some((h, m, if s == 60 { 59 } else { s }))
+}
+
+#[derive(Clone, Copy)]
+enum HalfDay {
+    Am,
+    Pm,
+}
+
+fn half_day(w: &str) -> Option<HalfDay> {
+    match w.to_ascii_lowercase().as_str() {
+        "am" | "a.m." => Some(HalfDay::Am),
+        "pm" | "p.m." => Some(HalfDay::Pm),
+        _ => None,
+    }
+}
+
+/// The zone the words after the time name, as seconds east of UTC; `None` when there is none
+/// that can be read (see [`parse_header_date`]).
+fn header_zone(rest: &[&str]) -> Option<i32> {
+    let w = *rest.first()?;
+    let hours_minutes = |digits: &str| -> Option<i32> {
+        let (h, m) = (small_number(digits.get(..2)?, 2)?, small_number(digits.get(2..)?, 2)?);
+        (h <= 23 && m <= 59).then(|| i32::from(h) * 3600 + i32::from(m) * 60)
+    };
+    let numeric = |digits: &str| -> Option<i32> {
+        match digits.len() {
+            4 => hours_minutes(digits),
+            5 if digits.as_bytes()[2] == b':' => {
+                hours_minutes(&format!("{}{}", digits.get(..2)?, digits.get(3..)?))
+            }
+            _ => None,
+        }
+    };
+    // `+-0500`: a mailer that writes a `+` and then the signed offset; the Received headers of
+    // such messages agree it means -0500 (mail-parser read it so too).
+    if let Some(d) = w.strip_prefix("+-") {
+        return numeric(d).map(|s| -s);
+    }
+    if let Some(d) = w.strip_prefix('+') {
+        return numeric(d);
+    }
+    if let Some(d) = w.strip_prefix('-') {
+        return numeric(d).map(|s| -s);
+    }
+    if w.bytes().all(|b| b.is_ascii_digit()) {
+        return numeric(w);
+    }
+    // A Windows zone description (`GMT Daylight Time`, `Eastern Standard Time`) is not its
+    // first word.
+    if rest
+        .get(1)
+        .is_some_and(|n| ["daylight", "standard", "time"].iter().any(|x| n.eq_ignore_ascii_case(x)))
+    {
+        return None;
+    }
+    let hours = match w.to_ascii_uppercase().as_str() {
+        "UT" | "UTC" | "GMT" | "Z" => 0,
+        "AST" => -4,
+        "ADT" => -3,
+        "EST" => -5,
+        "EDT" => -4,
+        "CST" => -6,
+        "CDT" => -5,
+        "MST" => -7,
+        "MDT" => -6,
+        "PST" => -8,
+        "PDT" => -7,
+        _ => return None,
+    };
+    Some(hours * 3600)
+}
+
 /// A calendar day (no time zone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CivilDay {
@@ -247,6 +487,58 @@ mod tests {
         let year =
             |y| civil_to_utc(Civil { year: y, month: 1, day: 1, ..c }, 0).is_some_and(on_timeline);
         assert!(year(1678) && year(2262) && !year(1677) && !year(2263));
+    }
+
+    #[test]
+    fn header_dates_are_read_leniently() {
+        let read = |s: &str| parse_header_date(s).map(|d| (d.secs, d.zone_read));
+        let t = 1033545600; // 2002-10-02T08:00:00Z
+        for (s, want) in [
+            ("Wed, 02 Oct 2002 08:00:00 +0000", Some((t, true))),
+            ("Wed, 02 Oct 2002 03:00:00 EST", Some((t, true))),
+            ("Wed, 02 Oct 2002 04:00:00 edt (comment)", Some((t, true))),
+            ("Wed,2 Oct 2002 10:00 +0200", Some((t, true))),
+            ("02 Oct 02 08:00:00 -0000", Some((t, true))),
+            ("Wed, 02 Oct 2002 08:00:00 UT", Some((t, true))),
+            ("Wed, 02 Oct 2002 13:30:00 0530", Some((t, true))),
+            ("Wed, 02 Oct 2002 09:00:00+01:00", Some((t, true))),
+            ("Wed, 02-Oct-02 08:00:00 GMT", Some((t, true))),
+            ("Wednesday, October 2, 2002 08:00:00 +0000", Some((t, true))),
+            (
+                "Wed, 02 Oct 2002 08:00:00 +0000\r\n\tMAILTO_TO_SPAM_ADDR version=2.40",
+                Some((t, true)),
+            ),
+            // The zone is missing or cannot be read: UTC, said so.
+            ("Wed, 02 Oct 2002 08:00:00", Some((t, false))),
+            ("Wed, 02 Oct 2002 08:00:00 (GMT)", Some((t, false))),
+            ("Wed Oct  2 08:00:00 2002", Some((t, false))),
+            ("02 Oct 02 8:00:00 AM", Some((t, false))),
+            ("02 Oct 02 8:0:0 GMT+1", Some((t, false))),
+            ("Wed, 02 Oct 2002 03:00:00 +-0500", Some((t, true))),
+            ("Wed, 02 Oct 02 08:00:00 GMT Daylight Time", Some((t, false))),
+            ("Wed, 02 Oct 02 08:00:00 Eastern Daylight Time", Some((t, false))),
+            ("Wed, 02 Oct 2002 08:00:00 01800", Some((t, false))),
+            ("Wed, 02 Oct 2002 08:00:00 A", Some((t, false))),
+            // Python reads this 04:12; it is 16:12.
+            ("03 Jul 01 4:12:06 PM", Some((994176726, false))),
+            ("03 Jul 01 12:47:50 AM", Some((994121270, false))),
+            ("Tue, 06 Aug 2002 06:50:21 PM -0400", Some((1028674221, true))),
+            ("Sun, 31 Dec 2016 23:59:60 +0000", Some((1483228799, true))),
+            // Nothing to read, no such day, off the timeline.
+            ("", None),
+            ("garbage", None),
+            ("2002/09/14 Sat 02:29:32 CDT", None),
+            ("Mon, 31 Feb 2020 00:00:00 +0000", None),
+            ("Wed, 02 Oct 2002 24:00:00 +0000", None),
+            ("Tue, 27 Aug 0102 23:35:10 +0700", None),
+            ("Fri, 1 Jan 9999 00:00:00 +0000", None),
+        ] {
+            assert_eq!(read(s), want, "{s:?}");
+        }
+        // Years by their own digits (RFC 5322 §4.3).
+        assert_eq!(read("Fri, 1 Jan 99 00:00:00 +0000"), Some((915148800, true)));
+        assert_eq!(read("Fri, 1 Jan 49 00:00:00 +0000"), Some((2493072000, true)));
+        assert_eq!(read("Mon, 1 Jan 101 00:00:00 +0000"), Some((978307200, true)));
     }
 
     #[test]

@@ -188,8 +188,9 @@ fn spamassassin_counts_agree_with_an_independent_oracle() {
                             })
                         })
                 }
-                // mail-parser refuses the Date header (no zone, year 0102, not RFC 2822), so the
-                // record is placed by its mbox delivery date; Python guesses a date.
+                // No sent date (year 0102, which the index cannot hold, or no date shape at all:
+                // `2002/09/14 Sat …`), so the record is placed by its mbox delivery date; Python
+                // reads the year 102 or nothing.
                 "after" | "before" => {
                     m.date_sent.is_none() && rec.defects.contains(&Defect::BadDate)
                 }

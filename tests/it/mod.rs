@@ -14,6 +14,7 @@ mod export; // exports read back by Python readers and verify; threads; faults; 
 mod fixtures; // every bad-input case, LF and CRLF
 mod props; // property tests: mbox framing round trip, query display round trip
 mod query_table; // the query language, case by case
+mod recall; // issue 9: full text, sent dates and Message-IDs against an independent Python reader (corpus)
 mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports
 mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
 mod store; // dedup, determinism, reopen, torn writes, locking, index repair
