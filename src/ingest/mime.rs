@@ -172,8 +172,13 @@ fn read(m: &Message<'_>) -> Parsed {
             .map(|s| s.trim().to_owned()),
         ..MailMeta::default()
     };
-    let defects =
-        if sent.is_some_and(|d| !d.zone_read) { vec![Defect::DateWithoutZone] } else { vec![] };
+    let mut defects = Vec::new();
+    if sent.is_some_and(|d| !d.zone_read) {
+        defects.push(Defect::DateWithoutZone);
+    }
+    if sent.is_some_and(|d| d.year_repaired) {
+        defects.push(Defect::DateYearRepaired);
+    }
     Parsed {
         meta,
         body: body_text(m),

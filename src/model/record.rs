@@ -124,6 +124,9 @@ pub enum Defect {
         /// The limit in force when the record was ingested.
         limit: usize,
     },
+    /// The `Date` year was written `01nn` (`0102`): a mailer printed C's `tm_year`, years since
+    /// 1900, with four digits. Read as `20nn`; the header itself is unchanged.
+    DateYearRepaired,
 }
 
 impl Defect {
@@ -138,6 +141,7 @@ impl Defect {
             Defect::BadDate => "bad_date",
             Defect::DateWithoutZone => "date_without_zone",
             Defect::MimeTooDeep { .. } => "mime_too_deep",
+            Defect::DateYearRepaired => "date_year_repaired",
         }
     }
 }
@@ -324,6 +328,7 @@ mod tests {
             Defect::BadDate,
             Defect::DateWithoutZone,
             Defect::MimeTooDeep { limit: 1 },
+            Defect::DateYearRepaired,
         ];
         for d in all {
             let v = serde_json::to_value(&d).unwrap_or_default();

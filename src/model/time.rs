@@ -119,6 +119,11 @@ pub struct HeaderDate {
     /// `GMT+1`, `Eastern Daylight Time`), the time was read as UTC and the record says so
     /// with `Defect::DateWithoutZone`.
     pub zone_read: bool,
+    /// The year was written `01nn`, the classic Y2K bug of mailers that print C's `tm_year`
+    /// (years since 1900) with four digits (`0102` for 2002), and was read as `19nn + 100`; the
+    /// record says so with `Defect::DateYearRepaired`. Year 1 (`0001`) and the like stay
+    /// unreadable: only `0100`–`0199` have this one known cause.
+    pub year_repaired: bool,
 }
 
 /// Read a `Date` header value leniently: everything Python's `email.utils.parsedate_to_datetime`
@@ -188,7 +193,12 @@ pub fn parse_header_date(raw: &str) -> Option<HeaderDate> {
         time = &time[..at];
     }
     let day = small_number(day.trim_end_matches('.'), 2)?;
-    let year = rfc5322_year(year.trim_end_matches('.').as_bytes())?;
+    let year_digits = year.trim_end_matches('.');
+    let mut year = rfc5322_year(year_digits.as_bytes())?;
+    let year_repaired = year_digits.len() == 4 && (100..=199).contains(&year);
+    if year_repaired {
+        year += 1900;
+    }
     let (mut hour, minute, second) = clock(time)?;
     if let Some(half) = rest.first().and_then(|w| half_day(w)) {
         rest.remove(0);
@@ -201,7 +211,7 @@ pub fn parse_header_date(raw: &str) -> Option<HeaderDate> {
     let offset = header_zone(&rest);
     let civil = Civil { year, month: mon, day, hour, minute, second };
     let secs = civil_to_utc(civil, offset.unwrap_or(0)).filter(|&s| on_timeline(s))?;
-    Some(HeaderDate { secs, zone_read: offset.is_some() })
+    Some(HeaderDate { secs, zone_read: offset.is_some(), year_repaired })
 }
 
 /// `s` with RFC 5322 comments (nested, with `\` quoting) replaced by a space.
@@ -530,8 +540,10 @@ mod tests {
             ("2002/09/14 Sat 02:29:32 CDT", None),
             ("Mon, 31 Feb 2020 00:00:00 +0000", None),
             ("Wed, 02 Oct 2002 24:00:00 +0000", None),
-            ("Tue, 27 Aug 0102 23:35:10 +0700", None),
+            ("Tue, 27 Aug 0099 23:35:10 +0700", None),
             ("Fri, 1 Jan 9999 00:00:00 +0000", None),
+            // `0102`: tm_year printed with four digits; read as 2002 (and flagged).
+            ("Tue, 27 Aug 0102 23:35:10 +0700", Some((1030466110, true))),
         ] {
             assert_eq!(read(s), want, "{s:?}");
         }

@@ -188,11 +188,13 @@ fn spamassassin_counts_agree_with_an_independent_oracle() {
                             })
                         })
                 }
-                // No sent date (year 0102, which the index cannot hold, or no date shape at all:
-                // `2002/09/14 Sat …`), so the record is placed by its mbox delivery date; Python
-                // reads the year 102 or nothing.
+                // No sent date (no date shape at all: `2002/09/14 Sat …`), so the record is
+                // placed by its mbox delivery date, where Python reads nothing; or the year
+                // `0102`, a mailer's Y2K bug we read as 2002 (`date_year_repaired`) and Python as
+                // the year 102.
                 "after" | "before" => {
-                    m.date_sent.is_none() && rec.defects.contains(&Defect::BadDate)
+                    (m.date_sent.is_none() && rec.defects.contains(&Defect::BadDate))
+                        || rec.defects.contains(&Defect::DateYearRepaired)
                 }
                 _ => false,
             };
