@@ -24,6 +24,8 @@ pub struct IngestOptions {
     pub commit_every: usize,
     /// Messages read and parsed together.
     pub batch: usize,
+    /// Bounds on hostile input (MIME depth).
+    pub limits: crate::Limits,
 }
 
 impl IngestOptions {
@@ -35,6 +37,7 @@ impl IngestOptions {
             org_unit: OrgUnit::root(),
             commit_every: 20_000,
             batch: 1024,
+            limits: crate::Limits::default(),
         }
     }
 }
@@ -220,7 +223,8 @@ impl CollectionWriter {
         let workers = self.workers.clone();
         let batch_len = opts.batch.max(1);
         std::thread::scope(|scope| -> Result<()> {
-            scope.spawn(move || read_batches(items, &workers, batch_len, &tx));
+            let limits = opts.limits;
+            scope.spawn(move || read_batches(items, &workers, batch_len, &limits, &tx));
             for batch in rx {
                 report.seen += batch.rejected.len() as u64;
                 report.rejected.extend(batch.rejected);
@@ -341,6 +345,7 @@ fn read_batches(
     mut items: Box<dyn Iterator<Item = Item> + Send>,
     workers: &ingest::Workers,
     batch_len: usize,
+    limits: &crate::Limits,
     tx: &std::sync::mpsc::SyncSender<Batch>,
 ) {
     loop {
@@ -365,7 +370,7 @@ fn read_batches(
         if done {
             return;
         }
-        let prepared = workers.prepare_batch(raw);
+        let prepared = workers.prepare_batch(raw, limits);
         // The receiver is gone only when storing failed; its error is reported there.
         if tx.send(Batch { prepared, rejected, notices, bytes: bytes as u64 }).is_err() {
             return;

@@ -157,7 +157,8 @@ fn read(m: &Message<'_>) -> Parsed {
         date_received: first_raw(m, HeaderName::Received)
             .as_deref()
             .and_then(|r| r.rsplit_once(';'))
-            .and_then(|(_, date)| crate::model::time::parse_rfc2822(&unfold(date))),
+            .and_then(|(_, date)| parse_header_date(&unfold(date)))
+            .map(|d| d.secs),
         attachments: attachments(m),
         in_reply_to: ids(m.in_reply_to()),
         references: ids(m.references()),

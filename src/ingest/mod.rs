@@ -162,8 +162,13 @@ pub struct Prepared {
 }
 
 /// Read the MIME structure of `raw` and merge in what the container said.
-pub fn prepare(mut raw: RawMessage) -> Prepared {
-    let parsed = mime::parse(&raw.bytes);
+pub fn prepare(raw: RawMessage) -> Prepared {
+    prepare_within(raw, &crate::Limits::default())
+}
+
+/// [`prepare`] under `limits` (MIME depth).
+pub fn prepare_within(mut raw: RawMessage, limits: &crate::Limits) -> Prepared {
+    let parsed = mime::parse_within(&raw.bytes, limits);
     let mut meta = parsed.meta;
     let mut defects = parsed.defects;
     if raw.truncated {

@@ -1,7 +1,7 @@
 //! Parallel MIME reading for a batch of messages (rayon), results in input order so record
 //! sequence numbers and DocIds never depend on the thread count. The only rayon user of ingest.
 
-use super::{Prepared, RawMessage, prepare};
+use super::{Prepared, RawMessage, prepare_within};
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ impl Workers {
     }
 
     /// Prepare a batch, keeping input order.
-    pub fn prepare_batch(&self, batch: Vec<RawMessage>) -> Vec<Prepared> {
-        self.0.install(|| batch.into_par_iter().map(prepare).collect())
+    pub fn prepare_batch(&self, batch: Vec<RawMessage>, limits: &crate::Limits) -> Vec<Prepared> {
+        self.0.install(|| batch.into_par_iter().map(|raw| prepare_within(raw, limits)).collect())
     }
 }

@@ -569,3 +569,30 @@ fn negated_phrases_complement_the_phrase_exactly() {
         assert_eq!(search(&c, &format!("NOT {phrase} {phrase}")).unwrap().len(), 0);
     }
 }
+
+/// An embedder's `Limits` reach ingest: a tighter MIME depth flags what the default passes.
+#[test]
+fn ingest_options_carry_the_embedders_limits() {
+    let nested = "Message-ID: <n@x>\nDate: Mon, 6 Mar 2023 10:00:00 +0000\nContent-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: multipart/mixed; boundary=c\n\n--c\nContent-Type: text/plain\n\ndeep\n--c--\n--b--\n--a--\n";
+    for (depth, flagged) in [(64usize, false), (2, true)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = write(
+            tmp.path(),
+            "m.mbox",
+            format!("From x@y Mon Mar  6 10:00:00 2023\n{nested}\n").as_bytes(),
+        );
+        let mut w = CollectionWriter::open(&tmp.path().join("c"), 1).unwrap();
+        let mut opts = IngestOptions::new(account("a@example.com"));
+        opts.limits.mime_depth = depth;
+        let r = w.ingest(&Source::Mbox(src), &opts, &mut NoProgress).unwrap();
+        let c = w.finish().unwrap();
+        let d = &c.store().records()[0].defects;
+        assert_eq!(
+            d.iter().any(
+                |d| matches!(d, ediscovery::model::Defect::MimeTooDeep { limit } if *limit == depth)
+            ),
+            flagged,
+            "depth {depth}: {d:?} {r:?}"
+        );
+    }
+}
