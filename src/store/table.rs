@@ -68,7 +68,7 @@ pub enum At {
 impl fmt::Display for At {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            At::File => f.write_str("file"),
+            At::File => f.write_str("whole file"),
             At::Row(s) => write!(f, "row {s}"),
             At::Byte(b) => write!(f, "byte {b}"),
         }
@@ -88,7 +88,7 @@ pub enum TableError {
         source: io::Error,
     },
     /// A file's content is not what this version wrote.
-    #[error("{path}: corrupt record table file at {at}: {reason}")]
+    #[error("{path} ({at}): corrupt record table file: {reason}")]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -119,6 +119,10 @@ pub enum TableError {
     /// Compaction was asked for with changes not yet committed.
     #[error("{0}: compaction needs every change committed first")]
     Uncommitted(PathBuf),
+    /// An earlier write failed part-way, so the writer's state no longer matches its files: it
+    /// must be dropped and reopened from the committed manifest (which cuts the partial bytes).
+    #[error("{0}: an earlier write failed; reopen the record table")]
+    Failed(PathBuf),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> TableError + '_ {
@@ -340,11 +344,11 @@ fn decode_summaries(path: &Path, b: &[u8]) -> Result<Vec<Entry>, TableError> {
         return Err(bad(&c, "not a summaries file"));
     }
     let n = c.u64().ok_or_else(|| bad(&c, "account count"))?;
-    // Each entry takes at least 45 bytes: a count past that is a lie, not an allocation.
-    if n > (body.len() / 45) as u64 || n > u64::from(DEAD) {
-        return Err(bad(&c, "account count larger than the file"));
+    if n > u64::from(DEAD) {
+        return Err(bad(&c, "more accounts than account ids"));
     }
-    let mut out = Vec::with_capacity(n as usize);
+    // The count is not trusted with an allocation: entries are checked as they are read.
+    let mut out = Vec::with_capacity(n.min(4096) as usize);
     for _ in 0..n {
         let corpus = c.u8().and_then(|i| Corpus::ALL.get(usize::from(i)).copied());
         let corpus = corpus.ok_or_else(|| bad(&c, "corpus"))?;
@@ -796,6 +800,8 @@ pub struct RecordTableWriter {
     /// Seqs removed since the last prepare.
     pending_tombs: Vec<u64>,
     buf: Vec<u8>,
+    /// A write failed part-way: refuse everything until reopened.
+    failed: bool,
 }
 
 impl RecordTableWriter {
@@ -828,6 +834,7 @@ impl RecordTableWriter {
             pending_runs: Vec::new(),
             pending_tombs: Vec::new(),
             buf: Vec::with_capacity(4096),
+            failed: false,
         })
     }
 
@@ -848,6 +855,18 @@ impl RecordTableWriter {
 
     fn path(&self, kind: Kind) -> PathBuf {
         epoch_path(&self.dir, kind, self.cur.epoch)
+    }
+
+    fn check(&self) -> Result<(), TableError> {
+        if self.failed { Err(TableError::Failed(self.dir.clone())) } else { Ok(()) }
+    }
+
+    /// An I/O error while reading what this writer wrote leaves its buffers in doubt.
+    fn fail_on_io<T>(&mut self, r: Result<T, TableError>) -> Result<T, TableError> {
+        if let Err(TableError::Io { .. }) = r {
+            self.failed = true;
+        }
+        r
     }
 
     fn account_id(&mut self, corpus: Corpus, account: &Account) -> Result<u32, TableError> {
@@ -871,6 +890,7 @@ impl RecordTableWriter {
     /// Append `rec`, whose `seq` must be [`next_seq`](Self::next_seq). Returns its seq. Not
     /// durable or visible to readers until prepared and committed.
     pub fn append(&mut self, rec: &Record) -> Result<u64, TableError> {
+        self.check()?;
         let seq = self.cur.rows;
         if rec.seq != seq {
             return Err(TableError::SeqMismatch { expected: seq, got: rec.seq });
@@ -886,9 +906,19 @@ impl RecordTableWriter {
         let mut header = [0u8; HEADER as usize];
         header[..4].copy_from_slice(&len.to_le_bytes());
         header[4] = FORMAT_JSON;
-        self.files.data.write_all(&header).map_err(io_err(&path))?;
-        self.files.data.write_all(&self.buf).map_err(io_err(&path))?;
-        self.files.rows.write_all(&row.bytes()).map_err(io_err(&self.path(Kind::Rows)))?;
+        let written = self
+            .files
+            .data
+            .write_all(&header)
+            .and_then(|()| self.files.data.write_all(&self.buf))
+            .map_err(io_err(&path))
+            .and_then(|()| {
+                self.files.rows.write_all(&row.bytes()).map_err(io_err(&self.path(Kind::Rows)))
+            });
+        if let Err(e) = written {
+            self.failed = true;
+            return Err(e);
+        }
         self.cur.data_len += row.total();
         self.cur.rows += 1;
         self.cur.live += 1;
@@ -932,10 +962,12 @@ impl RecordTableWriter {
     /// to keep the account totals exact. Returns whether it removed anything: `false` when the
     /// record was already removed or does not exist.
     pub fn remove(&mut self, seq: u64) -> Result<bool, TableError> {
+        self.check()?;
         if seq >= self.cur.rows || self.removed.contains(&seq) {
             return Ok(false);
         }
-        let rb = self.read_at(Kind::Rows, seq * ROW, ROW, seq)?;
+        let rb = self.read_at(Kind::Rows, seq * ROW, ROW, seq);
+        let rb = self.fail_on_io(rb)?;
         let row = Row::parse(
             &rb.as_slice()
                 .try_into()
@@ -944,7 +976,8 @@ impl RecordTableWriter {
         if row.dead() {
             return Ok(false);
         }
-        let bytes = self.read_at(Kind::Data, row.offset, row.total(), seq)?;
+        let bytes = self.read_at(Kind::Data, row.offset, row.total(), seq);
+        let bytes = self.fail_on_io(bytes)?;
         let rec = decode_record(&self.path(Kind::Data), seq, &row, &bytes)?;
         let rows_path = self.path(Kind::Rows);
         let entry = self
@@ -967,6 +1000,13 @@ impl RecordTableWriter {
     /// [`committed`](Self::committed). Until then readers and a reopening writer see the
     /// previous commit.
     pub fn prepare(&mut self) -> Result<TableManifest, TableError> {
+        self.check()?;
+        let r = self.write_prepared();
+        self.failed = r.is_err();
+        r
+    }
+
+    fn write_prepared(&mut self) -> Result<TableManifest, TableError> {
         // One run per account touched, seqs ascending; first-touched account first.
         let mut groups: Vec<(u32, Vec<u64>)> = Vec::new();
         let mut slot: HashMap<u32, usize> = HashMap::new();
@@ -1003,7 +1043,7 @@ impl RecordTableWriter {
             w.flush().map_err(io_err(&path))?;
             w.get_ref().sync_data().map_err(io_err(&path))?;
         }
-        self.cur.generation = self.cur.generation.max(self.base.generation) + 1;
+        self.cur.generation += 1;
         write_summaries(&self.dir, self.cur.generation, &self.entries)?;
         Ok(self.cur.clone())
     }
@@ -1029,6 +1069,7 @@ impl RecordTableWriter {
     /// files are deleted by [`committed`](Self::committed). Appends after this go to the new
     /// epoch.
     pub fn compact(&mut self) -> Result<TableManifest, TableError> {
+        self.check()?;
         if self.cur != self.base || !self.pending_runs.is_empty() || !self.pending_tombs.is_empty()
         {
             return Err(TableError::Uncommitted(self.dir.clone()));
@@ -1072,9 +1113,8 @@ impl RecordTableWriter {
         }
         let (apath, mut accounts) = create(Kind::Accounts)?;
         let mut entries = self.entries.clone();
-        for (id, e) in entries.iter_mut().enumerate() {
+        for e in entries.iter_mut() {
             let seqs: Vec<u64> = old.seqs_of(e.corpus, &e.account)?.collect();
-            debug_assert_eq!(old.by_key.get(&(e.corpus, e.account.clone())), Some(&(id as u32)));
             if seqs.is_empty() {
                 e.last_run = NONE;
                 continue;
