@@ -251,9 +251,11 @@ pub struct AccountTotals {
 
 impl AccountTotals {
     fn add(&mut self, rec: &Record) {
-        self.records += 1;
-        self.bytes += rec.blob.size;
-        *self.org_units.entry(rec.org_unit.clone()).or_default() += 1;
+        // Saturating: totals read back from a damaged file must not overflow into a panic.
+        self.records = self.records.saturating_add(1);
+        self.bytes = self.bytes.saturating_add(rec.blob.size);
+        let n = self.org_units.entry(rec.org_unit.clone()).or_default();
+        *n = n.saturating_add(1);
     }
 
     fn sub(&mut self, rec: &Record) {
@@ -404,12 +406,12 @@ fn load(dir: &Path, m: &TableManifest) -> Result<Loaded, TableError> {
                 ));
             }
         }
-        let total: u64 = entries.iter().map(|e| e.totals.records).sum();
-        if total != m.live {
+        let total = entries.iter().try_fold(0u64, |n, e| n.checked_add(e.totals.records));
+        if total != Some(m.live) {
             return Err(corrupt(
                 &path,
                 At::File,
-                format!("accounts hold {total} records, manifest says {}", m.live),
+                format!("accounts hold {total:?} records, manifest says {}", m.live),
             ));
         }
         entries
@@ -1043,7 +1045,9 @@ impl RecordTableWriter {
             w.flush().map_err(io_err(&path))?;
             w.get_ref().sync_data().map_err(io_err(&path))?;
         }
-        self.cur.generation += 1;
+        self.cur.generation = self.cur.generation.checked_add(1).ok_or_else(|| {
+            corrupt(&summaries_path(&self.dir, self.cur.generation), At::File, "last generation")
+        })?;
         write_summaries(&self.dir, self.cur.generation, &self.entries)?;
         Ok(self.cur.clone())
     }
@@ -1075,9 +1079,18 @@ impl RecordTableWriter {
             return Err(TableError::Uncommitted(self.dir.clone()));
         }
         let old = RecordTable::open(&self.dir, &self.base)?;
+        let (Some(epoch), Some(generation)) =
+            (self.base.epoch.checked_add(1), self.base.generation.checked_add(1))
+        else {
+            return Err(corrupt(
+                &old.path(Kind::Rows),
+                At::File,
+                "epoch or generation at its maximum",
+            ));
+        };
         let mut next = TableManifest {
-            epoch: self.base.epoch + 1,
-            generation: self.base.generation + 1,
+            epoch,
+            generation,
             rows: self.base.rows,
             live: 0,
             data_len: 0,

@@ -613,3 +613,51 @@ fn many_small_accounts_with_nothing_left() {
     assert_eq!((m.data_len, m.accounts_len, m.live), (0, 0, 0));
     check(&RecordTable::open(dir, &m).unwrap(), &Model(vec![None; 40]));
 }
+
+#[test]
+fn lying_manifests_give_errors_never_panics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut model = Model::default();
+    let mut w = RecordTableWriter::open(dir, None).unwrap();
+    append(&mut w, &mut model, 0, 8);
+    remove(&mut w, &mut model, 2);
+    let m = commit(&mut w);
+    drop(w);
+    let opened = Cell::new(0);
+    let fields: [fn(&mut TableManifest) -> &mut u64; 6] = [
+        |m| &mut m.generation,
+        |m| &mut m.rows,
+        |m| &mut m.live,
+        |m| &mut m.data_len,
+        |m| &mut m.accounts_len,
+        |m| &mut m.tombstones_len,
+    ];
+    for field in fields {
+        let orig = *field(&mut m.clone());
+        for v in
+            [0, 1, 7, 8, 15, 16, orig - 1, orig + 1, u64::from(u32::MAX), u64::MAX / 16, u64::MAX]
+        {
+            let mut lie = m.clone();
+            *field(&mut lie) = v;
+            // Readers only: a writer would (rightly) cut the files to the lie.
+            if let Ok(t) = RecordTable::open(dir, &lie) {
+                for seq in 0..t.rows() + 1 {
+                    let _ = t.get(seq);
+                    let _ = t.account_of(seq);
+                }
+                for (c, a, _) in t.accounts() {
+                    if let Ok(it) = t.seqs_of(c, a) {
+                        let _ = it.count();
+                    }
+                }
+                opened.set(opened.get() + 1);
+            }
+        }
+    }
+    for epoch in [1, u32::MAX] {
+        assert!(RecordTable::open(dir, &TableManifest { epoch, ..m.clone() }).is_err());
+    }
+    assert!(opened.get() > 0);
+    check(&RecordTable::open(dir, &m).unwrap(), &model);
+}
