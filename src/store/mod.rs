@@ -16,6 +16,7 @@
 //! the next writer.
 
 mod map;
+pub mod table;
 
 use crate::digest::Md5;
 use crate::model::{Account, BlobRef, Corpus, DocId, Record};
