@@ -114,7 +114,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         with_att.counts.total, with_att.counts.matching_accounts
     );
     for r in with_att.hits.iter().take(3) {
-        let m = coll.record(r).and_then(|r| r.mail()).ok_or("not mail")?;
+        let rec = coll.record(r)?;
+        let m = rec.as_ref().and_then(|r| r.mail()).ok_or("not mail")?;
         let names: Vec<_> = m.attachments.iter().filter_map(|a| a.name.as_deref()).collect();
         println!(
             "  {}  {}  {:?}  {names:?}",
@@ -172,8 +173,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    let first = &coll.store().records()[0];
-    let bytes = coll.store().bytes(first)?;
+    let first = coll.store().get(0)?.ok_or("no record 0")?;
+    let bytes = coll.store().bytes(&first)?;
     println!(
         "\nfirst record {} is {} bytes, MD5 {} (verified: {})",
         first.doc_id,

@@ -95,7 +95,7 @@ impl Collection {
             index_generation: self.index.generation()?,
             index_docs: self.index.num_docs(),
             store_generation: self.store.generation(),
-            records: self.store.records().len() as u64,
+            records: self.store.len(),
         })
     }
 
@@ -168,7 +168,7 @@ impl CollectionWriter {
 
     fn reconcile(&mut self) -> Result<()> {
         let store_gen = self.store.store().generation();
-        let records = self.store.store().records().len() as u64;
+        let records = self.store.store().len();
         match self.index.generation()? {
             Some(g) if g == store_gen && self.index.num_docs() == records => Ok(()),
             Some(g)
@@ -187,10 +187,11 @@ impl CollectionWriter {
     pub fn rebuild_index(&mut self) -> Result<()> {
         self.writer.delete_all()?;
         let store = self.store.store();
-        for rec in store.records() {
-            let bytes = store.bytes(rec)?;
+        for rec in store.iter() {
+            let rec = rec?;
+            let bytes = store.bytes(&rec)?;
             let parsed = ingest::mime::parse(bytes);
-            self.writer.add(rec, &IndexText { body: &parsed.body })?;
+            self.writer.add(&rec, &IndexText { body: &parsed.body })?;
         }
         self.writer.commit(store.generation())?;
         Ok(())
@@ -207,9 +208,9 @@ impl CollectionWriter {
             IngestReport { source: source.path().display().to_string(), ..IngestReport::default() };
         // Message-IDs already held by this account, for the duplicate check.
         let mut seen_ids: HashMap<String, DocId> = HashMap::new();
-        for r in self.store.store().records() {
-            if r.account == opts.account
-                && r.corpus == opts.corpus
+        let store = self.store.store();
+        for seq in store.seqs_of(opts.corpus, &opts.account)? {
+            if let Some(r) = store.get(seq)?
                 && let Some(id) = r.mail().and_then(|m| m.message_id.clone())
             {
                 seen_ids.entry(id).or_insert(r.doc_id);
@@ -292,18 +293,18 @@ impl CollectionWriter {
             defects,
         };
         self.writer.add(&rec, &IndexText { body: &body })?;
-        self.store.push(rec);
+        self.store.push(&rec)?;
         Ok(true)
     }
 
     /// Commit what was added so far.
     pub fn commit(&mut self, progress: &mut dyn IngestProgress) -> Result<()> {
-        if self.store.pending().is_empty() {
+        if self.store.pending() == 0 {
             return Ok(());
         }
         let writer = &mut self.writer;
         let generation = self.store.commit(|g| Ok(writer.commit(g)?))?;
-        progress.committed(generation, self.store.store().records().len() as u64);
+        progress.committed(generation, self.store.store().len());
         Ok(())
     }
 

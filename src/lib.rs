@@ -29,9 +29,9 @@
 //! let report = w.ingest(&Source::Mbox(mbox), &opts, &mut NoProgress)?;
 //! assert_eq!((report.seen, report.ingested), (1, 1));
 //! let coll = w.finish()?;
-//! let rec = &coll.store().records()[0];
+//! let rec = coll.store().get(0)?.expect("record 0");
 //! // mboxrd quoting is undone: the stored bytes are the original message.
-//! assert_eq!(coll.store().bytes(rec)?, b"Message-ID: <1@x>\nSubject: hi\n\nFrom me\n");
+//! assert_eq!(coll.store().bytes(&rec)?, b"Message-ID: <1@x>\nSubject: hi\n\nFrom me\n");
 //! # Ok(()) }
 //! ```
 #![deny(unsafe_code)]

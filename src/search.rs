@@ -127,47 +127,73 @@ impl Collection {
     }
 
     fn search_as(&self, req: &SearchRequest, collection: u32) -> Result<SearchResult> {
-        let (records, compiled) = self.matching(req)?;
-        let mut hits: Vec<Hit> = records.iter().map(|r| Hit::of(r, collection)).collect();
+        let (seqs, compiled) = self.matching(req)?;
+        let mut hits = Vec::with_capacity(seqs.len());
+        for &seq in &seqs {
+            if let Some(r) = self.store().get(seq)? {
+                hits.push(Hit::of(&r, collection));
+            }
+        }
         hits.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        let counts = self.tally(&req.scope, &records);
+        let counts = self.tally(&req.scope, &seqs)?;
         Ok(SearchResult { hits, counts, bounds: compiled.bounds, warnings: compiled.warnings })
     }
 
-    /// The record a hit of this collection names.
-    pub fn record(&self, hit: &Hit) -> Option<&Record> {
-        self.store().by_seq(hit.seq).filter(|r| r.doc_id == hit.doc_id)
+    /// The record a hit of this collection names, decoded from the record table.
+    pub fn record(&self, hit: &Hit) -> Result<Option<Record>> {
+        Ok(self.store().get(hit.seq)?.filter(|r| r.doc_id == hit.doc_id))
     }
 
     /// The records of this collection's hits, in the hits' order.
-    pub fn hit_records<'c>(&'c self, hits: &[Hit]) -> Vec<&'c Record> {
-        hits.iter().filter(|h| h.collection == 0).filter_map(|h| self.record(h)).collect()
+    pub fn hit_records(&self, hits: &[Hit]) -> Result<Vec<Record>> {
+        let mut out = Vec::with_capacity(hits.len());
+        for h in hits.iter().filter(|h| h.collection == 0) {
+            if let Some(r) = self.record(h)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
     }
 
-    /// Only the counts (hits are not ordered): what `--count` and results-count files need.
+    /// Only the counts (hits are not ordered): what `--count` and results-count files need. No
+    /// record is decoded: each hit's account is read from its row.
     pub fn count(&self, req: &SearchRequest) -> Result<Counts> {
-        let (hits, _) = self.matching(req)?;
-        Ok(self.tally(&req.scope, &hits))
+        let (seqs, _) = self.matching(req)?;
+        self.tally(&req.scope, &seqs)
     }
 
-    fn matching(&self, req: &SearchRequest) -> Result<(Vec<&Record>, compile::Compiled)> {
+    /// The counts, date bounds and warnings of a search, without its hits: no record is decoded.
+    pub fn count_result(&self, req: &SearchRequest) -> Result<SearchResult> {
+        let (seqs, compiled) = self.matching(req)?;
+        let counts = self.tally(&req.scope, &seqs)?;
+        Ok(SearchResult {
+            hits: Vec::new(),
+            counts,
+            bounds: compiled.bounds,
+            warnings: compiled.warnings,
+        })
+    }
+
+    /// The seqs of the committed records matching `req`, ascending.
+    fn matching(&self, req: &SearchRequest) -> Result<(Vec<u64>, compile::Compiled)> {
         let compiled = compile::compile(self.index(), &req.query, &req.scope, req.now)
             .map_err(crate::Error::Search)?;
-        let limit = self.store().records().len() as u64;
+        let limit = self.store().len();
         let seqs = self.index().search(&compiled, limit)?;
-        Ok((seqs.into_iter().filter_map(|s| self.store().by_seq(s)).collect(), compiled))
+        Ok((seqs, compiled))
     }
 
-    fn tally(&self, scope: &Scope, hits: &[&Record]) -> Counts {
+    fn tally(&self, scope: &Scope, seqs: &[u64]) -> Result<Counts> {
         let mut per_account: BTreeMap<Account, u64> =
             self.queried_accounts(scope).into_iter().map(|a| (a, 0)).collect();
         // Hits of one account are mostly adjacent (ingest order): count runs, add each run once.
         let mut run: Option<(&Account, u64)> = None;
-        for r in hits {
+        for &seq in seqs {
+            let Some((_, account)) = self.store().account_of(seq)? else { continue };
             match &mut run {
-                Some((a, n)) if *a == &r.account => *n += 1,
+                Some((a, n)) if *a == account => *n += 1,
                 _ => {
-                    if let Some((a, n)) = run.replace((&r.account, 1)) {
+                    if let Some((a, n)) = run.replace((account, 1)) {
                         *per_account.entry(a.clone()).or_insert(0) += n;
                     }
                 }
@@ -176,7 +202,7 @@ impl Collection {
         if let Some((a, n)) = run {
             *per_account.entry(a.clone()).or_insert(0) += n;
         }
-        Counts::from_per_account(per_account)
+        Ok(Counts::from_per_account(per_account))
     }
 
     /// The accounts a scope covers: the listed ones, or those of the collection in the org unit

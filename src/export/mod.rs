@@ -72,6 +72,9 @@ pub enum ExportError {
     /// A limit (threads, request nesting).
     #[error(transparent)]
     Limit(#[from] crate::LimitError),
+    /// The collection's records could not be read.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// Writing.
     #[error("{path}: {source}")]
     Io {
@@ -154,17 +157,17 @@ pub fn plan(
         )
         .into());
     }
-    let hits: Vec<&Record> = result
-        .hits
-        .iter()
-        .filter(|h| only.is_none_or(|o| o.doc_ids.contains(&h.doc_id)))
-        .filter_map(|h| coll.record(h))
-        .collect();
+    let mut hits: Vec<Record> = Vec::new();
+    for h in result.hits.iter().filter(|h| only.is_none_or(|o| o.doc_ids.contains(&h.doc_id))) {
+        if let Some(r) = coll.store().get(h.seq)?.filter(|r| r.doc_id == h.doc_id) {
+            hits.push(r);
+        }
+    }
     if let Some(retry) = only {
         let found: BTreeSet<&DocId> = hits.iter().map(|r| &r.doc_id).collect();
         let (mut unknown, mut out_of_scope) = (Vec::new(), Vec::new());
         for d in retry.doc_ids.iter().filter(|d| !found.contains(d)) {
-            if coll.store().get(d).is_some() { out_of_scope.push(*d) } else { unknown.push(*d) }
+            if coll.store().find(d)?.is_some() { out_of_scope.push(*d) } else { unknown.push(*d) }
         }
         if !unknown.is_empty() || !out_of_scope.is_empty() {
             return Err(ExportError::RetryMismatch {
@@ -197,7 +200,7 @@ pub fn plan(
         csv_formula_guard: req.ediscovery.csv_formula_guard,
         files: Vec::new(),
     }
-    .assign(&hits))
+    .assign(&hits.iter().collect::<Vec<_>>()))
 }
 
 /// `metadata.xml` and (mail) `metadata.csv` for `records`, side by side; the files and the
@@ -370,8 +373,11 @@ fn write_all(
     // all export; if any record fails it is written again below for the exported ones only. With
     // CRLF line endings the metadata describes the converted bytes, known only once the zips are
     // written, so it is written after them.
-    let planned: Vec<&Record> =
-        plan.zips.iter().flat_map(|z| &z.records).filter_map(|s| store.by_seq(*s)).collect();
+    let mut planned: Vec<Record> = Vec::new();
+    for &seq in plan.zips.iter().flat_map(|z| &z.records) {
+        planned.extend(store.get(seq)?);
+    }
+    let planned: Vec<&Record> = planned.iter().collect();
     let alongside = plan.line_endings == request::LineEndings::Original;
     let no_conversion = metadata::Converted::new();
     let (zips, optimistic) = run::join(
@@ -383,8 +389,8 @@ fn write_all(
     let mut converted = metadata::Converted::new();
 
     let mut files: Vec<WrittenFile> = Vec::new();
-    let mut exported: Vec<&Record> = Vec::new();
-    let mut failed: Vec<(&Record, Failure)> = Vec::new();
+    let mut exported: Vec<Record> = Vec::new();
+    let mut failed: Vec<(Record, Failure)> = Vec::new();
     let mut balances: BTreeMap<String, Balance> = plan
         .in_scope
         .iter()
@@ -397,7 +403,7 @@ fn write_all(
     for (file, outcomes) in zips {
         files.push(file);
         for (seq, o) in outcomes {
-            let Some(r) = store.by_seq(seq) else { continue };
+            let Some(r) = store.get(seq)? else { continue };
             let b = balances.entry(r.account.to_string()).or_default();
             match o {
                 RecordOutcome::Exported { newline_added, converted: c } => {
@@ -426,7 +432,10 @@ fn write_all(
     };
     let metadata = match optimistic {
         Some(m) if failed.is_empty() => m,
-        _ => write_metadata(plan, &exported, &converted, out).map_err(io_at(out))?,
+        _ => {
+            let exported: Vec<&Record> = exported.iter().collect();
+            write_metadata(plan, &exported, &converted, out).map_err(io_at(out))?
+        }
     };
     let (meta_files, replaced) = metadata;
     files.extend(meta_files);
@@ -464,7 +473,7 @@ fn write_all(
         })?);
     }
     if !failed.is_empty() {
-        let rows: Vec<(&Record, &Failure)> = failed.iter().map(|(r, f)| (*r, f)).collect();
+        let rows: Vec<(&Record, &Failure)> = failed.iter().map(|(r, f)| (r, f)).collect();
         files.push(write(FileKind::Errors, &|w| {
             metadata::write_errors(&rows, plan.csv_formula_guard, w)
         })?);

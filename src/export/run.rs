@@ -15,6 +15,7 @@ use crate::format::mbox;
 use crate::format::zip::ZipOut;
 use crate::model::Record;
 use crate::model::time;
+use crate::store::table::TableError;
 use crate::store::{Store, StoreError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -197,7 +198,8 @@ fn write_zip(
     while start < z.records.len() {
         let (mut end, mut bytes) = (start, 0);
         while end < z.records.len() && (end == start || bytes < BATCH) {
-            bytes += store.by_seq(z.records[end]).map_or(0, |r| r.blob.size);
+            // Batch sizes only: a record that cannot be read fails (and is reported) in `frame`.
+            bytes += store.get(z.records[end]).ok().flatten().map_or(0, |r| r.blob.size);
             end += 1;
         }
         ranges.push((start, end, bytes));
@@ -252,10 +254,22 @@ fn write_zip(
 
 /// Read, check and frame one message, under its `FileName` (see `naming::message_file_name`).
 fn frame(store: &Store, source: &dyn BlobSource, seq: u64, eol: LineEndings) -> Framed {
-    let rec = store.by_seq(seq).ok_or_else(|| Failure {
-        class: FailureClass::NonTransient,
-        reason: format!("record {seq} is not in the collection"),
-    })?;
+    let rec = store
+        .get(seq)
+        .map_err(|e| Failure {
+            class: match e {
+                StoreError::Io { .. } | StoreError::Table(TableError::Io { .. }) => {
+                    FailureClass::Transient
+                }
+                _ => FailureClass::NonTransient,
+            },
+            reason: format!("record {seq} cannot be read: {e}"),
+        })?
+        .ok_or_else(|| Failure {
+            class: FailureClass::NonTransient,
+            reason: format!("record {seq} is not in the collection"),
+        })?;
+    let rec = &rec;
     let bytes = source.read(rec)?;
     if bytes.len() as u64 != rec.blob.size || Md5::of(&bytes) != rec.blob.md5 {
         return Err(Failure {

@@ -3,17 +3,24 @@
 //!
 //! ```text
 //! DIR/MANIFEST.json         the commit point: generation, committed length of every pack,
-//!                           record segments, record count (replaced atomically by rename)
+//!                           the record table's committed state, record count (replaced
+//!                           atomically by rename)
 //! DIR/packs/000000.pack     blobs, back to back; a blob is addressed by (pack, offset, size)
-//! DIR/records/000001.jsonl  the records of one commit, one JSON object per line
+//! DIR/records/*.bin         the record table ([`table`]): records found by seq or account
+//!                           without decoding the rest
 //! DIR/LOCK                  held by the one writer
 //! ```
 //!
-//! A commit syncs the packs and the new segment, lets the caller commit dependent state (the
-//! index) under the new generation, then renames a new manifest into place. A crash anywhere
-//! before the rename leaves the previous manifest, which names only complete data: bytes past a
-//! pack's committed length and segments it does not list are ignored by readers and removed by
-//! the next writer.
+//! A commit syncs the packs, prepares the record table (its files synced, a new summaries
+//! file), lets the caller commit dependent state (the index) under the new generation, then
+//! renames a new manifest into place. A crash anywhere before the rename leaves the previous
+//! manifest, which names only complete data: bytes past a committed length and files it does not
+//! name are ignored by readers and removed by the next writer.
+//!
+//! Format 1 collections kept records in JSON Lines segments (`records/000001.jsonl`, one per
+//! commit). A reader reads them as they are (parsing every record at open, as format 1 always
+//! did); the first writer converts them once into the record table (seq = line position, so the
+//! index stays valid) and commits format 2.
 
 mod map;
 pub mod table;
@@ -26,10 +33,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use table::{RecordTable, RecordTableWriter, TableError, TableManifest};
 
 /// A pack is closed and a new one started past this size.
 pub const PACK_LIMIT: u64 = 1 << 30;
-const FORMAT: u32 = 1;
+/// The format this version writes: the record table.
+const FORMAT: u32 = 2;
+/// The format of JSON Lines segments, read and converted.
+const FORMAT_JSONL: u32 = 1;
 
 /// Errors of the collection folder.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +62,9 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The record table (its errors name the file and the row or byte).
+    #[error(transparent)]
+    Table(#[from] TableError),
     /// Another process is writing to the collection.
     #[error("{0}: another process is writing to this collection")]
     Locked(PathBuf),
@@ -84,9 +98,20 @@ struct Manifest {
     generation: u64,
     /// Committed length of each pack, by pack number.
     packs: Vec<u64>,
-    /// Record segment file names, in commit order.
+    /// Format 1 only: record segment file names, in commit order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     segments: Vec<String>,
+    /// Records.
     records: u64,
+    /// Distinct blobs the records reference (format 2; computed at open for format 1).
+    #[serde(default)]
+    blobs: u64,
+    /// Bytes of those blobs.
+    #[serde(default)]
+    blob_bytes: u64,
+    /// Format 2: the record table's committed state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    table: Option<TableManifest>,
 }
 
 /// Statistics of a collection.
@@ -116,15 +141,34 @@ pub struct AccountSummary {
     pub org_units: std::collections::BTreeSet<crate::model::OrgUnit>,
 }
 
+/// Where the records are read from.
+enum Records {
+    /// Format 2: the record table, decoded one record at a time.
+    Table(RecordTable),
+    /// Format 1: JSON Lines segments, parsed whole at open (until a writer converts them).
+    Jsonl(Vec<Record>),
+}
+
 /// An open collection folder (reading; see [`StoreWriter`] for appending).
 pub struct Store {
     dir: PathBuf,
     manifest: Manifest,
     maps: Vec<Mapped>,
-    records: Vec<Record>,
-    by_doc: HashMap<DocId, u64>,
-    by_md5: HashMap<Md5, BlobRef>,
+    records: Records,
     accounts: BTreeMap<(Corpus, Account), AccountSummary>,
+}
+
+fn summaries_of(t: &RecordTable) -> BTreeMap<(Corpus, Account), AccountSummary> {
+    t.accounts()
+        .map(|(c, a, totals)| {
+            let s = AccountSummary {
+                records: totals.records,
+                bytes: totals.bytes,
+                org_units: totals.org_units.keys().cloned().collect(),
+            };
+            ((c, a.clone()), s)
+        })
+        .collect()
 }
 
 impl Store {
@@ -134,13 +178,19 @@ impl Store {
         fs::create_dir_all(dir.join("records")).map_err(io_err(dir))?;
         let mpath = dir.join("MANIFEST.json");
         if !mpath.exists() {
-            let m = Manifest { format: FORMAT, ..Manifest::default() };
+            let m = Manifest {
+                format: FORMAT,
+                table: Some(TableManifest::default()),
+                ..Manifest::default()
+            };
             write_manifest(dir, &m)?;
         }
         Store::open(dir)
     }
 
-    /// Open the collection in `dir` as of its last commit.
+    /// Open the collection in `dir` as of its last commit. Reads the manifest and the record
+    /// table's account summaries and maps the rest: no record is decoded (a format 1
+    /// collection, not yet converted by a writer, is parsed whole).
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let mpath = dir.join("MANIFEST.json");
         let text = match fs::read(&mpath) {
@@ -150,66 +200,61 @@ impl Store {
             }
             Err(e) => return Err(io_err(&mpath)(e)),
         };
-        let manifest: Manifest = serde_json::from_slice(&text)
+        let mut manifest: Manifest = serde_json::from_slice(&text)
             .map_err(|e| StoreError::Corrupt { path: mpath.clone(), reason: e.to_string() })?;
-        if manifest.format != FORMAT {
-            return Err(StoreError::Corrupt {
-                path: mpath,
-                reason: format!("format {} (this version reads {FORMAT})", manifest.format),
-            });
-        }
-        let mut store = Store {
-            dir: dir.to_path_buf(),
-            manifest: Manifest::default(),
-            maps: Vec::new(),
-            records: Vec::new(),
-            by_doc: HashMap::new(),
-            by_md5: HashMap::new(),
-            accounts: BTreeMap::new(),
+        let corrupt = |reason: String| StoreError::Corrupt { path: mpath.clone(), reason };
+        let (records, accounts) = match manifest.format {
+            FORMAT => {
+                let tm = manifest
+                    .table
+                    .as_ref()
+                    .ok_or_else(|| corrupt("format 2 without a record table".to_owned()))?;
+                let t = RecordTable::open(&dir.join("records"), tm)?;
+                if t.live() != manifest.records {
+                    return Err(corrupt(format!(
+                        "manifest promises {} records, the record table holds {}",
+                        manifest.records,
+                        t.live()
+                    )));
+                }
+                let accounts = summaries_of(&t);
+                (Records::Table(t), accounts)
+            }
+            FORMAT_JSONL => {
+                let mut records = Vec::new();
+                for seg in &manifest.segments {
+                    load_segment(&dir.join("records").join(seg), &mut records)?;
+                }
+                if records.len() as u64 != manifest.records {
+                    return Err(corrupt(format!(
+                        "manifest promises {} records, segments hold {}",
+                        manifest.records,
+                        records.len()
+                    )));
+                }
+                let mut accounts: BTreeMap<(Corpus, Account), AccountSummary> = BTreeMap::new();
+                let mut blobs: HashMap<Md5, u64> = HashMap::new();
+                for rec in &records {
+                    let s = accounts.entry((rec.corpus, rec.account.clone())).or_default();
+                    s.records += 1;
+                    s.bytes += rec.blob.size;
+                    s.org_units.insert(rec.org_unit.clone());
+                    blobs.entry(rec.blob.md5).or_insert(rec.blob.size);
+                }
+                manifest.blobs = blobs.len() as u64;
+                manifest.blob_bytes = blobs.values().sum();
+                (Records::Jsonl(records), accounts)
+            }
+            other => {
+                return Err(corrupt(format!(
+                    "format {other} (this version reads {FORMAT_JSONL} and {FORMAT})"
+                )));
+            }
         };
-        for seg in &manifest.segments {
-            store.load_segment(seg)?;
-        }
-        if store.records.len() as u64 != manifest.records {
-            return Err(StoreError::Corrupt {
-                path: mpath,
-                reason: format!(
-                    "manifest promises {} records, segments hold {}",
-                    manifest.records,
-                    store.records.len()
-                ),
-            });
-        }
-        store.manifest = manifest;
+        let mut store =
+            Store { dir: dir.to_path_buf(), manifest, maps: Vec::new(), records, accounts };
         store.remap()?;
         Ok(store)
-    }
-
-    fn load_segment(&mut self, name: &str) -> Result<(), StoreError> {
-        let path = self.dir.join("records").join(name);
-        let file = File::open(&path).map_err(io_err(&path))?;
-        for (i, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(io_err(&path))?;
-            let rec: Record = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
-                path: path.clone(),
-                reason: format!("line {}: {e}", i + 1),
-            })?;
-            self.index_record(rec);
-        }
-        Ok(())
-    }
-
-    fn index_record(&mut self, rec: Record) {
-        let key = (rec.corpus, rec.account.clone());
-        let summary = self.accounts.entry(key).or_default();
-        summary.records += 1;
-        summary.bytes += rec.blob.size;
-        if !summary.org_units.contains(&rec.org_unit) {
-            summary.org_units.insert(rec.org_unit.clone());
-        }
-        self.by_doc.insert(rec.doc_id, rec.seq);
-        self.by_md5.entry(rec.blob.md5).or_insert(rec.blob);
-        self.records.push(rec);
     }
 
     fn remap(&mut self) -> Result<(), StoreError> {
@@ -239,19 +284,66 @@ impl Store {
         self.manifest.generation
     }
 
-    /// All records, in `seq` order.
-    pub fn records(&self) -> &[Record] {
-        &self.records
+    /// Committed records (read from the manifest, nothing decoded).
+    pub fn len(&self) -> u64 {
+        self.manifest.records
     }
 
-    /// The record with sequence number `seq`.
-    pub fn by_seq(&self, seq: u64) -> Option<&Record> {
-        usize::try_from(seq).ok().and_then(|i| self.records.get(i))
+    /// Whether the collection holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
-    /// The record with this DocId.
-    pub fn get(&self, doc_id: &DocId) -> Option<&Record> {
-        self.by_doc.get(doc_id).and_then(|&s| self.by_seq(s))
+    /// The record with sequence number `seq`, decoded from the record table; `None` when there
+    /// is none.
+    pub fn get(&self, seq: u64) -> Result<Option<Record>, StoreError> {
+        match &self.records {
+            Records::Table(t) => Ok(t.get(seq)?),
+            Records::Jsonl(v) => Ok(usize::try_from(seq).ok().and_then(|i| v.get(i)).cloned()),
+        }
+    }
+
+    /// The corpus and account of record `seq`, without decoding it; `None` when there is none.
+    pub fn account_of(&self, seq: u64) -> Result<Option<(Corpus, &Account)>, StoreError> {
+        match &self.records {
+            Records::Table(t) => Ok(t.account_of(seq)?),
+            Records::Jsonl(v) => {
+                Ok(usize::try_from(seq).ok().and_then(|i| v.get(i)).map(|r| (r.corpus, &r.account)))
+            }
+        }
+    }
+
+    /// The seqs of `account`'s records in `corpus`, ascending, without decoding records.
+    pub fn seqs_of(&self, corpus: Corpus, account: &Account) -> Result<Vec<u64>, StoreError> {
+        match &self.records {
+            Records::Table(t) => Ok(t.seqs_of(corpus, account)?.collect()),
+            Records::Jsonl(v) => Ok(v
+                .iter()
+                .filter(|r| r.corpus == corpus && &r.account == account)
+                .map(|r| r.seq)
+                .collect()),
+        }
+    }
+
+    /// Every record in `seq` order, each decoded as it is reached.
+    pub fn iter(&self) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
+        let rows = match &self.records {
+            Records::Table(t) => t.rows(),
+            Records::Jsonl(v) => v.len() as u64,
+        };
+        (0..rows).filter_map(move |seq| self.get(seq).transpose())
+    }
+
+    /// The record with this DocId. Reads every record until it is found: for rare paths (a
+    /// retry naming DocIds the search did not give) and tests, not for loops.
+    pub fn find(&self, doc_id: &DocId) -> Result<Option<Record>, StoreError> {
+        for r in self.iter() {
+            let r = r?;
+            if r.doc_id == *doc_id {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
     }
 
     /// The stored original bytes of `rec`, borrowed from the pack map (no copy).
@@ -285,21 +377,28 @@ impl Store {
         &self.accounts
     }
 
-    /// Counts and sizes.
+    /// Counts and sizes (from the manifest and the account summaries: nothing decoded).
     pub fn stats(&self) -> Stats {
-        let mut s = Stats { records: self.records.len() as u64, ..Stats::default() };
+        let mut s = Stats {
+            records: self.len(),
+            blobs: self.manifest.blobs,
+            blob_bytes: self.manifest.blob_bytes,
+            ..Stats::default()
+        };
         for (k, a) in &self.accounts {
             s.bytes += a.bytes;
             s.per_account.insert(k.clone(), (a.records, a.bytes));
         }
-        s.blobs = self.by_md5.len() as u64;
-        s.blob_bytes = self.by_md5.values().map(|b| b.size).sum();
         s
     }
 
-    /// Start appending. Takes the writer lock and removes what an interrupted writer left past the
-    /// last commit.
-    pub fn writer(self) -> Result<StoreWriter, StoreError> {
+    /// Start appending. Takes the writer lock, removes what an interrupted writer left past the
+    /// last commit, and converts a format 1 collection to the record table (one commit).
+    ///
+    /// Reads every record once to build the DocId and MD5 lookups a writer needs (the record
+    /// table does not give them): fine at hundreds of thousands of records, the next thing to
+    /// replace (by a fixed-width key file maintained with the table) on the way to 10 million.
+    pub fn writer(mut self) -> Result<StoreWriter, StoreError> {
         let lock_path = self.dir.join("LOCK");
         let lock = OpenOptions::new()
             .create(true)
@@ -313,6 +412,25 @@ impl Store {
             Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
         }
         self.remove_uncommitted()?;
+        let rec_dir = self.dir.join("records");
+        let jsonl = matches!(self.records, Records::Jsonl(_));
+        // Under the lock: cuts the table's files back to their committed lengths and deletes the
+        // ones the manifest does not name (a format 1 collection starts an empty table).
+        let committed = if jsonl { None } else { self.manifest.table.as_ref() };
+        let mut table = RecordTableWriter::open(&rec_dir, committed)?;
+        let mut docs = HashSet::with_capacity(usize::try_from(self.len()).unwrap_or(0));
+        let mut blobs = HashMap::new();
+        for r in self.iter() {
+            let r = r?;
+            docs.insert(r.doc_id);
+            blobs.entry(r.blob.md5).or_insert(r.blob);
+            if jsonl {
+                table.append(&r)?;
+            }
+        }
+        if jsonl {
+            self.migrate(&mut table)?;
+        }
         let (pack, pack_len) = match self.manifest.packs.last() {
             Some(&len) if len < PACK_LIMIT => (self.manifest.packs.len() as u32 - 1, len),
             _ => (self.manifest.packs.len() as u32, 0),
@@ -320,19 +438,57 @@ impl Store {
         let path = pack_path(&self.dir, pack);
         let file =
             OpenOptions::new().create(true).append(true).open(&path).map_err(io_err(&path))?;
+        let blob_bytes = self.manifest.blob_bytes;
         Ok(StoreWriter {
             store: self,
             _lock: lock,
             pack,
             pack_file: BufWriter::with_capacity(1 << 20, file),
             pack_len,
-            pending: Vec::new(),
-            pending_docs: HashSet::new(),
-            pending_blobs: HashMap::new(),
+            table,
+            docs,
+            blobs,
+            blob_bytes,
+            unreferenced: HashMap::new(),
+            pending: 0,
             closed: Vec::new(),
         })
     }
 
+    /// Format 1 → 2, with every record appended to `table` (seq = line position, so the index
+    /// stays valid): prepare the table, rename the format 2 manifest into place (the commit; the
+    /// generation does not change), then delete the segments. A crash before the rename leaves
+    /// format 1 (the next writer starts over); after it, segments left behind are deleted by the
+    /// next writer.
+    fn migrate(&mut self, table: &mut RecordTableWriter) -> Result<(), StoreError> {
+        let tm = table.prepare()?;
+        let mut m = self.manifest.clone();
+        let segments = std::mem::take(&mut m.segments);
+        m.format = FORMAT;
+        m.table = Some(tm.clone());
+        write_manifest(&self.dir, &m)?;
+        table.committed(&tm)?;
+        let rec_dir = self.dir.join("records");
+        for s in segments {
+            let path = rec_dir.join(s);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(&path)(e)),
+            }
+        }
+        sync_dir(&rec_dir)?;
+        let t = RecordTable::open(&rec_dir, &tm)?;
+        self.accounts = summaries_of(&t);
+        self.records = Records::Table(t);
+        self.manifest = m;
+        Ok(())
+    }
+
+    /// Under the lock: cut packs back to their committed lengths, delete packs the manifest does
+    /// not name, and files in `records/` that are not the record table's (format 2: segments a
+    /// conversion left) or not committed segments (format 1). The table's own files are cut back
+    /// by [`RecordTableWriter::open`].
     fn remove_uncommitted(&self) -> Result<(), StoreError> {
         let packs_dir = self.dir.join("packs");
         for entry in fs::read_dir(&packs_dir).map_err(io_err(&packs_dir))? {
@@ -354,15 +510,34 @@ impl Store {
             }
         }
         let rec_dir = self.dir.join("records");
+        let jsonl = matches!(self.records, Records::Jsonl(_));
         for entry in fs::read_dir(&rec_dir).map_err(io_err(&rec_dir))? {
             let entry = entry.map_err(io_err(&rec_dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !self.manifest.segments.contains(&name) {
+            let stray = if jsonl {
+                !self.manifest.segments.contains(&name)
+            } else {
+                name.ends_with(".jsonl")
+            };
+            if stray {
                 fs::remove_file(entry.path()).map_err(io_err(&entry.path()))?;
             }
         }
         Ok(())
     }
+}
+
+fn load_segment(path: &Path, out: &mut Vec<Record>) -> Result<(), StoreError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(io_err(path))?;
+        let rec: Record = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("line {}: {e}", i + 1),
+        })?;
+        out.push(rec);
+    }
+    Ok(())
 }
 
 fn pack_path(dir: &Path, n: u32) -> PathBuf {
@@ -401,9 +576,17 @@ pub struct StoreWriter {
     pack: u32,
     pack_file: BufWriter<File>,
     pack_len: u64,
-    pending: Vec<Record>,
-    pending_docs: HashSet<DocId>,
-    pending_blobs: HashMap<Md5, BlobRef>,
+    table: RecordTableWriter,
+    /// DocIds of every record, committed or pending.
+    docs: HashSet<DocId>,
+    /// The blobs records reference, committed or pending, by MD5.
+    blobs: HashMap<Md5, BlobRef>,
+    /// Bytes of those blobs.
+    blob_bytes: u64,
+    /// Blobs written since the last commit that no pushed record references yet.
+    unreferenced: HashMap<Md5, BlobRef>,
+    /// Records pushed since the last commit.
+    pending: u64,
     /// Packs closed since the last commit, with their final length.
     closed: Vec<(u32, u64)>,
 }
@@ -416,22 +599,22 @@ impl StoreWriter {
 
     /// Is this DocId already committed or pending?
     pub fn contains(&self, doc_id: &DocId) -> bool {
-        self.store.by_doc.contains_key(doc_id) || self.pending_docs.contains(doc_id)
+        self.docs.contains(doc_id)
     }
 
     /// The next record's sequence number.
     pub fn next_seq(&self) -> u64 {
-        (self.store.records.len() + self.pending.len()) as u64
+        self.table.next_seq()
     }
 
     /// Records waiting for the next commit.
-    pub fn pending(&self) -> &[Record] {
-        &self.pending
+    pub fn pending(&self) -> u64 {
+        self.pending
     }
 
     /// Store `bytes` (once per distinct MD5). Returns where they are and whether they were new.
     pub fn put_blob(&mut self, md5: Md5, bytes: &[u8]) -> Result<(BlobRef, bool), StoreError> {
-        if let Some(b) = self.store.by_md5.get(&md5).or_else(|| self.pending_blobs.get(&md5)) {
+        if let Some(b) = self.blobs.get(&md5).or_else(|| self.unreferenced.get(&md5)) {
             return Ok((*b, false));
         }
         if self.pack_len > 0 && self.pack_len + bytes.len() as u64 > PACK_LIMIT {
@@ -442,7 +625,7 @@ impl StoreWriter {
         let blob =
             BlobRef { md5, size: bytes.len() as u64, pack: self.pack, offset: self.pack_len };
         self.pack_len += bytes.len() as u64;
-        self.pending_blobs.insert(md5, blob);
+        self.unreferenced.insert(md5, blob);
         Ok((blob, true))
     }
 
@@ -461,39 +644,40 @@ impl StoreWriter {
         Ok(())
     }
 
-    /// Queue a record for the next commit. Its `seq` must be [`next_seq`](Self::next_seq).
-    pub fn push(&mut self, rec: Record) {
-        debug_assert_eq!(rec.seq, self.next_seq());
-        self.pending_docs.insert(rec.doc_id);
-        self.pending.push(rec);
+    /// Append a record to the record table for the next commit. Its `seq` must be
+    /// [`next_seq`](Self::next_seq).
+    pub fn push(&mut self, rec: &Record) -> Result<(), StoreError> {
+        self.table.append(rec)?;
+        self.docs.insert(rec.doc_id);
+        let md5 = rec.blob.md5;
+        self.unreferenced.remove(&md5);
+        if let std::collections::hash_map::Entry::Vacant(e) = self.blobs.entry(md5) {
+            e.insert(rec.blob);
+            self.blob_bytes += rec.blob.size;
+        }
+        self.pending += 1;
+        Ok(())
     }
 
     /// Make everything pushed so far durable. `then` runs after the data is synced and before
     /// the manifest names it, with the new generation: the place to commit dependent state.
+    ///
+    /// Order: sync the packs; prepare the record table (its files synced, a new summaries file);
+    /// `then`; rename the new manifest into place (the commit); let the table delete what the
+    /// manifest no longer names; reopen the committed table for reading.
     pub fn commit(
         &mut self,
         then: impl FnOnce(u64) -> Result<(), crate::Error>,
     ) -> Result<u64, crate::Error> {
-        if self.pending.is_empty() {
+        if self.pending == 0 {
             return Ok(self.store.manifest.generation);
         }
         let path = pack_path(&self.store.dir, self.pack);
         self.pack_file.flush().map_err(io_err(&path))?;
         self.pack_file.get_ref().sync_data().map_err(io_err(&path))?;
+        let tm = self.table.prepare().map_err(StoreError::from)?;
 
         let generation = self.store.manifest.generation + 1;
-        let seg_name = format!("{generation:06}.jsonl");
-        let seg_path = self.store.dir.join("records").join(&seg_name);
-        let mut buf = Vec::with_capacity(self.pending.len() * 768);
-        for r in &self.pending {
-            serde_json::to_writer(&mut buf, r).map_err(|e| StoreError::Corrupt {
-                path: seg_path.clone(),
-                reason: e.to_string(),
-            })?;
-            buf.push(b'\n');
-        }
-        write_synced(&seg_path, &buf)?;
-
         then(generation)?;
 
         let mut m = self.store.manifest.clone();
@@ -502,17 +686,21 @@ impl StoreWriter {
             set_pack_len(&mut m.packs, n, len);
         }
         set_pack_len(&mut m.packs, self.pack, self.pack_len);
-        m.segments.push(seg_name);
-        m.records += self.pending.len() as u64;
+        m.records = tm.live;
+        m.blobs = self.blobs.len() as u64;
+        m.blob_bytes = self.blob_bytes;
+        m.table = Some(tm.clone());
         write_manifest(&self.store.dir, &m)?;
 
+        self.table.committed(&tm).map_err(StoreError::from)?;
         self.closed.clear();
+        self.unreferenced.clear();
+        self.pending = 0;
+        let t =
+            RecordTable::open(&self.store.dir.join("records"), &tm).map_err(StoreError::from)?;
+        self.store.accounts = summaries_of(&t);
+        self.store.records = Records::Table(t);
         self.store.manifest = m;
-        self.pending_blobs.clear();
-        self.pending_docs.clear();
-        for r in std::mem::take(&mut self.pending) {
-            self.store.index_record(r);
-        }
         self.store.remap()?;
         Ok(generation)
     }

@@ -66,7 +66,7 @@ fn assert_rejected(r: &IngestReport, suffix: &str, reason_starts: &str) {
 }
 
 fn no_record_holds(c: &Collection, bytes: &[u8]) {
-    for rec in c.store().records() {
+    for rec in c.store().records().iter() {
         assert_ne!(stored(c, rec), bytes, "{} holds outside bytes", rec.source.key);
     }
 }
@@ -96,14 +96,14 @@ fn maildir_symlinked_cur_new_and_folder_are_not_followed() {
     let (c, r) = ingest(&tmp.path().join("c1"), Source::Maildir(md1.clone()));
     assert_eq!((r.ingested, r.rejected.len(), r.seen), (1, 1, 2), "{r:#?}");
     assert_rejected(&r, "md1/cur", SYMLINK_REASON);
-    assert_eq!(stored(&c, by_key(&c, "/100.a")), &msg("one")[..]);
+    assert_eq!(stored(&c, &by_key(&c, "/100.a")), &msg("one")[..]);
     no_record_holds(&c, SECRET);
 
     let (c, r) = ingest(&tmp.path().join("c2"), Source::Maildir(md2.clone()));
     assert_eq!((r.ingested, r.rejected.len(), r.seen), (1, 2, 3), "{r:#?}");
     assert_rejected(&r, "md2/new", SYMLINK_REASON);
     assert_rejected(&r, "md2/.Evil", SYMLINK_REASON);
-    assert_eq!(stored(&c, by_key(&c, "/100.b")), &msg("two")[..]);
+    assert_eq!(stored(&c, &by_key(&c, "/100.b")), &msg("two")[..]);
     no_record_holds(&c, SECRET);
     assert!(!r.is_clean());
 }
@@ -122,7 +122,7 @@ fn maildir_file_symlinks_are_rejected_inside_and_outside_the_root() {
     assert_eq!((r.ingested, r.rejected.len(), r.seen), (1, 2, 3), "{r:#?}");
     assert_rejected(&r, "cur/200.out:2,S", SYMLINK_REASON);
     assert_rejected(&r, "cur/300.in:2,S", SYMLINK_REASON);
-    assert_eq!(stored(&c, by_key(&c, "/100.real")), &msg("real")[..]);
+    assert_eq!(stored(&c, &by_key(&c, "/100.real")), &msg("real")[..]);
     no_record_holds(&c, SECRET);
 }
 
@@ -151,7 +151,7 @@ fn maildir_fifo_subfolder_and_stray_entries_are_reported() {
     assert_rejected(&r, "md/Archive", "unexpected folder");
     assert_eq!((r.ingested, r.rejected.len(), r.seen), (3, 4, 7), "{r:#?}");
     for (key, id) in [("/100.ok", "ok"), ("/400.new", "new"), ("/600.w", "work")] {
-        assert_eq!(stored(&c, by_key(&c, key)), &msg(id)[..]);
+        assert_eq!(stored(&c, &by_key(&c, key)), &msg(id)[..]);
     }
     let noticed: Vec<&str> = r.notices.iter().map(|n| n.position.path.as_str()).collect();
     for name in ["md/dovecot.index.cache", "md/dovecot-uidlist", "md/subscriptions"] {
@@ -190,7 +190,7 @@ fn maildir_non_utf8_folder_is_ingested_with_an_escaped_label() {
     let (c, r) = ingest(&tmp.path().join("c"), Source::Maildir(md));
     assert_eq!((r.ingested, r.rejected.len()), (2, 0), "{r:#?}");
     let rec = by_key(&c, ".Caf\\xe9/200.odd");
-    assert_eq!(stored(&c, rec), &msg("odd")[..]);
+    assert_eq!(stored(&c, &rec), &msg("odd")[..]);
     assert!(rec.mail().unwrap().labels.contains(&"Caf\\xe9".to_owned()), "{:?}", rec.mail());
     assert!(
         r.notices.iter().any(|n| n.message.contains("not UTF-8")),
@@ -217,8 +217,8 @@ fn eml_folder_symlinks_fifos_and_non_utf8_names_are_reported() {
     assert_rejected(&r, "eml/dirlink", SYMLINK_REASON);
     assert_rejected(&r, "eml/pipe.eml", "not a regular file");
     assert_eq!((r.ingested, r.rejected.len(), r.seen), (3, 3, 6), "{r:#?}");
-    assert_eq!(stored(&c, by_key(&c, "sub/b.eml")), &msg("b")[..]);
-    assert_eq!(stored(&c, by_key(&c, "caf\\xe9.eml")), &msg("cafe")[..]);
+    assert_eq!(stored(&c, &by_key(&c, "sub/b.eml")), &msg("b")[..]);
+    assert_eq!(stored(&c, &by_key(&c, "caf\\xe9.eml")), &msg("cafe")[..]);
     assert!(r.notices.iter().any(|n| n.message.contains("not UTF-8")), "{:#?}", r.notices);
     no_record_holds(&c, SECRET);
 }
@@ -273,7 +273,7 @@ fn assert_too_deep(bytes: Vec<u8>, id: &str) {
     let c = tmp.path().join("c");
     let (c, r) = on_test_stack(move || ingest(&c, Source::Eml(src)));
     assert_eq!((r.ingested, r.rejected.len()), (2, 0), "{r:#?}");
-    let rec: &Record = by_key(&c, "deep.eml");
+    let rec: &Record = &by_key(&c, "deep.eml");
     assert_eq!(stored(&c, rec), &bytes[..], "stored byte for byte");
     assert!(rec.defects.contains(&Defect::MimeTooDeep { limit }), "{:?}", rec.defects);
     assert!(
@@ -347,7 +347,7 @@ fn mbox_lf_message_followed_by_crlf_separator_line() {
     assert_eq!((r.ingested, r.rejected.len()), (2, 0), "{r:#?}");
     for (key, want) in [("x.mbox#0", &one[..]), ("x.mbox#1", &two[..])] {
         let rec = by_key(&c, key);
-        assert_eq!(stored(&c, rec), want, "{key}");
+        assert_eq!(stored(&c, &rec), want, "{key}");
         assert!(!rec.defects.contains(&Defect::Truncated), "{key}: {:?}", rec.defects);
     }
 }

@@ -3,7 +3,8 @@
 use ediscovery::export::ExportRequest;
 use ediscovery::export::request::{AccountInfo, ExportOptions, Options, VaultQuery};
 use ediscovery::ingest::{IngestReport, Source};
-use ediscovery::model::{Account, Corpus, Record};
+use ediscovery::model::{Account, Corpus, DocId, Record};
+use ediscovery::store::Store;
 use ediscovery::{Collection, CollectionWriter, IngestOptions, NoProgress};
 use std::path::{Path, PathBuf};
 
@@ -72,11 +73,33 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
+/// Test conveniences over the record table: each call decodes the records it returns.
+pub trait StoreExt {
+    /// Every record, in seq order.
+    fn records(&self) -> Vec<Record>;
+    /// The record with this DocId.
+    fn by_doc(&self, doc_id: &DocId) -> Option<Record>;
+    /// The record with this seq.
+    fn by_seq(&self, seq: u64) -> Option<Record>;
+}
+
+impl StoreExt for Store {
+    fn records(&self) -> Vec<Record> {
+        self.iter().map(|r| r.unwrap()).collect()
+    }
+    fn by_doc(&self, doc_id: &DocId) -> Option<Record> {
+        self.find(doc_id).unwrap()
+    }
+    fn by_seq(&self, seq: u64) -> Option<Record> {
+        self.get(seq).unwrap()
+    }
+}
+
 /// The record whose source key ends with `key`.
-pub fn by_key<'a>(c: &'a Collection, key: &str) -> &'a Record {
+pub fn by_key(c: &Collection, key: &str) -> Record {
     c.store()
         .records()
-        .iter()
+        .into_iter()
         .find(|r| r.source.key.ends_with(key))
         .unwrap_or_else(|| panic!("no record with key {key}"))
 }

@@ -83,9 +83,8 @@ fn spamassassin_mbox_and_maildir_are_ingested_exactly() {
                 format!("{}#{}", r.account, r.mbox_index)
             }
         };
-        let got: HashMap<String, &ediscovery::model::Record> = c
-            .store()
-            .records()
+        let all = c.store().records();
+        let got: HashMap<String, &ediscovery::model::Record> = all
             .iter()
             .map(|r| {
                 let k = if maildir {
@@ -154,15 +153,15 @@ fn spamassassin_counts_agree_with_an_independent_oracle() {
         let want = &oracle[q];
         assert!(!want.is_empty(), "{q}: the oracle finds nothing, so the case proves nothing");
         let r = search_text(&c, Scope::entire_org(Corpus::Mail), q, 0).unwrap();
-        let hits = c.hit_records(&r.hits);
-        let got: BTreeSet<String> = hits.iter().map(|h| key(h)).collect();
+        let hits = c.hit_records(&r.hits).unwrap();
+        let got: BTreeSet<String> = hits.iter().map(key).collect();
         if &got == want {
             exact += 1;
             continue;
         }
-        let by_key: HashMap<String, &Record> = hits.iter().map(|h| (key(h), *h)).collect();
-        let all: HashMap<String, &Record> =
-            c.store().records().iter().map(|r| (key(r), r)).collect();
+        let by_key: HashMap<String, &Record> = hits.iter().map(|h| (key(h), h)).collect();
+        let records = c.store().records();
+        let all: HashMap<String, &Record> = records.iter().map(|r| (key(r), r)).collect();
         let raw =
             |k: &str| String::from_utf8_lossy(c.store().bytes(all[k]).unwrap()).to_lowercase();
         for k in got.symmetric_difference(want) {

@@ -77,7 +77,7 @@ fn hostile_content_round_trips_through_independent_readers_and_stays_inside() {
     // Every message is byte-identical to what was ingested.
     let msgs = v["messages"].as_object().unwrap();
     assert_eq!(msgs.len(), 15);
-    for r in c.store().records() {
+    for r in c.store().records().iter() {
         assert_eq!(msgs[&r.doc_id.to_string()], r.blob.md5.to_string());
     }
     // Nothing was written outside the output folder, and every name in it is a plain name.
@@ -245,7 +245,7 @@ fn failures_become_error_rows_that_a_retry_recovers() {
     let c = sample_collection(tmp.path());
     let req = request("Faults", "MAIL", &["alice@example.org", "bob@example.org"], "");
     let plan = export::plan_search(&c, &req, 0, None).unwrap();
-    let recs: Vec<&Record> = plan
+    let recs: Vec<Record> = plan
         .zips
         .iter()
         .flat_map(|z| z.records.iter())
@@ -277,7 +277,7 @@ fn failures_become_error_rows_that_a_retry_recovers() {
         let id: DocId = e["Document ID"].as_str().unwrap().parse().unwrap();
         let class = if faulty.transient.contains(&id) { "transient" } else { "non-transient" };
         assert_eq!(e["Failure class"], class);
-        let mid = c.store().get(&id).unwrap().mail().unwrap().message_id.clone().unwrap();
+        let mid = c.store().by_doc(&id).unwrap().mail().unwrap().message_id.clone().unwrap();
         assert_eq!(e["Retry query"], format!("rfc822msgid:\"{mid}\""));
         assert_eq!(e["RFC 822 Message-ID"], mid);
         // The retry query finds exactly that message.

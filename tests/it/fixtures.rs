@@ -52,7 +52,7 @@ fn eml_folder_bad_mime_headers_and_ids() {
         // Every message is stored byte for byte.
         for name in EMLS.iter().copied().chain(["mega.eml"]) {
             let want = std::fs::read(src.join(name)).unwrap();
-            assert_eq!(stored(&c, by_key(&c, name)), &want[..], "{eol:?} {name}");
+            assert_eq!(stored(&c, &by_key(&c, name)), &want[..], "{eol:?} {name}");
         }
 
         let m = by_key(&c, "malformed-mime.eml");
@@ -103,7 +103,7 @@ fn eml_folder_bad_mime_headers_and_ids() {
 
         // Every defect in the report points at a stored record.
         for d in &r.defects {
-            assert!(c.store().get(&d.doc_id).unwrap().defects.contains(&d.defect));
+            assert!(c.store().by_doc(&d.doc_id).unwrap().defects.contains(&d.defect));
         }
     }
 }
@@ -139,9 +139,9 @@ fn mbox_quoting_is_undone_once() {
         let want = eol.apply(
             b"Message-ID: <quoted-1@fixture>\nSubject: quoting\nDate: Mon, 6 Mar 2023 10:00:00 +0000\n\nFrom the start of a line\n>From once quoted\n>>From twice quoted\nFromage is not a From_ line\nFrom an mboxo writer that forgot to quote (no blank line before it)\n",
         );
-        assert_eq!(stored(&c, by_key(&c, "#0")), &want[..], "{eol:?}");
+        assert_eq!(stored(&c, &by_key(&c, "#0")), &want[..], "{eol:?}");
         let want2 = eol.apply(b"Message-ID: <quoted-2@fixture>\nSubject: second\nDate: Mon, 6 Mar 2023 11:00:00 +0000\n\nsecond body\n");
-        assert_eq!(stored(&c, by_key(&c, "#1")), &want2[..], "{eol:?}");
+        assert_eq!(stored(&c, &by_key(&c, "#1")), &want2[..], "{eol:?}");
         assert_eq!(
             by_key(&c, "#1").source.offset,
             Some(
@@ -167,7 +167,7 @@ fn mbox_truncated_tail_is_stored_and_flagged() {
         let want = eol.apply(
             b"Message-ID: <trunc-2@fixture>\nSubject: cut short\n\nthis message was cut in the mid",
         );
-        assert_eq!(stored(&c, last), &want[..]);
+        assert_eq!(stored(&c, &last), &want[..]);
         assert_eq!(by_key(&c, "#0").defects, vec![Defect::BadDate]);
         assert!(r.defects.iter().any(|d| d.doc_id == last.doc_id && d.defect == Defect::Truncated));
     }
@@ -268,6 +268,6 @@ fn maildir_flags_folders_new_and_tmp() {
             by_key(&c, "/1678096802.C.host").mail().unwrap().date_received,
             Some(1678096802)
         );
-        assert_eq!(stored(&c, by_key(&c, "/1678096800.A.host")), &msg("seen")[..]);
+        assert_eq!(stored(&c, &by_key(&c, "/1678096800.A.host")), &msg("seen")[..]);
     }
 }

@@ -67,7 +67,7 @@ fn key(r: &Record) -> String {
 
 fn hits(c: &Collection, q: &str) -> BTreeSet<String> {
     let r = search_text(c, Scope::entire_org(Corpus::Mail), q, 0).unwrap();
-    c.hit_records(&r.hits).iter().map(|h| key(h)).collect()
+    c.hit_records(&r.hits).unwrap().iter().map(key).collect()
 }
 
 /// Every message in which the reader finds the phrase is a hit, and every hit is such a message,
@@ -158,7 +158,7 @@ fn sent_dates_agree_with_an_independent_reader() {
     ];
     let (mut unreadable, mut repaired, mut differences) = (0, 0, BTreeSet::new());
     let mut without_zone = 0;
-    for r in c.store().records() {
+    for r in c.store().records().iter() {
         let k = key(r);
         let m = r.mail().unwrap();
         let (theirs, their_zone, _) = reader.dates[&k];
@@ -207,7 +207,7 @@ fn every_message_id_is_found() {
     for (k, id) in reader.ids.iter().filter(|(_, v)| !v.is_empty()) {
         let q = format!("rfc822msgid:\"{}\"", id.replace('\\', "\\\\").replace('"', "\\\""));
         match search_text(c, Scope::entire_org(Corpus::Mail), &q, 0) {
-            Ok(r) if c.hit_records(&r.hits).iter().any(|h| &key(h) == k) => {}
+            Ok(r) if c.hit_records(&r.hits).unwrap().iter().any(|h| &key(h) == k) => {}
             other => missed.push((k, id, other.map(|r| r.hits.len()))),
         }
     }

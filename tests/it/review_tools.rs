@@ -115,7 +115,7 @@ fn review_tools_read_the_sample_in_every_mode() {
     let tmp = tempfile::tempdir().unwrap();
     let c = sample(tmp.path());
     let n = c.store().records().len() as u64;
-    let dated = c.store().records().iter().map(|r| {
+    let dated = c.store().records().into_iter().map(|r| {
         let m = r.mail().unwrap();
         u64::from(m.date_sent.is_some()) + u64::from(m.date_received.is_some())
     });
@@ -157,7 +157,7 @@ fn review_tools_read_the_sample_in_every_mode() {
                         let r = c
                             .store()
                             .records()
-                            .iter()
+                            .into_iter()
                             .find(|r| r.mail().unwrap().subject.as_deref() == Some(subject))
                             .unwrap();
                         json!(r.doc_id.to_string())
@@ -205,7 +205,7 @@ fn crlf_export_converts_bare_lf_and_keeps_the_ingest_hash() {
     let xml = std::fs::read_to_string(o.dir.join("C-metadata.xml")).unwrap();
     let csv = std::fs::read_to_string(o.dir.join("C-metadata.csv")).unwrap();
     assert!(csv.lines().next().unwrap().ends_with(",Hash,IngestHash"));
-    for r in c.store().records() {
+    for r in c.store().records().iter() {
         // The ingest-time MD5 is kept; Hash and FileSize describe the CRLF bytes.
         assert!(
             xml.contains(&format!(

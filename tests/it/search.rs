@@ -185,7 +185,7 @@ fn every_mail_operator_matches_an_independent_predicate() {
             );
             for seq in got.difference(&want) {
                 let r = c.store().by_seq(*seq).unwrap();
-                let body = String::from_utf8_lossy(c.store().bytes(r).unwrap()).to_lowercase();
+                let body = String::from_utf8_lossy(c.store().bytes(&r).unwrap()).to_lowercase();
                 let needle = q.split([' ', '*']).next().unwrap();
                 assert!(body.contains(needle), "{q}: {seq} has no {needle}");
             }
@@ -309,6 +309,7 @@ fn names(c: &Collection, scope: Scope, q: &str) -> Vec<String> {
     let r = search_text(c, scope, q, NOW).unwrap_or_else(|e| panic!("{q}: {e}"));
     let mut v: Vec<String> = c
         .hit_records(&r.hits)
+        .unwrap()
         .iter()
         .map(|h| h.mail().unwrap().message_id.clone().unwrap())
         .collect();
@@ -453,7 +454,7 @@ fn several_collections_search_as_one() {
             "{q}"
         );
         for h in &merged.hits {
-            let r = parts[h.collection as usize].record(h).unwrap();
+            let r = parts[h.collection as usize].record(h).unwrap().unwrap();
             assert_eq!(r.doc_id, h.doc_id);
         }
         assert!(merged.hits.iter().any(|h| h.collection == 2) || merged.hits.len() < 3);

@@ -97,7 +97,7 @@ trait Check {
 impl Check for Collection {
     /// Every record's bytes read back with the MD5 and size it was stored with.
     fn records_equal_to_disk(&self) {
-        for r in self.store().records() {
+        for r in self.store().records().iter() {
             let b = self.store().bytes(r).unwrap();
             assert_eq!(b.len() as u64, r.blob.size);
             assert_eq!(ediscovery::digest::Md5::of(b), r.blob.md5, "{}", r.doc_id);
@@ -172,4 +172,104 @@ fn not_a_collection_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let e = Collection::open(tmp.path()).err().unwrap();
     assert!(e.to_string().contains("is not a collection"), "{e}");
+}
+
+/// The committed record table state, read from `MANIFEST.json`.
+fn table_manifest(dir: &std::path::Path) -> serde_json::Value {
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("MANIFEST.json")).unwrap()).unwrap();
+    assert_eq!(m["format"], 2);
+    m["table"].clone()
+}
+
+#[test]
+fn a_writer_stopped_between_table_prepare_and_the_manifest_rename_leaves_the_last_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = sample_mbox(tmp.path());
+    let dir = tmp.path().join("c");
+    let (c, _) = ingest_into(&dir, Source::Mbox(p), "alice@example.org", Corpus::Mail);
+    let (before, records) = (c.stats(), c.store().records());
+    let committed = table_manifest(&dir);
+    drop(c);
+
+    // A new record, appended and prepared (table files synced, the next summaries file written),
+    // then the commit stops where a kill would: in `then`, before the manifest is renamed.
+    let mut w = Store::open(&dir).unwrap().writer().unwrap();
+    let bytes = b"Message-ID: <late@x>\nSubject: late\n\nnever committed\n";
+    let md5 = ediscovery::digest::Md5::of(bytes);
+    let (blob, new) = w.put_blob(md5, bytes).unwrap();
+    assert!(new);
+    let mut rec = records[0].clone();
+    rec.seq = w.next_seq();
+    rec.doc_id = ediscovery::model::DocId::derive("mail", &rec.account, "late", &md5);
+    rec.blob = blob;
+    w.push(&rec).unwrap();
+    assert!(w.contains(&rec.doc_id));
+    let stop = || {
+        Err(Error::Io { path: dir.clone(), source: std::io::Error::other("killed before rename") })
+    };
+    assert!(w.commit(|_| stop()).is_err());
+    drop(w);
+    let data = dir.join("records/data-0000.bin");
+    let data_len = committed["data_len"].as_u64().unwrap();
+    assert!(std::fs::metadata(&data).unwrap().len() > data_len, "the record was written");
+    assert!(dir.join(format!("records/summaries-{:08}.bin", 2)).exists(), "and prepared");
+
+    // Readers see the last commit; so does a writer, which cuts what the stopped one left.
+    let c = Collection::open(&dir).unwrap();
+    assert_eq!(c.stats(), before);
+    assert_eq!(c.store().records(), records);
+    assert!(c.store().by_doc(&rec.doc_id).is_none());
+    drop(c);
+    let mut w = Store::open(&dir).unwrap().writer().unwrap();
+    assert_eq!(std::fs::metadata(&data).unwrap().len(), data_len);
+    assert!(!dir.join(format!("records/summaries-{:08}.bin", 2)).exists());
+    assert_eq!(table_manifest(&dir), committed);
+    assert!(!w.contains(&rec.doc_id));
+    // And carries on: the same record commits at the same seq.
+    let (blob, new) = w.put_blob(md5, bytes).unwrap();
+    assert!(new);
+    rec.blob = blob;
+    w.push(&rec).unwrap();
+    w.commit(|_| Ok(())).unwrap();
+    assert_eq!(w.store().len(), records.len() as u64 + 1);
+    assert_eq!(w.store().get(rec.seq).unwrap(), Some(rec.clone()));
+    assert_eq!(w.store().stats().blobs, before.blobs + 1);
+    drop(w);
+    let s = Store::open(&dir).unwrap();
+    assert_eq!(s.get(rec.seq).unwrap(), Some(rec.clone()));
+    assert_eq!(s.bytes(&rec).unwrap(), bytes);
+}
+
+#[test]
+fn torn_record_table_bytes_past_the_last_commit_are_ignored_then_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = sample_mbox(tmp.path());
+    let dir = tmp.path().join("c");
+    let (c, _) = ingest_into(&dir, Source::Mbox(p), "alice@example.org", Corpus::Mail);
+    let (before, records) = (c.stats(), c.store().records());
+    drop(c);
+    let files = ["data-0000.bin", "rows-0000.bin", "accounts-0000.bin", "tombstones-0000.bin"];
+    let lens: Vec<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(dir.join("records").join(f)).unwrap().len())
+        .collect();
+    for f in files {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join("records").join(f))
+            .unwrap()
+            .write_all(b"torn bytes of a commit that never happened")
+            .unwrap();
+    }
+    write(&dir, "records/summaries-00000099.bin", b"not committed");
+    let c = Collection::open(&dir).unwrap();
+    assert_eq!((c.stats(), c.store().records()), (before.clone(), records.clone()));
+    drop(c);
+    let c = CollectionWriter::open(&dir, 1).unwrap().finish().unwrap();
+    assert_eq!((c.stats(), c.store().records()), (before, records));
+    for (f, len) in files.iter().zip(lens) {
+        assert_eq!(std::fs::metadata(dir.join("records").join(f)).unwrap().len(), len, "{f}");
+    }
+    assert!(!dir.join("records/summaries-00000099.bin").exists());
 }

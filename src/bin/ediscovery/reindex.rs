@@ -37,7 +37,7 @@ pub fn run(o: &mut dyn Write, a: ReindexArgs) -> CliResult {
     let mut w = CollectionWriter::open(&a.collection, threads)?;
     w.rebuild_index()?;
     let c = w.finish()?;
-    let records = c.store().records().len();
+    let records = c.store().len();
     let seconds = started.elapsed().as_secs_f64();
     if a.json {
         output::json(o, &serde_json::json!({"records": records, "seconds": seconds}))?;

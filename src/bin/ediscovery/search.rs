@@ -56,11 +56,9 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
     };
     let coll = Collection::open(&a.collection)?;
     let now = a.now.unwrap_or_else(time::now);
-    let r = coll.search(&ediscovery::SearchRequest {
-        scope: scope.clone(),
-        query: query.clone(),
-        now,
-    })?;
+    let req = ediscovery::SearchRequest { scope: scope.clone(), query: query.clone(), now };
+    // Counting decodes no record: hits are not needed.
+    let r = if a.count { coll.count_result(&req)? } else { coll.search(&req)? };
     let explain = if a.explain {
         let zone = scope.zone()?;
         let show = |t: Option<i64>| {
@@ -82,21 +80,19 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
         None
     };
     if a.json {
-        let hits: Vec<_> = r
-            .hits
-            .iter()
-            .map(|h| {
-                let m = coll.record(h).and_then(|r| r.mail());
-                serde_json::json!({
+        let mut v = serde_json::json!({"counts": r.counts, "warnings": r.warnings});
+        if !a.count {
+            let mut hits = Vec::with_capacity(r.hits.len());
+            for h in &r.hits {
+                let rec = coll.record(h)?;
+                let m = rec.as_ref().and_then(|r| r.mail());
+                hits.push(serde_json::json!({
                     "doc_id": h.doc_id.to_string(), "account": h.account, "corpus": h.corpus,
                     "rfc822_message_id": m.and_then(|m| m.message_id.clone()),
                     "date_sent": m.and_then(|m| m.date_sent).and_then(time::iso_utc),
                     "subject": m.and_then(|m| m.subject.clone()),
-                })
-            })
-            .collect();
-        let mut v = serde_json::json!({"counts": r.counts, "warnings": r.warnings});
-        if !a.count {
+                }));
+            }
             v["hits"] = serde_json::Value::Array(hits);
         }
         if let Some(lines) = explain {
@@ -124,7 +120,8 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
         writeln!(o, "total\t{}", r.counts.total)?;
     } else {
         for h in &r.hits {
-            let m = coll.record(h).and_then(|r| r.mail());
+            let rec = coll.record(h)?;
+            let m = rec.as_ref().and_then(|r| r.mail());
             // Tabs and line breaks inside fields would break the columns: shown as spaces.
             let clean = |s: Option<String>| s.unwrap_or_default().replace(['\t', '\r', '\n'], " ");
             writeln!(

@@ -1,0 +1,153 @@
+//! A format 1 collection (records in JSON Lines segments, `tests/fixtures/collection-v1/`: two
+//! accounts, four records, with its index) is read as it is by readers and converted once to the
+//! record table by the first writer, with the same answers before and after.
+
+use super::common::*;
+use ediscovery::export::{self, NoExportProgress};
+use ediscovery::model::{Account, Corpus};
+use ediscovery::query::Scope;
+use ediscovery::search::search_text;
+use ediscovery::store::Store;
+use ediscovery::{Collection, CollectionWriter};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn fixture_copy(tmp: &Path) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/collection-v1");
+    let dir = tmp.join("v1");
+    copy_dir(&from, &dir);
+    dir
+}
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("MANIFEST.json")).unwrap()).unwrap()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Everything a user can ask of the collection: stats, records, searches, an export's files.
+#[derive(Debug, PartialEq)]
+struct Answers {
+    stats: ediscovery::store::Stats,
+    records: Vec<ediscovery::model::Record>,
+    searches: Vec<(String, Vec<String>, u64)>,
+    export: BTreeMap<String, Vec<u8>>,
+}
+
+fn answers(c: &Collection, out: &Path) -> Answers {
+    let searches = ["", "quoting", "from:a@example.com", "-quoting"]
+        .iter()
+        .map(|q| {
+            let r = search_text(c, Scope::entire_org(Corpus::Mail), q, 0).unwrap();
+            let ids = r.hits.iter().map(|h| h.doc_id.to_string()).collect();
+            (q.to_string(), ids, r.counts.total)
+        })
+        .collect();
+    let req = export_request("V1", "MAIL", &[], "");
+    let plan = export::plan_search(c, &req, 1_700_000_000, None).unwrap();
+    let o = export::run(c, &req, &plan, c.store(), out, &NoExportProgress).unwrap();
+    assert_eq!(o.summary.totals.exported, 4);
+    let export = std::fs::read_dir(&o.dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            // Timings and the checksum file that covers them differ run to run.
+            !n.ends_with("-summary.json") && !n.ends_with("-checksums.md5")
+        })
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    Answers { stats: c.stats(), records: c.store().records(), searches, export }
+}
+
+#[test]
+fn a_format_1_collection_is_read_as_is_then_converted_once_by_a_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture_copy(tmp.path());
+    assert_eq!(manifest(&dir)["format"], 1);
+
+    // A reader reads format 1 as it is and changes nothing.
+    let c = Collection::open(&dir).unwrap();
+    let before = answers(&c, &tmp.path().join("out-before"));
+    drop(c);
+    let key = |a: &str| (Corpus::Mail, Account::new(a).unwrap());
+    let per: Vec<_> = before.stats.per_account.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    assert_eq!(
+        per,
+        [(key("alice@example.com"), (2, 342)), (key("bob@example.com"), (2, 440))],
+        "the fixture's stats"
+    );
+    assert_eq!(before.records.len(), 4);
+    assert!(before.searches[1].2 > 0 && before.searches[1].2 < 4, "{:?}", before.searches);
+    assert_eq!(manifest(&dir)["format"], 1);
+    assert_eq!(names(&dir.join("records")), ["000001.jsonl", "000002.jsonl"]);
+
+    // The first writer converts: format 2, same generation and records, segments gone, the
+    // index kept (in step, not rebuilt).
+    let index_meta = std::fs::read(dir.join("index/meta.json")).unwrap();
+    let w = CollectionWriter::open(&dir, 1).unwrap();
+    let m = manifest(&dir);
+    assert_eq!((m["format"].as_u64(), m["generation"].as_u64()), (Some(2), Some(2)));
+    assert_eq!((m["records"].as_u64(), m["table"]["live"].as_u64()), (Some(4), Some(4)));
+    assert!(m.get("segments").is_none(), "{m}");
+    assert!(names(&dir.join("records")).iter().all(|n| n.ends_with(".bin")));
+    assert_eq!(std::fs::read(dir.join("index/meta.json")).unwrap(), index_meta);
+    let c = w.finish().unwrap();
+    assert_eq!(answers(&c, &tmp.path().join("out-writer")), before);
+    drop(c);
+
+    // Readers and later writers open format 2 as committed; no second conversion.
+    let c = Collection::open(&dir).unwrap();
+    assert_eq!(answers(&c, &tmp.path().join("out-after")), before);
+    drop(c);
+    let w = CollectionWriter::open(&dir, 1).unwrap();
+    assert_eq!(manifest(&dir), m);
+    drop(w);
+    assert_eq!(Store::open(&dir).unwrap().stats(), before.stats);
+}
+
+#[test]
+fn a_conversion_stopped_before_or_after_its_commit_is_finished_by_the_next_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture_copy(tmp.path());
+    let c = Collection::open(&dir).unwrap();
+    let before = answers(&c, &tmp.path().join("out-before"));
+    drop(c);
+
+    // Before the rename: table files an interrupted conversion wrote, the manifest still format 1.
+    for f in ["data-0000.bin", "rows-0000.bin", "summaries-00000001.bin"] {
+        write(&dir, &format!("records/{f}"), b"partial conversion");
+    }
+    let c = Collection::open(&dir).unwrap();
+    assert_eq!(answers(&c, &tmp.path().join("out-1")), before);
+    drop(c);
+    let c = CollectionWriter::open(&dir, 1).unwrap().finish().unwrap();
+    assert_eq!(answers(&c, &tmp.path().join("out-2")), before);
+    drop(c);
+
+    // After the rename: a segment left behind is deleted by the next writer.
+    write(&dir, "records/000001.jsonl", b"{\"left\": \"behind\"}\n");
+    let c = CollectionWriter::open(&dir, 1).unwrap().finish().unwrap();
+    assert!(!dir.join("records/000001.jsonl").exists());
+    assert_eq!(answers(&c, &tmp.path().join("out-3")), before);
+}
