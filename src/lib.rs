@@ -29,7 +29,7 @@
 //! let report = w.ingest(&Source::Mbox(mbox), &opts, &mut NoProgress)?;
 //! assert_eq!((report.seen, report.ingested), (1, 1));
 //! let coll = w.finish()?;
-//! let rec = coll.store().get(0)?.expect("record 0");
+//! let rec = coll.store().get(0)?.ok_or("no record 0")?;
 //! // mboxrd quoting is undone: the stored bytes are the original message.
 //! assert_eq!(coll.store().bytes(&rec)?, b"Message-ID: <1@x>\nSubject: hi\n\nFrom me\n");
 //! # Ok(()) }

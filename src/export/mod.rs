@@ -25,7 +25,7 @@ use crate::format::md5sum;
 use crate::model::{DocId, Record};
 use crate::query::Method;
 use crate::{Collection, SearchRequest, SearchResult};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -373,15 +373,22 @@ fn write_all(
     // all export; if any record fails it is written again below for the exported ones only. With
     // CRLF line endings the metadata describes the converted bytes, known only once the zips are
     // written, so it is written after them.
-    let mut planned: Vec<Record> = Vec::new();
+    // Every planned record, decoded once from the record table. One that cannot be read (a
+    // damaged table) stops the export with the file and row.
+    let mut records: HashMap<u64, Record> = HashMap::new();
+    let mut planned: Vec<&Record> = Vec::new();
     for &seq in plan.zips.iter().flat_map(|z| &z.records) {
-        planned.extend(store.get(seq)?);
+        if let Some(r) = store.get(seq)? {
+            records.insert(seq, r);
+        }
     }
-    let planned: Vec<&Record> = planned.iter().collect();
+    for seq in plan.zips.iter().flat_map(|z| &z.records) {
+        planned.extend(records.get(seq));
+    }
     let alongside = plan.line_endings == request::LineEndings::Original;
     let no_conversion = metadata::Converted::new();
     let (zips, optimistic) = run::join(
-        || run::write_zips(plan, store, source, out, threads, progress),
+        || run::write_zips(plan, &records, source, out, threads, progress),
         || alongside.then(|| write_metadata(plan, &planned, &no_conversion, out)).transpose(),
     );
     let zips = zips.map_err(io_at(out))?;
@@ -389,8 +396,8 @@ fn write_all(
     let mut converted = metadata::Converted::new();
 
     let mut files: Vec<WrittenFile> = Vec::new();
-    let mut exported: Vec<Record> = Vec::new();
-    let mut failed: Vec<(Record, Failure)> = Vec::new();
+    let mut exported: Vec<&Record> = Vec::new();
+    let mut failed: Vec<(&Record, Failure)> = Vec::new();
     let mut balances: BTreeMap<String, Balance> = plan
         .in_scope
         .iter()
@@ -403,7 +410,7 @@ fn write_all(
     for (file, outcomes) in zips {
         files.push(file);
         for (seq, o) in outcomes {
-            let Some(r) = store.get(seq)? else { continue };
+            let Some(r) = records.get(&seq) else { continue };
             let b = balances.entry(r.account.to_string()).or_default();
             match o {
                 RecordOutcome::Exported { newline_added, converted: c } => {
@@ -432,10 +439,7 @@ fn write_all(
     };
     let metadata = match optimistic {
         Some(m) if failed.is_empty() => m,
-        _ => {
-            let exported: Vec<&Record> = exported.iter().collect();
-            write_metadata(plan, &exported, &converted, out).map_err(io_at(out))?
-        }
+        _ => write_metadata(plan, &exported, &converted, out).map_err(io_at(out))?,
     };
     let (meta_files, replaced) = metadata;
     files.extend(meta_files);
@@ -473,7 +477,7 @@ fn write_all(
         })?);
     }
     if !failed.is_empty() {
-        let rows: Vec<(&Record, &Failure)> = failed.iter().map(|(r, f)| (r, f)).collect();
+        let rows: Vec<(&Record, &Failure)> = failed.iter().map(|(r, f)| (*r, f)).collect();
         files.push(write(FileKind::Errors, &|w| {
             metadata::write_errors(&rows, plan.csv_formula_guard, w)
         })?);

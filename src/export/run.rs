@@ -15,11 +15,11 @@ use crate::format::mbox;
 use crate::format::zip::ZipOut;
 use crate::model::Record;
 use crate::model::time;
-use crate::store::table::TableError;
 use crate::store::{Store, StoreError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -142,7 +142,7 @@ type Framed = Result<(Vec<u8>, bool, Option<(u64, Md5)>), Failure>;
 /// and at most `threads` zips (two batches each) are in memory at once.
 pub fn write_zips(
     plan: &ExportPlan,
-    store: &Store,
+    records: &HashMap<u64, Record>,
     source: &dyn BlobSource,
     out: &Path,
     threads: usize,
@@ -160,7 +160,7 @@ pub fn write_zips(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(z) = plan.zips.get(i) else { break };
-                    let r = write_zip(plan, z, store, source, out, progress, &pool);
+                    let r = write_zip(plan, z, records, source, out, progress, &pool);
                     let failed = r.is_err();
                     if let Ok(mut slot) = slots[i].lock() {
                         *slot = Some(r);
@@ -186,7 +186,7 @@ pub fn write_zips(
 fn write_zip(
     plan: &ExportPlan,
     z: &ZipPlan,
-    store: &Store,
+    records: &HashMap<u64, Record>,
     source: &dyn BlobSource,
     out: &Path,
     progress: &dyn ExportProgress,
@@ -198,8 +198,7 @@ fn write_zip(
     while start < z.records.len() {
         let (mut end, mut bytes) = (start, 0);
         while end < z.records.len() && (end == start || bytes < BATCH) {
-            // Batch sizes only: a record that cannot be read fails (and is reported) in `frame`.
-            bytes += store.get(z.records[end]).ok().flatten().map_or(0, |r| r.blob.size);
+            bytes += records.get(&z.records[end]).map_or(0, |r| r.blob.size);
             end += 1;
         }
         ranges.push((start, end, bytes));
@@ -208,7 +207,7 @@ fn write_zip(
     let frame_range = |&(a, b, _): &(usize, usize, u64)| -> Vec<(u64, Framed)> {
         z.records[a..b]
             .par_iter()
-            .map(|&seq| (seq, frame(store, source, seq, plan.line_endings)))
+            .map(|&seq| (seq, frame(records, source, seq, plan.line_endings)))
             .collect()
     };
     let mut outcomes = Vec::with_capacity(z.records.len());
@@ -253,23 +252,16 @@ fn write_zip(
 }
 
 /// Read, check and frame one message, under its `FileName` (see `naming::message_file_name`).
-fn frame(store: &Store, source: &dyn BlobSource, seq: u64, eol: LineEndings) -> Framed {
-    let rec = store
-        .get(seq)
-        .map_err(|e| Failure {
-            class: match e {
-                StoreError::Io { .. } | StoreError::Table(TableError::Io { .. }) => {
-                    FailureClass::Transient
-                }
-                _ => FailureClass::NonTransient,
-            },
-            reason: format!("record {seq} cannot be read: {e}"),
-        })?
-        .ok_or_else(|| Failure {
-            class: FailureClass::NonTransient,
-            reason: format!("record {seq} is not in the collection"),
-        })?;
-    let rec = &rec;
+fn frame(
+    records: &HashMap<u64, Record>,
+    source: &dyn BlobSource,
+    seq: u64,
+    eol: LineEndings,
+) -> Framed {
+    let rec = records.get(&seq).ok_or_else(|| Failure {
+        class: FailureClass::NonTransient,
+        reason: format!("record {seq} is not in the collection"),
+    })?;
     let bytes = source.read(rec)?;
     if bytes.len() as u64 != rec.blob.size || Md5::of(&bytes) != rec.blob.md5 {
         return Err(Failure {

@@ -398,7 +398,7 @@ impl Store {
     /// Reads every record once to build the DocId and MD5 lookups a writer needs (the record
     /// table does not give them): fine at hundreds of thousands of records, the next thing to
     /// replace (by a fixed-width key file maintained with the table) on the way to 10 million.
-    pub fn writer(mut self) -> Result<StoreWriter, StoreError> {
+    pub fn writer(self) -> Result<StoreWriter, StoreError> {
         let lock_path = self.dir.join("LOCK");
         let lock = OpenOptions::new()
             .create(true)
@@ -411,16 +411,19 @@ impl Store {
             Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(self.dir.clone())),
             Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
         }
-        self.remove_uncommitted()?;
-        let rec_dir = self.dir.join("records");
-        let jsonl = matches!(self.records, Records::Jsonl(_));
+        // A writer may have committed between this open and the lock: start from what is
+        // committed now, or the cleanup below would cut its commit as uncommitted bytes.
+        let mut this = if self.manifest_changed()? { Store::open(&self.dir)? } else { self };
+        this.remove_uncommitted()?;
+        let rec_dir = this.dir.join("records");
+        let jsonl = matches!(this.records, Records::Jsonl(_));
         // Under the lock: cuts the table's files back to their committed lengths and deletes the
         // ones the manifest does not name (a format 1 collection starts an empty table).
-        let committed = if jsonl { None } else { self.manifest.table.as_ref() };
+        let committed = if jsonl { None } else { this.manifest.table.as_ref() };
         let mut table = RecordTableWriter::open(&rec_dir, committed)?;
-        let mut docs = HashSet::with_capacity(usize::try_from(self.len()).unwrap_or(0));
+        let mut docs = HashSet::with_capacity(usize::try_from(this.len()).unwrap_or(0));
         let mut blobs = HashMap::new();
-        for r in self.iter() {
+        for r in this.iter() {
             let r = r?;
             docs.insert(r.doc_id);
             blobs.entry(r.blob.md5).or_insert(r.blob);
@@ -429,18 +432,18 @@ impl Store {
             }
         }
         if jsonl {
-            self.migrate(&mut table)?;
+            this.migrate(&mut table)?;
         }
-        let (pack, pack_len) = match self.manifest.packs.last() {
-            Some(&len) if len < PACK_LIMIT => (self.manifest.packs.len() as u32 - 1, len),
-            _ => (self.manifest.packs.len() as u32, 0),
+        let (pack, pack_len) = match this.manifest.packs.last() {
+            Some(&len) if len < PACK_LIMIT => (this.manifest.packs.len() as u32 - 1, len),
+            _ => (this.manifest.packs.len() as u32, 0),
         };
-        let path = pack_path(&self.dir, pack);
+        let path = pack_path(&this.dir, pack);
         let file =
             OpenOptions::new().create(true).append(true).open(&path).map_err(io_err(&path))?;
-        let blob_bytes = self.manifest.blob_bytes;
+        let blob_bytes = this.manifest.blob_bytes;
         Ok(StoreWriter {
-            store: self,
+            store: this,
             _lock: lock,
             pack,
             pack_file: BufWriter::with_capacity(1 << 20, file),
@@ -483,6 +486,15 @@ impl Store {
         self.records = Records::Table(t);
         self.manifest = m;
         Ok(())
+    }
+
+    /// Whether `MANIFEST.json` names another commit than the one this store was opened at.
+    fn manifest_changed(&self) -> Result<bool, StoreError> {
+        let path = self.dir.join("MANIFEST.json");
+        let text = fs::read(&path).map_err(io_err(&path))?;
+        let now: Manifest = serde_json::from_slice(&text)
+            .map_err(|e| StoreError::Corrupt { path, reason: e.to_string() })?;
+        Ok(now.format != self.manifest.format || now.generation != self.manifest.generation)
     }
 
     /// Under the lock: cut packs back to their committed lengths, delete packs the manifest does
