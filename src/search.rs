@@ -69,6 +69,8 @@ pub struct Hit {
     pub date: Option<i64>,
     /// Its sequence number in its collection.
     pub seq: u64,
+    /// Bytes of its stored original (what an export plan splits zips by).
+    pub size: u64,
     /// Which of the searched collections holds it (0 for a single collection).
     pub collection: u32,
 }
@@ -81,6 +83,7 @@ impl Hit {
             account: r.account.clone(),
             date: r.date(),
             seq: r.seq,
+            size: r.blob.size,
             collection,
         }
     }

@@ -24,6 +24,7 @@ use crate::format::csv::CsvWriter;
 use crate::format::md5sum;
 use crate::model::{DocId, Record};
 use crate::query::Method;
+use crate::search::Hit;
 use crate::{Collection, SearchRequest, SearchResult};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
@@ -157,12 +158,13 @@ pub fn plan(
         )
         .into());
     }
-    let mut hits: Vec<Record> = Vec::new();
-    for h in result.hits.iter().filter(|h| only.is_none_or(|o| o.doc_ids.contains(&h.doc_id))) {
-        if let Some(r) = coll.store().get(h.seq)?.filter(|r| r.doc_id == h.doc_id) {
-            hits.push(r);
-        }
-    }
+    // The plan needs each hit's account, date, size and seq, which the hit carries: no record is
+    // decoded here (the run decodes each planned record once).
+    let hits: Vec<&Hit> = result
+        .hits
+        .iter()
+        .filter(|h| only.is_none_or(|o| o.doc_ids.contains(&h.doc_id)))
+        .collect();
     if let Some(retry) = only {
         let found: BTreeSet<&DocId> = hits.iter().map(|r| &r.doc_id).collect();
         let (mut unknown, mut out_of_scope) = (Vec::new(), Vec::new());
@@ -200,7 +202,7 @@ pub fn plan(
         csv_formula_guard: req.ediscovery.csv_formula_guard,
         files: Vec::new(),
     }
-    .assign(&hits.iter().collect::<Vec<_>>()))
+    .assign(&hits))
 }
 
 /// `metadata.xml` and (mail) `metadata.csv` for `records`, side by side; the files and the

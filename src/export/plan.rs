@@ -3,7 +3,8 @@
 
 use super::naming::SafeName;
 use crate::format::zip::Compression;
-use crate::model::{Account, Corpus, Record};
+use crate::model::{Account, Corpus};
+use crate::search::Hit;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -152,12 +153,12 @@ pub struct ExportPlan {
 
 impl ExportPlan {
     /// Assign `hits` (search order: account, date, seq) to zips.
-    pub fn assign(mut self, hits: &[&Record]) -> ExportPlan {
+    pub fn assign(mut self, hits: &[&Hit]) -> ExportPlan {
         let (name, split_size) = (self.name.clone(), self.split_size);
         let zips = &mut self.zips;
         for r in hits {
-            let size = r.blob.size + FRAMING;
-            let date = r.date();
+            let size = r.size + FRAMING;
+            let date = r.date;
             let start_new = match zips.last() {
                 Some(z) => {
                     z.account != r.account || (z.bytes + size > split_size && !z.records.is_empty())
