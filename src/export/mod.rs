@@ -160,11 +160,8 @@ pub fn plan(
     }
     // The plan needs each hit's account, date, size and seq, which the hit carries: no record is
     // decoded here (the run decodes each planned record once).
-    let hits: Vec<&Hit> = result
-        .hits
-        .iter()
-        .filter(|h| only.is_none_or(|o| o.doc_ids.contains(&h.doc_id)))
-        .collect();
+    let hits: Vec<&Hit> =
+        result.hits.iter().filter(|h| only.is_none_or(|o| o.doc_ids.contains(&h.doc_id))).collect();
     if let Some(retry) = only {
         let found: BTreeSet<&DocId> = hits.iter().map(|r| &r.doc_id).collect();
         let (mut unknown, mut out_of_scope) = (Vec::new(), Vec::new());
