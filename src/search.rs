@@ -161,8 +161,7 @@ impl Collection {
     /// Only the counts (hits are not ordered): what `--count` and results-count files need. No
     /// record is decoded: each hit's account is read from its row.
     pub fn count(&self, req: &SearchRequest) -> Result<Counts> {
-        let (seqs, _) = self.matching(req)?;
-        self.tally(&req.scope, &seqs)
+        Ok(self.count_result(req)?.counts)
     }
 
     /// The counts, date bounds and warnings of a search, without its hits: no record is decoded.

@@ -25,6 +25,7 @@ use crate::format::md5sum;
 use crate::model::{DocId, Record};
 use crate::query::Method;
 use crate::search::Hit;
+use crate::store::StoreError;
 use crate::{Collection, SearchRequest, SearchResult};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
@@ -368,22 +369,23 @@ fn write_all(
     started: Instant,
 ) -> Result<Summary, ExportError> {
     let store = coll.store();
+    // Every planned record, decoded once from the record table. One that cannot be read (a
+    // damaged table), or that the table no longer holds, stops the export with where it is:
+    // skipping it would drop a record from the export without a row in any report.
+    let mut records: HashMap<u64, Record> = HashMap::new();
+    for &seq in plan.zips.iter().flat_map(|z| &z.records) {
+        let r = store.get(seq)?.ok_or_else(|| StoreError::Corrupt {
+            path: store.dir().join("records"),
+            reason: format!("record {seq} was planned but the record table does not hold it"),
+        })?;
+        records.insert(seq, r);
+    }
+    let planned: Vec<&Record> =
+        plan.zips.iter().flat_map(|z| &z.records).filter_map(|s| records.get(s)).collect();
     // Metadata is written alongside the zips for every planned record, the common case being that
     // all export; if any record fails it is written again below for the exported ones only. With
     // CRLF line endings the metadata describes the converted bytes, known only once the zips are
     // written, so it is written after them.
-    // Every planned record, decoded once from the record table. One that cannot be read (a
-    // damaged table) stops the export with the file and row.
-    let mut records: HashMap<u64, Record> = HashMap::new();
-    let mut planned: Vec<&Record> = Vec::new();
-    for &seq in plan.zips.iter().flat_map(|z| &z.records) {
-        if let Some(r) = store.get(seq)? {
-            records.insert(seq, r);
-        }
-    }
-    for seq in plan.zips.iter().flat_map(|z| &z.records) {
-        planned.extend(records.get(seq));
-    }
     let alongside = plan.line_endings == request::LineEndings::Original;
     let no_conversion = metadata::Converted::new();
     let (zips, optimistic) = run::join(

@@ -210,7 +210,7 @@ fn document(f: &Fields, rec: &Record, text: &IndexText<'_>) -> TantivyDocument {
                 }
             }
             d.add_u64(f.attachments, m.attachments.len() as u64);
-            if let Some(t) = m.date_sent.or(m.date_received).and_then(indexable_date) {
+            if let Some(t) = rec.date().and_then(indexable_date) {
                 d.add_date(f.date, t);
             }
             if let Some(t) = m.date_sent.and_then(indexable_date) {
@@ -238,8 +238,7 @@ fn document(f: &Fields, rec: &Record, text: &IndexText<'_>) -> TantivyDocument {
 /// date outside that range keeps it in the record's metadata but is not indexed by date, so it
 /// matches no date range: it cannot be placed on the timeline.
 fn indexable_date(secs: i64) -> Option<tantivy::DateTime> {
-    const LIMIT: i64 = i64::MAX / 1_000_000_000;
-    (-LIMIT..=LIMIT).contains(&secs).then(|| tantivy::DateTime::from_timestamp_secs(secs))
+    crate::model::time::on_timeline(secs).then(|| tantivy::DateTime::from_timestamp_secs(secs))
 }
 
 fn add_mailboxes(

@@ -5,14 +5,13 @@
 //! checksum file with real MD5s where the damage should only be caught by a deeper check, and runs
 //! `verify` on a thread with a time limit.
 
-use super::common::export_request;
+use super::common::{export_request, sample_org_collection};
 use ediscovery::Limits;
 use ediscovery::digest::Md5;
 use ediscovery::export::{self, ExportRequest, NoExportProgress};
 use ediscovery::format::mbox::{self, MboxItem, MboxSplitter};
 use ediscovery::format::zip::{Compression, ZipOut, for_each_entry};
 use ediscovery::verify::{VerifyReport, verify, verify_with};
-use ediscovery::{CollectionWriter, IngestOptions, NoProgress, sample};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -28,15 +27,7 @@ fn base() -> &'static Path {
     static BASE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, p) = BASE.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
-        let org = sample::generate(&tmp.path().join("org"), 1).unwrap();
-        let mut w = CollectionWriter::open(&tmp.path().join("c"), 2).unwrap();
-        for s in &org.sources {
-            let mut o = IngestOptions::new(s.account.clone());
-            o.corpus = s.corpus;
-            o.org_unit = s.org_unit.clone();
-            w.ingest(&s.source, &o, &mut NoProgress).unwrap();
-        }
-        let c = w.finish().unwrap();
+        let c = sample_org_collection(tmp.path(), 1);
         let exports = tmp.path().join("exports");
         for (name, accounts) in
             [("T", &[][..]), ("X", &["alice@example.org"][..]), ("X-1", &["bob@example.org"][..])]

@@ -159,3 +159,17 @@ pub fn export_request(name: &str, corpus: &str, accounts: &[&str], terms: &str) 
         ediscovery: Options { threads: 2, ..Options::default() },
     }
 }
+
+/// The sample organisation at `scale`, generated under `dir/org` and ingested into `dir/c`
+/// (every source with its corpus and org unit), ready to search.
+pub fn sample_org_collection(dir: &Path, scale: usize) -> Collection {
+    let org = ediscovery::sample::generate(&dir.join("org"), scale).unwrap();
+    let mut w = CollectionWriter::open(&dir.join("c"), 2).unwrap();
+    for s in &org.sources {
+        let mut o = IngestOptions::new(s.account.clone());
+        o.corpus = s.corpus;
+        o.org_unit = s.org_unit.clone();
+        w.ingest(&s.source, &o, &mut NoProgress).unwrap();
+    }
+    w.finish().unwrap()
+}

@@ -19,15 +19,7 @@ fn org() -> &'static Collection {
     static C: OnceLock<(tempfile::TempDir, Collection)> = OnceLock::new();
     &C.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
-        let org = sample::generate(&tmp.path().join("src"), 1).unwrap();
-        let mut w = CollectionWriter::open(&tmp.path().join("c"), 2).unwrap();
-        for s in &org.sources {
-            let mut o = IngestOptions::new(s.account.clone());
-            o.corpus = s.corpus;
-            o.org_unit = s.org_unit.clone();
-            w.ingest(&s.source, &o, &mut NoProgress).unwrap();
-        }
-        let c = w.finish().unwrap();
+        let c = sample_org_collection(tmp.path(), 1);
         (tmp, c)
     })
     .1
