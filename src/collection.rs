@@ -197,13 +197,37 @@ impl CollectionWriter {
         Ok(())
     }
 
-    /// Read `source` into the collection for `opts.account`.
+    /// Read `source` into the collection for `opts.account`, and commit.
     pub fn ingest(
         &mut self,
         source: &Source,
         opts: &IngestOptions,
         progress: &mut dyn IngestProgress,
     ) -> Result<IngestReport> {
+        let report = self.ingest_deferred(source, opts, progress)?;
+        self.commit(progress)?;
+        Ok(report)
+    }
+
+    /// Like [`ingest`](Self::ingest), but the records after the last full `opts.commit_every`
+    /// stay pending: the next call's commits, [`commit`](Self::commit) or
+    /// [`finish`](Self::finish) make them durable (a crash before loses them; the next writer
+    /// cuts them off).
+    ///
+    /// Why: every commit makes index segments, and an index of thousands of small segments (one
+    /// per custodian when 5,000 one-mailbox custodians are ingested in a run) is slow to commit,
+    /// reopen and merge. Here small sources share commits of `commit_every` records.
+    pub fn ingest_deferred(
+        &mut self,
+        source: &Source,
+        opts: &IngestOptions,
+        progress: &mut dyn IngestProgress,
+    ) -> Result<IngestReport> {
+        // The duplicate Message-ID check below reads the account's committed records: commit
+        // its pending ones first so they are among them.
+        if self.store.has_pending(opts.corpus, &opts.account) {
+            self.commit(progress)?;
+        }
         let mut report =
             IngestReport { source: source.path().display().to_string(), ..IngestReport::default() };
         // Message-IDs already held by this account, for the duplicate check.
@@ -216,7 +240,6 @@ impl CollectionWriter {
                 seen_ids.entry(id).or_insert(r.doc_id);
             }
         }
-        let mut since_commit = 0usize;
         let items = source.items()?;
         // A reader thread splits and parses batches while this thread stores and indexes the
         // previous one; the channel holds at most two batches, so memory stays bounded.
@@ -233,18 +256,14 @@ impl CollectionWriter {
                 progress.advanced(batch.prepared.len() as u64, batch.bytes);
                 for p in batch.prepared {
                     report.seen += 1;
-                    if self.add(p, opts, &mut seen_ids, &mut report)? {
-                        since_commit += 1;
-                    }
-                    if since_commit >= opts.commit_every {
+                    self.add(p, opts, &mut seen_ids, &mut report)?;
+                    if self.store.pending() >= opts.commit_every as u64 {
                         self.commit(progress)?;
-                        since_commit = 0;
                     }
                 }
             }
             Ok(())
         })?;
-        self.commit(progress)?;
         debug_assert!(report.balances());
         Ok(report)
     }
@@ -255,12 +274,12 @@ impl CollectionWriter {
         opts: &IngestOptions,
         seen_ids: &mut HashMap<String, DocId>,
         report: &mut IngestReport,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         let Prepared { raw, meta, body, mut defects, md5 } = p;
         let doc_id = DocId::derive(opts.corpus.as_str(), &opts.account, &raw.source.key, &md5);
-        if self.store.contains(&doc_id) {
+        if self.store.contains(opts.corpus, &opts.account, &doc_id)? {
             report.already_present += 1;
-            return Ok(false);
+            return Ok(());
         }
         if let Some(id) = &meta.message_id {
             match seen_ids.get(id) {
@@ -294,7 +313,7 @@ impl CollectionWriter {
         };
         self.writer.add(&rec, &IndexText { body: &body })?;
         self.store.push(&rec)?;
-        Ok(true)
+        Ok(())
     }
 
     /// Commit what was added so far.
@@ -322,8 +341,10 @@ impl CollectionWriter {
         self.store.store()
     }
 
-    /// Finish: wait for index merges, release the locks, and reopen for reading.
-    pub fn finish(self) -> Result<Collection> {
+    /// Finish: commit what is pending, wait for index merges, release the locks, and reopen for
+    /// reading.
+    pub fn finish(mut self) -> Result<Collection> {
+        self.commit(&mut NoProgress)?;
         let dir = self.store.store().dir().to_path_buf();
         let mut writer = self.writer;
         writer.merge_if_fragmented(MAX_SEGMENTS)?;

@@ -22,17 +22,20 @@
 //! did); the first writer converts them once into the record table (seq = line position, so the
 //! index stays valid) and commits format 2.
 
+mod lookup;
 mod map;
 pub mod table;
 
 use crate::digest::Md5;
 use crate::model::{Account, BlobRef, Corpus, DocId, Record};
+use lookup::SeqIndex;
 use map::Mapped;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+pub use table::Key;
 use table::{RecordTable, RecordTableWriter, TableError, TableManifest};
 
 /// A pack is closed and a new one started past this size.
@@ -68,6 +71,9 @@ pub enum StoreError {
     /// Another process is writing to the collection.
     #[error("{0}: another process is writing to this collection")]
     Locked(PathBuf),
+    /// The collection holds as many records as a writer's lookups can number.
+    #[error("{0}: a collection holds at most {limit} records", limit = lookup::SEQ_LIMIT)]
+    Full(PathBuf),
     /// Not a collection folder.
     #[error("{0} is not a collection (no MANIFEST.json)")]
     NotACollection(PathBuf),
@@ -144,7 +150,7 @@ pub struct AccountSummary {
 /// Where the records are read from.
 enum Records {
     /// Format 2: the record table, decoded one record at a time.
-    Table(RecordTable),
+    Table(Box<RecordTable>),
     /// Format 1: JSON Lines segments, parsed whole at open (until a writer converts them).
     Jsonl(Vec<Record>),
 }
@@ -218,7 +224,7 @@ impl Store {
                     )));
                 }
                 let accounts = summaries_of(&t);
-                (Records::Table(t), accounts)
+                (Records::Table(Box::new(t)), accounts)
             }
             FORMAT_JSONL => {
                 let mut records = Vec::new();
@@ -289,6 +295,15 @@ impl Store {
         self.manifest.records
     }
 
+    /// Whether records were removed (rows of the record table that are no longer live), so a
+    /// `seq` below [`len`](Self::len) is not necessarily a record.
+    pub fn has_removed(&self) -> bool {
+        match &self.records {
+            Records::Table(t) => t.rows() != t.live(),
+            Records::Jsonl(_) => false,
+        }
+    }
+
     /// Whether the collection holds no record.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -313,6 +328,19 @@ impl Store {
         }
     }
 
+    /// The corpus, account and [`Key`] (DocId, blob, date) of record `seq`, read from fixed-width
+    /// rows without decoding the record (a format 1 collection, or a table written before the
+    /// keys file, decodes it); `None` when there is none.
+    pub fn key(&self, seq: u64) -> Result<Option<(Corpus, &Account, Key)>, StoreError> {
+        match &self.records {
+            Records::Table(t) => Ok(t.key(seq)?),
+            Records::Jsonl(v) => Ok(usize::try_from(seq)
+                .ok()
+                .and_then(|i| v.get(i))
+                .map(|r| (r.corpus, &r.account, Key::of(r)))),
+        }
+    }
+
     /// The seqs of `account`'s records in `corpus`, ascending, without decoding records.
     pub fn seqs_of(&self, corpus: Corpus, account: &Account) -> Result<Vec<u64>, StoreError> {
         match &self.records {
@@ -334,13 +362,19 @@ impl Store {
         (0..rows).filter_map(move |seq| self.get(seq).transpose())
     }
 
-    /// The record with this DocId. Reads every record until it is found: for rare paths (a
-    /// retry naming DocIds the search did not give) and tests, not for loops.
+    /// The record with this DocId. Reads every record's key until it is found (decoding only
+    /// that record): for rare paths (a retry naming DocIds the search did not give) and tests,
+    /// not for loops.
     pub fn find(&self, doc_id: &DocId) -> Result<Option<Record>, StoreError> {
-        for r in self.iter() {
-            let r = r?;
-            if r.doc_id == *doc_id {
-                return Ok(Some(r));
+        let rows = match &self.records {
+            Records::Table(t) => t.rows(),
+            Records::Jsonl(v) => v.len() as u64,
+        };
+        for seq in 0..rows {
+            if let Some((_, _, k)) = self.key(seq)?
+                && k.doc_id == *doc_id
+            {
+                return self.get(seq);
             }
         }
         Ok(None)
@@ -393,11 +427,13 @@ impl Store {
     }
 
     /// Start appending. Takes the writer lock, removes what an interrupted writer left past the
-    /// last commit, and converts a format 1 collection to the record table (one commit).
+    /// last commit, and converts once what an older version wrote (one commit, same
+    /// generation): a format 1 collection to the record table, a table without a keys file to
+    /// one with it (both decode every record once).
     ///
-    /// Reads every record once to build the DocId and MD5 lookups a writer needs (the record
-    /// table does not give them): fine at hundreds of thousands of records, the next thing to
-    /// replace (by a fixed-width key file maintained with the table) on the way to 10 million.
+    /// Builds the blob lookup (MD5 → first record holding it) from the keys file's fixed-width
+    /// rows: no record is decoded, 8 bytes of memory per slot (128 MB at 10 million records).
+    /// DocIds are looked up per account, when asked ([`StoreWriter::contains`]).
     pub fn writer(self) -> Result<StoreWriter, StoreError> {
         let lock_path = self.dir.join("LOCK");
         let lock = OpenOptions::new()
@@ -420,20 +456,26 @@ impl Store {
         // Under the lock: cuts the table's files back to their committed lengths and deletes the
         // ones the manifest does not name (a format 1 collection starts an empty table).
         let committed = if jsonl { None } else { this.manifest.table.as_ref() };
+        // Builds the keys file of a table committed without one.
         let mut table = RecordTableWriter::open(&rec_dir, committed)?;
-        let mut docs = HashSet::with_capacity(usize::try_from(this.len()).unwrap_or(0));
-        let mut blobs = HashMap::new();
-        for r in this.iter() {
-            let r = r?;
-            docs.insert(r.doc_id);
-            blobs.entry(r.blob.md5).or_insert(r.blob);
-            if jsonl {
-                table.append(&r)?;
+        if jsonl {
+            for r in this.iter() {
+                table.append(&r?)?;
             }
         }
-        if jsonl {
-            this.migrate(&mut table)?;
+        if jsonl || table.converted() {
+            this.convert(&mut table)?;
         }
+        let rows = table.next_seq();
+        if rows > lookup::SEQ_LIMIT {
+            return Err(StoreError::Full(this.dir.clone()));
+        }
+        let live = (0..rows).filter_map(|seq| match this.key(seq) {
+            Ok(Some((_, _, k))) => Some(Ok((seq, k.blob.md5.0))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        });
+        let blobs = SeqIndex::build(live, |s| committed_md5(&this, s))?;
         let (pack, pack_len) = match this.manifest.packs.last() {
             Some(&len) if len < PACK_LIMIT => (this.manifest.packs.len() as u32 - 1, len),
             _ => (this.manifest.packs.len() as u32, 0),
@@ -449,21 +491,24 @@ impl Store {
             pack_file: BufWriter::with_capacity(1 << 20, file),
             pack_len,
             table,
-            docs,
+            committed_rows: rows,
+            docs: None,
             blobs,
             blob_bytes,
             unreferenced: HashMap::new(),
-            pending: 0,
+            pending: Vec::new(),
+            pending_accounts: HashSet::new(),
             closed: Vec::new(),
         })
     }
 
-    /// Format 1 → 2, with every record appended to `table` (seq = line position, so the index
-    /// stays valid): prepare the table, rename the format 2 manifest into place (the commit; the
-    /// generation does not change), then delete the segments. A crash before the rename leaves
-    /// format 1 (the next writer starts over); after it, segments left behind are deleted by the
-    /// next writer.
-    fn migrate(&mut self, table: &mut RecordTableWriter) -> Result<(), StoreError> {
+    /// Commit a conversion `table` holds: format 1 → 2, with every record appended to `table`
+    /// (seq = line position, so the index stays valid), or the keys file a table lacked. Prepare
+    /// the table, rename the format 2 manifest into place (the commit; the generation does not
+    /// change), then delete format 1's segments. A crash before the rename leaves the old state
+    /// (the next writer starts over); after it, segments left behind are deleted by the next
+    /// writer.
+    fn convert(&mut self, table: &mut RecordTableWriter) -> Result<(), StoreError> {
         let tm = table.prepare()?;
         let mut m = self.manifest.clone();
         let segments = std::mem::take(&mut m.segments);
@@ -483,7 +528,7 @@ impl Store {
         sync_dir(&rec_dir)?;
         let t = RecordTable::open(&rec_dir, &tm)?;
         self.accounts = summaries_of(&t);
-        self.records = Records::Table(t);
+        self.records = Records::Table(Box::new(t));
         self.manifest = m;
         Ok(())
     }
@@ -581,6 +626,25 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// The blob MD5 of committed record `seq`, for [`SeqIndex`] (`None`: removed).
+fn committed_md5(store: &Store, seq: u64) -> Result<Option<[u8; 16]>, StoreError> {
+    Ok(store.key(seq)?.map(|(_, _, k)| k.blob.md5.0))
+}
+
+/// A record pushed since the last commit: what the writer's lookups need of it.
+struct Pending {
+    corpus: Corpus,
+    account: Account,
+    key: Key,
+}
+
+/// The DocIds of one account's records, committed and pending.
+struct AccountDocs {
+    corpus: Corpus,
+    account: Account,
+    docs: HashSet<DocId>,
+}
+
 /// The one writer of a collection: appends blobs and records, commits them together.
 pub struct StoreWriter {
     store: Store,
@@ -589,18 +653,37 @@ pub struct StoreWriter {
     pack_file: BufWriter<File>,
     pack_len: u64,
     table: RecordTableWriter,
-    /// DocIds of every record, committed or pending.
-    docs: HashSet<DocId>,
-    /// The blobs records reference, committed or pending, by MD5.
-    blobs: HashMap<Md5, BlobRef>,
+    /// Rows of the committed table: pending records have the seqs from here on.
+    committed_rows: u64,
+    /// The DocIds of the account last asked about (a DocId derives from its corpus and account,
+    /// so no other account's records can hold it): read from the keys file once per account.
+    docs: Option<AccountDocs>,
+    /// The blobs records reference, committed or pending: MD5 → seq of the first record holding
+    /// it (its key has the `BlobRef`).
+    blobs: SeqIndex,
     /// Bytes of those blobs.
     blob_bytes: u64,
     /// Blobs written since the last commit that no pushed record references yet.
     unreferenced: HashMap<Md5, BlobRef>,
-    /// Records pushed since the last commit.
-    pending: u64,
+    /// Records pushed since the last commit, seq = `committed_rows` + position.
+    pending: Vec<Pending>,
+    /// The accounts of those records.
+    pending_accounts: HashSet<(Corpus, Account)>,
     /// Packs closed since the last commit, with their final length.
     closed: Vec<(u32, u64)>,
+}
+
+/// The key of record `seq`, committed (from `store`) or pending.
+fn key_at(
+    store: &Store,
+    committed_rows: u64,
+    pending: &[Pending],
+    seq: u64,
+) -> Result<Option<Key>, StoreError> {
+    match seq.checked_sub(committed_rows) {
+        None => Ok(store.key(seq)?.map(|(_, _, k)| k)),
+        Some(i) => Ok(usize::try_from(i).ok().and_then(|i| pending.get(i)).map(|p| p.key)),
+    }
 }
 
 impl StoreWriter {
@@ -609,9 +692,31 @@ impl StoreWriter {
         &self.store
     }
 
-    /// Is this DocId already committed or pending?
-    pub fn contains(&self, doc_id: &DocId) -> bool {
-        self.docs.contains(doc_id)
+    /// Is this DocId, of a record of `account` in `corpus`, already committed or pending?
+    ///
+    /// The first question about an account reads the DocIds of its records from the keys file
+    /// (no record decoded); later ones about the same account are answered from memory.
+    pub fn contains(
+        &mut self,
+        corpus: Corpus,
+        account: &Account,
+        doc_id: &DocId,
+    ) -> Result<bool, StoreError> {
+        let cached =
+            self.docs.as_ref().is_some_and(|d| d.corpus == corpus && d.account == *account);
+        if !cached {
+            let mut docs = HashSet::new();
+            for seq in self.store.seqs_of(corpus, account)? {
+                if let Some((_, _, k)) = self.store.key(seq)? {
+                    docs.insert(k.doc_id);
+                }
+            }
+            for p in self.pending.iter().filter(|p| p.corpus == corpus && p.account == *account) {
+                docs.insert(p.key.doc_id);
+            }
+            self.docs = Some(AccountDocs { corpus, account: account.clone(), docs });
+        }
+        Ok(self.docs.as_ref().is_some_and(|d| d.docs.contains(doc_id)))
     }
 
     /// The next record's sequence number.
@@ -621,12 +726,21 @@ impl StoreWriter {
 
     /// Records waiting for the next commit.
     pub fn pending(&self) -> u64 {
-        self.pending
+        self.pending.len() as u64
+    }
+
+    /// Whether records of `account` in `corpus` wait for the next commit (readers of the
+    /// committed state, such as the duplicate Message-ID check, do not see them).
+    pub fn has_pending(&self, corpus: Corpus, account: &Account) -> bool {
+        self.pending_accounts.contains(&(corpus, account.clone()))
     }
 
     /// Store `bytes` (once per distinct MD5). Returns where they are and whether they were new.
     pub fn put_blob(&mut self, md5: Md5, bytes: &[u8]) -> Result<(BlobRef, bool), StoreError> {
-        if let Some(b) = self.blobs.get(&md5).or_else(|| self.unreferenced.get(&md5)) {
+        if let Some(b) = self.blob(&md5)? {
+            return Ok((b, false));
+        }
+        if let Some(b) = self.unreferenced.get(&md5) {
             return Ok((*b, false));
         }
         if self.pack_len > 0 && self.pack_len + bytes.len() as u64 > PACK_LIMIT {
@@ -639,6 +753,18 @@ impl StoreWriter {
         self.pack_len += bytes.len() as u64;
         self.unreferenced.insert(md5, blob);
         Ok((blob, true))
+    }
+
+    /// Where a record already stored these bytes.
+    fn blob(&self, md5: &Md5) -> Result<Option<BlobRef>, StoreError> {
+        let (store, rows, pending) = (&self.store, self.committed_rows, &self.pending);
+        let md5_of = |s: u64| -> Result<Option<[u8; 16]>, StoreError> {
+            Ok(key_at(store, rows, pending, s)?.map(|k| k.blob.md5.0))
+        };
+        match self.blobs.find(&md5.0, md5_of)? {
+            Some(seq) => Ok(key_at(store, rows, pending, seq)?.map(|k| k.blob)),
+            None => Ok(None),
+        }
     }
 
     fn roll_pack(&mut self) -> Result<(), StoreError> {
@@ -659,15 +785,29 @@ impl StoreWriter {
     /// Append a record to the record table for the next commit. Its `seq` must be
     /// [`next_seq`](Self::next_seq).
     pub fn push(&mut self, rec: &Record) -> Result<(), StoreError> {
+        if rec.seq >= lookup::SEQ_LIMIT {
+            return Err(StoreError::Full(self.store.dir.clone()));
+        }
         self.table.append(rec)?;
-        self.docs.insert(rec.doc_id);
-        let md5 = rec.blob.md5;
-        self.unreferenced.remove(&md5);
-        if let std::collections::hash_map::Entry::Vacant(e) = self.blobs.entry(md5) {
-            e.insert(rec.blob);
+        let key = Key::of(rec);
+        if let Some(d) = &mut self.docs
+            && d.corpus == rec.corpus
+            && d.account == rec.account
+        {
+            d.docs.insert(rec.doc_id);
+        }
+        self.pending.push(Pending { corpus: rec.corpus, account: rec.account.clone(), key });
+        self.unreferenced.remove(&rec.blob.md5);
+        let (store, rows, pending) = (&self.store, self.committed_rows, &self.pending);
+        let md5_of = |s: u64| -> Result<Option<[u8; 16]>, StoreError> {
+            Ok(key_at(store, rows, pending, s)?.map(|k| k.blob.md5.0))
+        };
+        if self.blobs.insert(&rec.blob.md5.0, rec.seq, md5_of)? {
             self.blob_bytes += rec.blob.size;
         }
-        self.pending += 1;
+        if !self.has_pending(rec.corpus, &rec.account) {
+            self.pending_accounts.insert((rec.corpus, rec.account.clone()));
+        }
         Ok(())
     }
 
@@ -681,7 +821,7 @@ impl StoreWriter {
         &mut self,
         then: impl FnOnce(u64) -> Result<(), crate::Error>,
     ) -> Result<u64, crate::Error> {
-        if self.pending == 0 {
+        if self.pending.is_empty() {
             return Ok(self.store.manifest.generation);
         }
         let path = pack_path(&self.store.dir, self.pack);
@@ -707,13 +847,16 @@ impl StoreWriter {
         self.table.committed(&tm).map_err(StoreError::from)?;
         self.closed.clear();
         self.unreferenced.clear();
-        self.pending = 0;
         let t =
             RecordTable::open(&self.store.dir.join("records"), &tm).map_err(StoreError::from)?;
         self.store.accounts = summaries_of(&t);
-        self.store.records = Records::Table(t);
+        self.store.records = Records::Table(Box::new(t));
         self.store.manifest = m;
         self.store.remap()?;
+        // The pending records are committed rows now: their keys are read from the table.
+        self.committed_rows = tm.rows;
+        self.pending.clear();
+        self.pending_accounts.clear();
         Ok(generation)
     }
 
