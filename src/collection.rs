@@ -2,7 +2,7 @@
 
 use crate::index::{Index, IndexText};
 use crate::ingest::{self, IngestReport, Item, Prepared, RecordDefect, Source};
-use crate::model::{Account, Corpus, Defect, DocId, Metadata, OrgUnit, Record};
+use crate::model::{Account, Corpus, Defect, DocId, OrgUnit, Part, PartKind, Parts, Record};
 use crate::store::{Stats, Store, StoreWriter};
 use crate::{Error, Result};
 use std::collections::HashMap;
@@ -262,7 +262,7 @@ impl CollectionWriter {
             report.already_present += 1;
             return Ok(false);
         }
-        if let Some(id) = &meta.message_id {
+        if let Some(id) = meta.mail().and_then(|m| m.message_id.as_ref()) {
             match seen_ids.get(id) {
                 Some(first) => defects.push(Defect::DuplicateMessageId { first: *first }),
                 None => {
@@ -288,8 +288,8 @@ impl CollectionWriter {
             account: opts.account.clone(),
             org_unit: opts.org_unit.clone(),
             source: raw.source,
-            blob,
-            meta: Metadata::Mail(Box::new(meta)),
+            parts: Parts::new(Part::new(PartKind::Message, blob)),
+            meta,
             defects,
         };
         self.writer.add(&rec, &IndexText { body: &body })?;

@@ -83,7 +83,7 @@ impl Hit {
             account: r.account.clone(),
             date: r.date(),
             seq: r.seq,
-            size: r.blob.size,
+            size: r.blob().size,
             collection,
         }
     }

@@ -9,7 +9,7 @@ use super::run::Failure;
 use crate::digest::Md5;
 use crate::format::csv::CsvWriter;
 use crate::format::xml::{EdrmWriter, ExternalFile, Tag};
-use crate::model::{MailMeta, Mailbox, Record, time};
+use crate::model::{Corpus, MailMeta, Mailbox, Record, time};
 use std::collections::HashMap;
 use std::io::{self, Write};
 
@@ -111,11 +111,23 @@ fn csv_date(t: Option<i64>) -> String {
 /// endings), by record `seq`.
 pub type Converted = HashMap<u64, (u64, Md5)>;
 
+/// The mail metadata of a record in a mail or groups export. The plan admits only hits of the
+/// export's corpus and the store only mail metadata on mail records, so this fails only on a
+/// broken invariant, which stops the export instead of writing an empty mail row.
+fn mail_of(r: &Record) -> io::Result<&MailMeta> {
+    r.mail().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("record {} ({}) has no mail metadata to write", r.doc_id, r.corpus),
+        )
+    })
+}
+
 /// `FileSize` and `Hash` of a record as exported.
 fn exported_file(r: &Record, converted: &Converted) -> (u64, String) {
     match converted.get(&r.seq) {
         Some((size, md5)) => (*size, md5.to_hex()),
-        None => (r.blob.size, r.blob.md5.to_hex()),
+        None => (r.blob().size, r.blob().md5.to_hex()),
     }
 }
 
@@ -142,14 +154,13 @@ pub fn write_xml(
     )?;
     let crlf = plan.line_endings == LineEndings::Crlf;
     for r in records {
-        let empty = MailMeta::default();
-        let m = r.mail().unwrap_or(&empty);
+        let m = mail_of(r)?;
         let doc_id = r.doc_id.to_string();
         let (from, to, cc, bcc) =
             (addresses(&m.from), addresses(&m.to), addresses(&m.cc), addresses(&m.bcc));
         let (sent, received) = (iso(m.date_sent), iso(m.date_received));
         let labels = labels(&m.labels);
-        let ingest_hash = r.blob.md5.to_hex();
+        let ingest_hash = r.blob().md5.to_hex();
         let tags = [
             Tag { name: "Account", data_type: "Text", value: r.account.as_str() },
             Tag { name: "#From", data_type: "Text", value: &from },
@@ -194,8 +205,7 @@ pub fn write_csv(
     }
     let mut c = CsvWriter::with_guard(w, &header, plan.csv_formula_guard)?;
     for r in records {
-        let empty = MailMeta::default();
-        let m = r.mail().unwrap_or(&empty);
+        let m = mail_of(r)?;
         let doc_id = r.doc_id.to_string();
         let (size, hash) = exported_file(r, converted);
         let mut row = vec![
@@ -223,7 +233,7 @@ pub fn write_csv(
             hash,
         ];
         if crlf {
-            row.push(r.blob.md5.to_hex());
+            row.push(r.blob().md5.to_hex());
         }
         c.row(&row)?;
     }
@@ -234,17 +244,23 @@ pub fn write_csv(
 pub fn write_errors(failed: &[(&Record, &Failure)], guard: bool, w: impl Write) -> io::Result<()> {
     let mut c = CsvWriter::with_guard(w, &ERROR_COLUMNS, guard)?;
     for (r, f) in failed {
+        // Every failed record gets its row, whatever its corpus: the mail columns stay empty for
+        // a record without mail metadata rather than the row being dropped.
         let empty = MailMeta::default();
         let m = r.mail().unwrap_or(&empty);
         let names: Vec<&str> = m.attachments.iter().filter_map(|a| a.name.as_deref()).collect();
+        let kind = match r.corpus {
+            Corpus::Mail | Corpus::Groups => "mail",
+            other => other.as_str(),
+        };
         c.row(&[
             r.doc_id.to_string(),
-            "mail".to_owned(),
-            "mail".to_owned(),
+            kind.to_owned(),
+            kind.to_owned(),
             m.attachments.len().to_string(),
             names.join(", "),
             m.subject.clone().unwrap_or_default(),
-            r.blob.size.to_string(),
+            r.blob().size.to_string(),
             addresses(&m.from),
             addresses(&m.to),
             addresses(&m.cc),

@@ -159,6 +159,13 @@ pub fn plan(
         )
         .into());
     }
+    if let Some(h) = result.hits.iter().find(|h| h.corpus != scope.corpus) {
+        return Err(RequestError::Invalid(format!(
+            "hit {} is a {} record; this export is of {}",
+            h.doc_id, h.corpus, scope.corpus
+        ))
+        .into());
+    }
     // The plan needs each hit's account, date, size and seq, which the hit carries: no record is
     // decoded here (the run decodes each planned record once).
     let hits: Vec<&Hit> =
@@ -417,7 +424,7 @@ fn write_all(
                 RecordOutcome::Exported { newline_added, converted: c } => {
                     b.exported += 1;
                     given_newline += u64::from(newline_added);
-                    exported_bytes += c.map_or(r.blob.size, |(size, _)| size);
+                    exported_bytes += c.map_or(r.blob().size, |(size, _)| size);
                     if let Some(c) = c {
                         converted.insert(seq, c);
                     }

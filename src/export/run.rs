@@ -198,7 +198,7 @@ fn write_zip(
     while start < z.records.len() {
         let (mut end, mut bytes) = (start, 0);
         while end < z.records.len() && (end == start || bytes < BATCH) {
-            bytes += records.get(&z.records[end]).map_or(0, |r| r.blob.size);
+            bytes += records.get(&z.records[end]).map_or(0, |r| r.blob().size);
             end += 1;
         }
         ranges.push((start, end, bytes));
@@ -263,15 +263,15 @@ fn frame(
         reason: format!("record {seq} is not in the collection"),
     })?;
     let bytes = source.read(rec)?;
-    if bytes.len() as u64 != rec.blob.size || Md5::of(&bytes) != rec.blob.md5 {
+    if bytes.len() as u64 != rec.blob().size || Md5::of(&bytes) != rec.blob().md5 {
         return Err(Failure {
             class: FailureClass::NonTransient,
             reason: format!(
                 "stored bytes are damaged: {} bytes with MD5 {}, expected {} bytes with MD5 {}",
                 bytes.len(),
                 Md5::of(&bytes),
-                rec.blob.size,
-                rec.blob.md5
+                rec.blob().size,
+                rec.blob().md5
             ),
         });
     }

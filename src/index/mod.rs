@@ -184,7 +184,7 @@ fn document(f: &Fields, rec: &Record, text: &IndexText<'_>) -> TantivyDocument {
         for ou in rec.org_unit.with_ancestors() {
             d.add_text(f.org_unit, ou);
         }
-        d.add_u64(f.size, rec.blob.size);
+        d.add_u64(f.size, rec.blob().size);
         if let Some(m) = rec.mail() {
             if let Some(id) = &m.message_id {
                 d.add_text(f.message_id, id.to_lowercase());

@@ -1,6 +1,6 @@
 //! [`Record`]: one item of evidence, its source, its stored bytes and its metadata.
 
-use super::{Account, DocId, OrgUnit};
+use super::{Account, ChatMeta, DocId, DriveMeta, OrgUnit, Parts, VoiceMeta};
 use crate::digest::Md5;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -236,14 +236,20 @@ pub struct MailMeta {
     pub delivered_to: Vec<String>,
 }
 
-/// Metadata per corpus. Mail and groups share [`MailMeta`]; the other corpora are added with their
-/// sources.
+/// Metadata per corpus: what was read from a record, in the shape its Vault export describes.
+/// Mail and groups share [`MailMeta`]. Boxed so a record's size does not follow the largest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Metadata {
     /// Mail or group mail.
     Mail(Box<MailMeta>),
+    /// A chat message.
+    Chat(Box<ChatMeta>),
+    /// A Drive file.
+    Drive(Box<DriveMeta>),
+    /// A Voice item.
+    Voice(Box<VoiceMeta>),
 }
 
 impl Metadata {
@@ -251,6 +257,30 @@ impl Metadata {
     pub fn mail(&self) -> Option<&MailMeta> {
         match self {
             Metadata::Mail(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Does this metadata belong to records of `corpus`? (Mail metadata to mail and groups,
+    /// each other kind to its own corpus.) The store refuses a record where it does not, so an
+    /// export never renders, say, a Drive file as an empty mail row.
+    pub fn fits(&self, corpus: Corpus) -> bool {
+        matches!(
+            (self, corpus),
+            (Metadata::Mail(_), Corpus::Mail | Corpus::Groups)
+                | (Metadata::Chat(_), Corpus::Chat)
+                | (Metadata::Drive(_), Corpus::Drive)
+                | (Metadata::Voice(_), Corpus::Voice)
+        )
+    }
+
+    /// The date a record is placed by on a timeline (see [`Record::date`]).
+    pub fn date(&self) -> Option<i64> {
+        match self {
+            Metadata::Mail(m) => m.date_sent.or(m.date_received),
+            Metadata::Chat(c) => Some(c.created),
+            Metadata::Drive(d) => d.modified.or(d.created),
+            Metadata::Voice(v) => Some(v.started),
         }
     }
 }
@@ -271,8 +301,8 @@ pub struct Record {
     pub org_unit: OrgUnit,
     /// Where it came from.
     pub source: SourceRef,
-    /// Where its original bytes are.
-    pub blob: BlobRef,
+    /// Its stored blobs, the main one first (the message, the file, the voicemail audio).
+    pub parts: Parts,
     /// What was read from it.
     pub meta: Metadata,
     /// What was wrong with it.
@@ -286,10 +316,21 @@ impl Record {
         self.meta.mail()
     }
 
-    /// The date the record is placed by on a timeline (scopes, ordering, export names): sent,
-    /// else received; `None` when it has neither.
+    /// The date the record is placed by on a timeline (scopes, ordering, export names), the
+    /// one place it is decided: mail sent, else received; a chat message's send time; a Drive
+    /// file's last modification, else creation; a Voice item's start. `None` when unknown.
     pub fn date(&self) -> Option<i64> {
-        self.mail().and_then(|m| m.date_sent.or(m.date_received))
+        self.meta.date()
+    }
+
+    /// The main part's blob: the bytes Vault's `FileName`, `FileSize` and `Hash` describe.
+    pub fn blob(&self) -> &BlobRef {
+        &self.parts.main().blob
+    }
+
+    /// Bytes of all its parts (an account's stored size counts each of them).
+    pub fn stored_bytes(&self) -> u64 {
+        self.parts.iter().fold(0u64, |n, p| n.saturating_add(p.blob.size))
     }
 }
 

@@ -22,11 +22,12 @@
 //! did); the first writer converts them once into the record table (seq = line position, so the
 //! index stays valid) and commits format 2.
 
+mod legacy;
 mod map;
 pub mod table;
 
 use crate::digest::Md5;
-use crate::model::{Account, BlobRef, Corpus, DocId, Record};
+use crate::model::{Account, BlobRef, Corpus, DocId, Part, Record};
 use map::Mapped;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -71,6 +72,22 @@ pub enum StoreError {
     /// Not a collection folder.
     #[error("{0} is not a collection (no MANIFEST.json)")]
     NotACollection(PathBuf),
+    /// A record's metadata is not of its corpus's kind (say, Drive metadata on a mail record).
+    #[error("record {doc_id}: {corpus} record with metadata of another corpus")]
+    MetadataMismatch {
+        /// The record.
+        doc_id: DocId,
+        /// Its corpus.
+        corpus: Corpus,
+    },
+    /// The bytes of a streamed blob could not be read from their source.
+    #[error("{what}: reading a blob to store: {source}")]
+    Source {
+        /// What was being read, as the caller named it (a path, a record id).
+        what: String,
+        /// The cause.
+        source: io::Error,
+    },
     /// A blob lies outside its pack's committed bytes.
     #[error(
         "record {doc_id}: blob at pack {pack} offset {offset} size {size} is outside the committed pack"
@@ -237,9 +254,11 @@ impl Store {
                 for rec in &records {
                     let s = accounts.entry((rec.corpus, rec.account.clone())).or_default();
                     s.records += 1;
-                    s.bytes += rec.blob.size;
+                    s.bytes += rec.stored_bytes();
                     s.org_units.insert(rec.org_unit.clone());
-                    blobs.entry(rec.blob.md5).or_insert(rec.blob.size);
+                    for p in &rec.parts {
+                        blobs.entry(p.blob.md5).or_insert(p.blob.size);
+                    }
                 }
                 manifest.blobs = blobs.len() as u64;
                 manifest.blob_bytes = blobs.values().sum();
@@ -346,9 +365,15 @@ impl Store {
         Ok(None)
     }
 
-    /// The stored original bytes of `rec`, borrowed from the pack map (no copy).
+    /// The stored original bytes of `rec`'s main part (the message, the file), borrowed from
+    /// the pack map (no copy).
     pub fn bytes(&self, rec: &Record) -> Result<&[u8], StoreError> {
-        let b = &rec.blob;
+        self.part_bytes(rec, rec.parts.main())
+    }
+
+    /// The stored bytes of one of `rec`'s parts, borrowed from the pack map (no copy).
+    pub fn part_bytes(&self, rec: &Record, part: &Part) -> Result<&[u8], StoreError> {
+        let b = &part.blob;
         let out_of_range = || StoreError::BlobOutOfRange {
             doc_id: rec.doc_id,
             pack: b.pack,
@@ -426,7 +451,9 @@ impl Store {
         for r in this.iter() {
             let r = r?;
             docs.insert(r.doc_id);
-            blobs.entry(r.blob.md5).or_insert(r.blob);
+            for p in &r.parts {
+                blobs.entry(p.blob.md5).or_insert(p.blob);
+            }
             if jsonl {
                 table.append(&r)?;
             }
@@ -543,7 +570,7 @@ fn load_segment(path: &Path, out: &mut Vec<Record>) -> Result<(), StoreError> {
     let file = File::open(path).map_err(io_err(path))?;
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line.map_err(io_err(path))?;
-        let rec: Record = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
+        let rec = legacy::decode(line.as_bytes()).map_err(|e| StoreError::Corrupt {
             path: path.to_path_buf(),
             reason: format!("line {}: {e}", i + 1),
         })?;
@@ -641,6 +668,63 @@ impl StoreWriter {
         Ok((blob, true))
     }
 
+    /// Store the bytes `src` yields, copied into the pack in 64 KiB pieces and hashed as they
+    /// pass, so memory does not grow with the blob (a 5 GB Drive file is never held whole).
+    /// `what` names the source in errors. Returns where they are and whether they were new.
+    ///
+    /// The MD5 is known only at the end: bytes already stored under it are written once more and
+    /// then cut off again (the pack's uncommitted tail is the writer's to cut; a crash meanwhile
+    /// leaves bytes past the committed length, which the next writer removes). A blob may make
+    /// its pack grow past [`PACK_LIMIT`]; the next blob starts a new pack.
+    pub fn put_stream(
+        &mut self,
+        what: &str,
+        mut src: impl io::Read,
+    ) -> Result<(BlobRef, bool), StoreError> {
+        if self.pack_len >= PACK_LIMIT {
+            self.roll_pack()?;
+        }
+        let path = pack_path(&self.store.dir, self.pack);
+        let start = self.pack_len;
+        let mut md5 = crate::digest::Md5Hasher::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = match src.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    self.cut_pack_to(start)?;
+                    return Err(StoreError::Source { what: what.to_owned(), source });
+                }
+            };
+            let piece = buf.get(..n).unwrap_or_default();
+            md5.update(piece);
+            self.pack_file.write_all(piece).map_err(io_err(&path))?;
+            size += n as u64;
+            self.pack_len += n as u64;
+        }
+        let md5 = md5.finish();
+        if let Some(b) = self.blobs.get(&md5).or_else(|| self.unreferenced.get(&md5)).copied() {
+            self.cut_pack_to(start)?;
+            return Ok((b, false));
+        }
+        let blob = BlobRef { md5, size, pack: self.pack, offset: start };
+        self.unreferenced.insert(md5, blob);
+        Ok((blob, true))
+    }
+
+    /// Cut the current pack back to `len` bytes (only ever uncommitted bytes written since).
+    fn cut_pack_to(&mut self, len: u64) -> Result<(), StoreError> {
+        let path = pack_path(&self.store.dir, self.pack);
+        self.pack_file.flush().map_err(io_err(&path))?;
+        // The file is opened for appending: after the cut, writes continue at the new end.
+        self.pack_file.get_ref().set_len(len).map_err(io_err(&path))?;
+        self.pack_len = len;
+        Ok(())
+    }
+
     fn roll_pack(&mut self) -> Result<(), StoreError> {
         let path = pack_path(&self.store.dir, self.pack);
         self.pack_file.flush().map_err(io_err(&path))?;
@@ -659,13 +743,17 @@ impl StoreWriter {
     /// Append a record to the record table for the next commit. Its `seq` must be
     /// [`next_seq`](Self::next_seq).
     pub fn push(&mut self, rec: &Record) -> Result<(), StoreError> {
+        if !rec.meta.fits(rec.corpus) {
+            return Err(StoreError::MetadataMismatch { doc_id: rec.doc_id, corpus: rec.corpus });
+        }
         self.table.append(rec)?;
         self.docs.insert(rec.doc_id);
-        let md5 = rec.blob.md5;
-        self.unreferenced.remove(&md5);
-        if let std::collections::hash_map::Entry::Vacant(e) = self.blobs.entry(md5) {
-            e.insert(rec.blob);
-            self.blob_bytes += rec.blob.size;
+        for p in &rec.parts {
+            self.unreferenced.remove(&p.blob.md5);
+            if let std::collections::hash_map::Entry::Vacant(e) = self.blobs.entry(p.blob.md5) {
+                e.insert(p.blob);
+                self.blob_bytes += p.blob.size;
+            }
         }
         self.pending += 1;
         Ok(())

@@ -21,7 +21,8 @@
 //!
 //! Records are decoded only by [`RecordTable::get`]: opening and counting maps files and reads
 //! the summaries and tombstones, nothing per record. The format byte of each record (1 = serde
-//! JSON) lets a faster encoding come later without a migration.
+//! JSON of a one-blob record, 2 = serde JSON of a record with parts) lets an encoding change
+//! without a migration: old rows are read as they are.
 //!
 //! Every offset and length read from disk is bounds-checked: a damaged file gives a
 //! [`TableError::Corrupt`] naming the file and the row or byte, never a panic.
@@ -47,8 +48,12 @@ const HEADER: u64 = 5;
 const DEAD: u32 = 1 << 31;
 /// "No run" in the account runs chain.
 const NONE: u64 = u64::MAX;
-/// Record format byte: the record's serde JSON.
-const FORMAT_JSON: u8 = 1;
+/// Record format byte: serde JSON of a record with one `blob` (read through
+/// [`super::legacy`]).
+const FORMAT_JSON_V1: u8 = 1;
+/// Record format byte: serde JSON of a record with `parts` (written by this version). A reader
+/// that predates it refuses the row ("unknown record format 2") instead of misreading it.
+const FORMAT_JSON: u8 = 2;
 /// First bytes of a summaries file.
 const SUMMARIES_MAGIC: &[u8; 8] = b"EDRTSUM1";
 /// Buffer size of each appended file.
@@ -253,14 +258,14 @@ impl AccountTotals {
     fn add(&mut self, rec: &Record) {
         // Saturating: totals read back from a damaged file must not overflow into a panic.
         self.records = self.records.saturating_add(1);
-        self.bytes = self.bytes.saturating_add(rec.blob.size);
+        self.bytes = self.bytes.saturating_add(rec.stored_bytes());
         let n = self.org_units.entry(rec.org_unit.clone()).or_default();
         *n = n.saturating_add(1);
     }
 
     fn sub(&mut self, rec: &Record) {
         self.records = self.records.saturating_sub(1);
-        self.bytes = self.bytes.saturating_sub(rec.blob.size);
+        self.bytes = self.bytes.saturating_sub(rec.stored_bytes());
         if let Some(n) = self.org_units.get_mut(&rec.org_unit) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -500,6 +505,7 @@ fn decode_record(path: &Path, seq: u64, row: &Row, b: &[u8]) -> Result<Record, T
     }
     let rec: Record = match format {
         FORMAT_JSON => serde_json::from_slice(body).map_err(|e| bad(format!("record: {e}")))?,
+        FORMAT_JSON_V1 => super::legacy::decode(body).map_err(|e| bad(format!("record: {e}")))?,
         other => return Err(bad(format!("unknown record format {other}"))),
     };
     if rec.seq != seq {

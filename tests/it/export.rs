@@ -78,7 +78,7 @@ fn hostile_content_round_trips_through_independent_readers_and_stays_inside() {
     let msgs = v["messages"].as_object().unwrap();
     assert_eq!(msgs.len(), 15);
     for r in c.store().records().iter() {
-        assert_eq!(msgs[&r.doc_id.to_string()], r.blob.md5.to_string());
+        assert_eq!(msgs[&r.doc_id.to_string()], r.blob().md5.to_string());
     }
     // Nothing was written outside the output folder, and every name in it is a plain name.
     let mut top: Vec<String> = std::fs::read_dir(tmp.path())

@@ -12,10 +12,11 @@ mod crash; // a process killed mid-ingest leaves the last commit
 mod examples; // examples run and check themselves
 mod export; // exports read back by Python readers and verify; threads; faults; retry; groups
 mod fixtures; // every bad-input case, LF and CRLF
-mod migration;
+mod migration; // format 1 and pre-parts format 2 collections: read as they are, exported as before, extended by writers
+mod parts; // records of every corpus with typed parts; blobs stored as streams
 mod props; // property tests: mbox framing round trip, query display round trip
 mod query_table; // the query language, case by case
 mod recall; // issue 9: full text, sent dates and Message-IDs against an independent Python reader (corpus)
 mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports
 mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
-mod store; // dedup, determinism, reopen, torn writes, locking, index repair // a format 1 (JSON Lines) collection: read as it is, converted once by a writer
+mod store; // dedup, determinism, reopen, torn writes, locking, index repair

@@ -126,9 +126,9 @@ fn every_mail_operator_matches_an_independent_predicate() {
         ("in:drafts", Box::new(|_, m| m.is_draft)),
         ("is:starred", Box::new(|_, m| m.labels.iter().any(|l| l == "^STARRED"))),
         ("is:read", Box::new(|_, m| !m.labels.iter().any(|l| l == "^UNREAD"))),
-        ("larger:1000", Box::new(|r, _| r.blob.size > 1000)),
-        ("smaller:900", Box::new(|r, _| r.blob.size < 900)),
-        ("larger:1K", Box::new(|r, _| r.blob.size > 1024)),
+        ("larger:1000", Box::new(|r, _| r.blob().size > 1000)),
+        ("smaller:900", Box::new(|r, _| r.blob().size < 900)),
+        ("larger:1K", Box::new(|r, _| r.blob().size > 1024)),
         ("-has:attachment", Box::new(|_, m| m.attachments.is_empty())),
         (
             "has:attachment -filename:pdf",

@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::{
-    Attachment, BlobRef, Defect, DocId, MailMeta, Mailbox, Metadata, SourceKind, SourceRef,
+    Attachment, BlobRef, Defect, DocId, MailMeta, Mailbox, Metadata, Part, PartKind, Parts,
+    SourceKind, SourceRef,
 };
 use std::cell::Cell;
 
@@ -42,7 +43,10 @@ fn rec(seq: u64, corpus: Corpus, acct: &str, ou: &str) -> Record {
             key: format!("x.mbox#{seq}"),
             offset: (!seq.is_multiple_of(3)).then_some(seq * 100),
         },
-        blob: BlobRef { md5: content, size: 100 + seq, pack: 0, offset: seq * 1000 },
+        parts: Parts::new(Part::new(
+            PartKind::Message,
+            BlobRef { md5: content, size: 100 + seq, pack: 0, offset: seq * 1000 },
+        )),
         meta: Metadata::Mail(Box::new(meta)),
         defects: match seq % 4 {
             0 => vec![],
