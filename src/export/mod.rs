@@ -6,6 +6,7 @@
 //! `NAME-error.csv` + `NAME-account-exceptions.csv` / `NAME-failed-group-membership-lookups.csv`
 //! (only with errors), `NAME-summary.json`, and last `NAME-checksums.md5`.
 
+mod files;
 mod metadata;
 pub mod naming;
 pub mod plan;
@@ -20,7 +21,6 @@ pub use request::{ExportRequest, RequestError};
 pub use run::{BlobSource, ExportProgress, Failure, FailureClass, NoExportProgress, RecordOutcome};
 pub use summary::{Balance, Summary, WrittenFile, ZipMap};
 
-use crate::format::csv::CsvWriter;
 use crate::format::md5sum;
 use crate::model::{DocId, Record};
 use crate::query::Method;
@@ -210,36 +210,32 @@ pub fn plan(
     .assign(&hits))
 }
 
-/// `metadata.xml` and (mail) `metadata.csv` for `records`, side by side; the files and the
-/// number of characters XML made us replace.
-fn write_metadata(
+/// Write the files of `plan` that list records (`metadata.xml`, and `metadata.csv` for mail),
+/// side by side, each fed `records` in order; the files and the characters XML replaced.
+fn write_listings(
     plan: &ExportPlan,
     records: &[&Record],
-    converted: &metadata::Converted,
+    converted: &HashMap<u64, (u64, crate::digest::Md5)>,
     out: &Path,
 ) -> io::Result<(Vec<WrittenFile>, u64)> {
-    let (xml, csv) = run::join(
-        || {
-            let mut replaced = 0;
-            run::write_file(out, &plan.file_of(FileKind::MetadataXml), FileKind::MetadataXml, |w| {
-                replaced = metadata::write_xml(plan, records, converted, w)?;
-                Ok(())
-            })
-            .map(|f| (f, replaced))
-        },
-        || {
-            plan.has(FileKind::MetadataCsv)
-                .then(|| {
-                    let name = plan.file_of(FileKind::MetadataCsv);
-                    run::write_file(out, &name, FileKind::MetadataCsv, |w| {
-                        metadata::write_csv(plan, records, converted, w)
-                    })
-                })
-                .transpose()
-        },
-    );
-    let (xml, replaced) = xml?;
-    Ok((std::iter::once(xml).chain(csv?).collect(), replaced))
+    let listing: Vec<&PlannedFile> = plan.files.iter().filter(|f| f.kind.lists_records()).collect();
+    let done: Vec<io::Result<files::Finished>> = run::map_each(&listing, |f| {
+        let mut sink = files::open_listing(f, plan, out)?.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("{}: lists no records", f.name))
+        })?;
+        for r in records {
+            sink.record(r, converted.get(&r.seq))?;
+        }
+        sink.finish()
+    });
+    let mut written = Vec::with_capacity(done.len());
+    let mut replaced = 0;
+    for d in done {
+        let d = d?;
+        replaced += d.xml_replaced;
+        written.push(d.file);
+    }
+    Ok((written, replaced))
 }
 
 /// DocIDs listed in an `error.csv` (for `--retry-from`).
@@ -394,14 +390,14 @@ fn write_all(
     // CRLF line endings the metadata describes the converted bytes, known only once the zips are
     // written, so it is written after them.
     let alongside = plan.line_endings == request::LineEndings::Original;
-    let no_conversion = metadata::Converted::new();
+    let no_conversion = HashMap::new();
     let (zips, optimistic) = run::join(
         || run::write_zips(plan, &records, source, out, threads, progress),
-        || alongside.then(|| write_metadata(plan, &planned, &no_conversion, out)).transpose(),
+        || alongside.then(|| write_listings(plan, &planned, &no_conversion, out)).transpose(),
     );
     let zips = zips.map_err(io_at(out))?;
     let optimistic = optimistic.map_err(io_at(out))?;
-    let mut converted = metadata::Converted::new();
+    let mut converted = HashMap::new();
 
     let mut files: Vec<WrittenFile> = Vec::new();
     let mut exported: Vec<&Record> = Vec::new();
@@ -441,77 +437,34 @@ fn write_all(
         }
     }
 
-    let write = |kind: FileKind, body: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
-        let name = plan.file_of(kind);
-        run::write_file(out, &name, kind, |w| body(w)).map_err(io_at(&out.join(&name)))
-    };
-    let metadata = match optimistic {
+    // The files that list records were written alongside the zips for every planned record, the
+    // common case; when a record failed they are written again for the exported ones only.
+    let (listed, mut replaced) = match optimistic {
         Some(m) if failed.is_empty() => m,
-        _ => write_metadata(plan, &exported, &converted, out).map_err(io_at(out))?,
+        _ => write_listings(plan, &exported, &converted, out).map_err(io_at(out))?,
     };
-    let (meta_files, replaced) = metadata;
-    files.extend(meta_files);
-    files.push(write(FileKind::ResultsCount, &|w| {
-        let mut c = CsvWriter::with_guard(w, &["Account", "Count"], plan.csv_formula_guard)?;
-        for (a, n) in plan.in_scope.iter().filter(|(_, n)| **n > 0) {
-            c.row(&[a.as_str(), &n.to_string()])?;
+    let mut listings: BTreeMap<String, WrittenFile> =
+        listed.into_iter().map(|f| (f.name.clone(), f)).collect();
+    let members = store.members().map_err(|e| ExportError::Io {
+        path: store.dir().join("groups.json"),
+        source: io::Error::other(e),
+    })?;
+    let end = files::RunEnd { plan, failed: &failed, balances: &balances, members: &members };
+    // Every other planned file, in the plan's order, when its condition holds.
+    let fixed = plan
+        .files
+        .iter()
+        .filter(|f| !matches!(f.kind, FileKind::Content | FileKind::Summary | FileKind::Checksums));
+    for f in fixed {
+        if let Some(done) = listings.remove(&f.name) {
+            files.push(done);
+        } else if f.when.applies(&end) {
+            let done = files::open(f, &end, out)
+                .and_then(|s| s.finish())
+                .map_err(io_at(&out.join(&f.name)))?;
+            replaced += done.xml_replaced;
+            files.push(done.file);
         }
-        c.finish().map(|_| ())
-    })?);
-    let mut missing_groups = Vec::new();
-    if plan.has(FileKind::GroupMembership) {
-        let members = store.members().map_err(|e| ExportError::Io {
-            path: store.dir().join("groups.json"),
-            source: io::Error::other(e),
-        })?;
-        missing_groups = plan
-            .in_scope
-            .keys()
-            .filter(|g| !members.contains_key(g.as_str()))
-            .cloned()
-            .collect::<Vec<_>>();
-        files.push(write(FileKind::GroupMembership, &|w| {
-            let mut c = CsvWriter::with_guard(
-                w,
-                &["Member", "Group", "JoinTime", "Role", "Type"],
-                plan.csv_formula_guard,
-            )?;
-            for g in plan.in_scope.keys() {
-                for m in members.get(g.as_str()).into_iter().flatten() {
-                    c.row(&[&m.member, &m.group, &m.join_time, &m.role, &m.kind])?;
-                }
-            }
-            c.finish().map(|_| ())
-        })?);
-    }
-    if !failed.is_empty() {
-        let rows: Vec<(&Record, &Failure)> = failed.iter().map(|(r, f)| (*r, f)).collect();
-        files.push(write(FileKind::Errors, &|w| {
-            metadata::write_errors(&rows, plan.csv_formula_guard, w)
-        })?);
-        // Groups report their gaps in failed-group-membership-lookups.csv (below).
-        if plan.has(FileKind::AccountExceptions) {
-            files.push(write(FileKind::AccountExceptions, &|w| {
-                let mut c = CsvWriter::with_guard(
-                    w,
-                    &["Account", "Exported", "Failed"],
-                    plan.csv_formula_guard,
-                )?;
-                for b in balances.values().filter(|b| b.failed() > 0) {
-                    c.row(&[b.account.clone(), b.exported.to_string(), b.failed().to_string()])?;
-                }
-                c.finish().map(|_| ())
-            })?);
-        }
-    }
-    if !missing_groups.is_empty() && plan.has(FileKind::FailedGroupMembershipLookups) {
-        files.push(write(FileKind::FailedGroupMembershipLookups, &|w| {
-            let mut c = CsvWriter::with_guard(w, &["Group", "Reason"], plan.csv_formula_guard)?;
-            for g in &missing_groups {
-                c.row(&[g.as_str(), "no member list was ingested for this group"])?;
-            }
-            c.finish().map(|_| ())
-        })?);
     }
 
     let accounts: Vec<Balance> = balances.into_values().collect();
@@ -546,6 +499,12 @@ fn write_all(
             })
             .collect(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let write = |kind: FileKind, body: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
+        let name = plan.file_of(kind);
+        files::FileOut::create(out, &name, kind)
+            .and_then(|mut f| body(&mut f).and_then(|()| f.finish()))
+            .map_err(io_at(&out.join(&name)))
     };
     files.push(write(FileKind::Summary, &|w| {
         serde_json::to_writer_pretty(&mut *w, &summary).map_err(io::Error::other)?;

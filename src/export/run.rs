@@ -7,10 +7,11 @@
 //! `threads × 2 × 16 MiB` whatever the export size.
 //! Every file is written under a `.partial` name and renamed when complete.
 
+use super::files::FileOut;
 use super::plan::{ExportPlan, FileKind, ZipPlan};
 use super::request::LineEndings;
 use super::summary::WrittenFile;
-use crate::digest::{Md5, Md5Writer};
+use crate::digest::Md5;
 use crate::format::mbox;
 use crate::format::zip::ZipOut;
 use crate::model::Record;
@@ -20,8 +21,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,6 +35,11 @@ pub fn join<A: Send, B: Send>(
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {
     rayon::join(a, b)
+}
+
+/// `f` of every item, in parallel on the pool; results in the items' order.
+pub fn map_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    items.par_iter().map(f).collect()
 }
 
 /// Vault's two error classes.
@@ -115,16 +120,11 @@ pub fn write_file(
     dir: &Path,
     name: &str,
     kind: FileKind,
-    body: impl FnOnce(&mut Md5Writer<BufWriter<File>>) -> io::Result<()>,
+    body: impl FnOnce(&mut FileOut) -> io::Result<()>,
 ) -> io::Result<WrittenFile> {
-    let tmp = dir.join(format!(".{name}.partial"));
-    let mut w = Md5Writer::new(BufWriter::with_capacity(1 << 20, File::create(&tmp)?));
-    body(&mut w)?;
-    let (buf, md5, size) = w.finish();
-    let file = buf.into_inner().map_err(|e| e.into_error())?;
-    file.sync_data()?;
-    fs::rename(&tmp, dir.join(name))?;
-    Ok(WrittenFile { name: name.to_owned(), kind: Some(kind), size, md5: md5.to_hex() })
+    let mut f = FileOut::create(dir, name, kind)?;
+    body(&mut f)?;
+    f.finish()
 }
 
 /// One written zip and what happened to each of its records, in plan order.
