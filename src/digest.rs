@@ -107,6 +107,31 @@ impl Md5Hasher {
     }
 }
 
+/// CRC-32 (IEEE, as zip uses) of `bytes`: a cheap check that stored bytes are still the bytes
+/// that were stored, at several GB/s where MD5 runs at about 0.6.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
+/// An incremental CRC-32 for data that arrives in pieces.
+#[derive(Clone, Default)]
+pub struct Crc32Hasher(crc32fast::Hasher);
+
+impl Crc32Hasher {
+    /// A fresh hasher.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Feed more bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+    /// The CRC of everything fed so far.
+    pub fn finish(self) -> u32 {
+        self.0.finalize()
+    }
+}
+
 /// A writer that hashes and counts every byte that passes through it, so a file's MD5 is known the
 /// moment it is written without reading it again.
 pub struct Md5Writer<W> {
@@ -162,5 +187,11 @@ mod tests {
         w.write_all(b"bc").unwrap();
         let (v, d, n) = w.finish();
         assert_eq!((v.as_slice(), d, n), (&b"abc"[..], m, 3));
+        // The check value of CRC-32/ISO-HDLC, and the same in pieces.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        let mut c = Crc32Hasher::new();
+        c.update(b"1234");
+        c.update(b"56789");
+        assert_eq!(c.finish(), 0xCBF4_3926);
     }
 }

@@ -205,6 +205,7 @@ pub fn plan(
         custodians,
         line_endings: req.ediscovery.line_endings,
         csv_formula_guard: req.ediscovery.csv_formula_guard,
+        recheck_md5: req.ediscovery.recheck_md5,
         files: Vec::new(),
     }
     .assign(&hits))

@@ -146,6 +146,8 @@ pub struct ExportPlan {
     pub line_endings: super::request::LineEndings,
     /// Whether CSV cells are guarded against formulas.
     pub csv_formula_guard: bool,
+    /// Check stored bytes by MD5 rather than by their recorded CRC-32.
+    pub recheck_md5: bool,
     /// Every file, in the order written: the content zips, the corpus's file set, the summary,
     /// and last the checksum file.
     pub files: Vec<PlannedFile>,

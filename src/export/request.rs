@@ -121,6 +121,11 @@ pub struct Options {
     /// The XML is never guarded.
     #[serde(default = "yes")]
     pub csv_formula_guard: bool,
+    /// Check each message read from the store against its ingest-time MD5 (a second MD5 pass
+    /// over every exported byte) instead of the CRC-32 recorded with it. Blobs stored before
+    /// CRCs were recorded are always checked by MD5. Either way `verify` re-hashes the output.
+    #[serde(default)]
+    pub recheck_md5: bool,
 }
 
 fn yes() -> bool {
@@ -149,6 +154,7 @@ impl Default for Options {
             vault_rounding: false,
             line_endings: LineEndings::Original,
             csv_formula_guard: true,
+            recheck_md5: false,
         }
     }
 }

@@ -138,7 +138,7 @@ mod tests {
     use crate::digest::Md5;
 
     fn blob(n: u8) -> BlobRef {
-        BlobRef { md5: Md5::of(&[n]), size: 1, pack: 0, offset: u64::from(n) }
+        BlobRef { md5: Md5::of(&[n]), size: 1, pack: 0, offset: u64::from(n), crc32: None }
     }
 
     #[test]

@@ -90,6 +90,10 @@ pub struct BlobRef {
     pub pack: u32,
     /// Offset inside the pack.
     pub offset: u64,
+    /// CRC-32 of the bytes, recorded when they were stored (absent on blobs stored before it
+    /// was): lets an export check what it reads without a second MD5 pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc32: Option<u32>,
 }
 
 /// Something about a record that was not as it should be, kept with the record so exports and

@@ -661,8 +661,13 @@ impl StoreWriter {
         }
         let path = pack_path(&self.store.dir, self.pack);
         self.pack_file.write_all(bytes).map_err(io_err(&path))?;
-        let blob =
-            BlobRef { md5, size: bytes.len() as u64, pack: self.pack, offset: self.pack_len };
+        let blob = BlobRef {
+            md5,
+            size: bytes.len() as u64,
+            pack: self.pack,
+            offset: self.pack_len,
+            crc32: Some(crate::digest::crc32(bytes)),
+        };
         self.pack_len += bytes.len() as u64;
         self.unreferenced.insert(md5, blob);
         Ok((blob, true))
@@ -687,6 +692,7 @@ impl StoreWriter {
         let path = pack_path(&self.store.dir, self.pack);
         let start = self.pack_len;
         let mut md5 = crate::digest::Md5Hasher::new();
+        let mut crc = crate::digest::Crc32Hasher::new();
         let mut buf = vec![0u8; 64 * 1024];
         let mut size = 0u64;
         loop {
@@ -701,6 +707,7 @@ impl StoreWriter {
             };
             let piece = buf.get(..n).unwrap_or_default();
             md5.update(piece);
+            crc.update(piece);
             self.pack_file.write_all(piece).map_err(io_err(&path))?;
             size += n as u64;
             self.pack_len += n as u64;
@@ -710,7 +717,7 @@ impl StoreWriter {
             self.cut_pack_to(start)?;
             return Ok((b, false));
         }
-        let blob = BlobRef { md5, size, pack: self.pack, offset: start };
+        let blob = BlobRef { md5, size, pack: self.pack, offset: start, crc32: Some(crc.finish()) };
         self.unreferenced.insert(md5, blob);
         Ok((blob, true))
     }

@@ -36,7 +36,7 @@ pub struct ExportArgs {
     #[arg(long, conflicts_with_all = [
         "name", "query", "corpus", "accounts", "org_unit", "entire_org", "start", "end",
         "time_zone", "exclude_drafts", "vault_rounding", "compression", "line_endings",
-        "no_csv_guard", "split_size", "threads",
+        "no_csv_guard", "split_size", "threads", "recheck_md5",
     ])]
     request: Option<PathBuf>,
     #[command(flatten)]
@@ -52,6 +52,10 @@ pub struct ExportArgs {
     /// (for machine pipelines, which would read the `'` as data).
     #[arg(long)]
     no_csv_guard: bool,
+    /// Check every message read from the store against its ingest-time MD5 (a second MD5 pass)
+    /// instead of the CRC-32 recorded at ingest. `verify` re-hashes the output either way.
+    #[arg(long)]
+    recheck_md5: bool,
     /// An account's mbox continues in the next zip past this many bytes.
     #[arg(long, default_value_t = 10_000_000_000)]
     split_size: u64,
@@ -96,6 +100,7 @@ fn request(a: &ExportArgs) -> Result<ExportRequest, Box<dyn std::error::Error>> 
         other => return Err(format!("--line-endings {other}: use original or crlf").into()),
     };
     o.csv_formula_guard = !a.no_csv_guard;
+    o.recheck_md5 = a.recheck_md5;
     o.threads = a.threads;
     Ok(req)
 }

@@ -45,7 +45,7 @@ fn rec(seq: u64, corpus: Corpus, acct: &str, ou: &str) -> Record {
         },
         parts: Parts::new(Part::new(
             PartKind::Message,
-            BlobRef { md5: content, size: 100 + seq, pack: 0, offset: seq * 1000 },
+            BlobRef { md5: content, size: 100 + seq, pack: 0, offset: seq * 1000, crc32: None },
         )),
         meta: Metadata::Mail(Box::new(meta)),
         defects: match seq % 4 {
