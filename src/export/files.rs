@@ -91,7 +91,7 @@ pub struct RunEnd<'a> {
     /// The plan.
     pub plan: &'a ExportPlan,
     /// Records that failed, with why.
-    pub failed: &'a [(&'a Record, Failure)],
+    pub failed: &'a [(Record, Failure)],
     /// Per account: found, exported, failed.
     pub balances: &'a BTreeMap<String, Balance>,
     /// Member lists recorded at ingest, by group address.
@@ -179,7 +179,7 @@ pub fn open<'a>(
             let f = FileOut::create(out, &file.name, file.kind)?;
             Box::new(Whole(f, move |w: &mut FileOut| {
                 let rows: Vec<(&Record, &Failure)> =
-                    end.failed.iter().map(|(r, f)| (*r, f)).collect();
+                    end.failed.iter().map(|(r, f)| (r, f)).collect();
                 metadata::write_errors(&rows, guard, w)
             }))
         }

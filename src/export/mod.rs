@@ -25,7 +25,7 @@ use crate::format::md5sum;
 use crate::model::{DocId, Record};
 use crate::query::Method;
 use crate::search::Hit;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use crate::{Collection, SearchRequest, SearchResult};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
@@ -211,28 +211,41 @@ pub fn plan(
     .assign(&hits))
 }
 
-/// Write the files of `plan` that list records (`metadata.xml`, and `metadata.csv` for mail),
-/// side by side, each fed `records` in order; the files and the characters XML replaced.
+/// A planned record, decoded from the record table. One that cannot be read (a damaged table),
+/// or that the table no longer holds, stops the export with where it is: skipping it would drop
+/// a record from the export without a row in any report.
+pub(crate) fn planned_record(store: &Store, seq: u64) -> Result<Record, StoreError> {
+    store.get(seq)?.ok_or_else(|| StoreError::Corrupt {
+        path: store.dir().join("records"),
+        reason: format!("record {seq} was planned but the record table does not hold it"),
+    })
+}
+
+/// Write the files of `plan` that list records (`metadata.xml`, and `metadata.csv` for mail):
+/// each record of `seqs` is decoded once, as it is reached, and fed to every such file, so
+/// memory does not grow with the export. The files and the characters XML replaced.
 fn write_listings(
     plan: &ExportPlan,
-    records: &[&Record],
+    store: &Store,
+    seqs: impl Iterator<Item = u64>,
     converted: &HashMap<u64, (u64, crate::digest::Md5)>,
     out: &Path,
-) -> io::Result<(Vec<WrittenFile>, u64)> {
-    let listing: Vec<&PlannedFile> = plan.files.iter().filter(|f| f.kind.lists_records()).collect();
-    let done: Vec<io::Result<files::Finished>> = run::map_each(&listing, |f| {
-        let mut sink = files::open_listing(f, plan, out)?.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("{}: lists no records", f.name))
-        })?;
-        for r in records {
-            sink.record(r, converted.get(&r.seq))?;
+) -> Result<(Vec<WrittenFile>, u64), ExportError> {
+    let mut sinks = Vec::new();
+    for f in plan.files.iter().filter(|f| f.kind.lists_records()) {
+        let sink = files::open_listing(f, plan, out).map_err(io_at(&out.join(&f.name)))?;
+        sinks.extend(sink);
+    }
+    for seq in seqs {
+        let r = planned_record(store, seq)?;
+        for s in &mut sinks {
+            s.record(&r, converted.get(&seq)).map_err(io_at(out))?;
         }
-        sink.finish()
-    });
-    let mut written = Vec::with_capacity(done.len());
+    }
+    let mut written = Vec::with_capacity(sinks.len());
     let mut replaced = 0;
-    for d in done {
-        let d = d?;
+    for s in sinks {
+        let d = s.finish().map_err(io_at(out))?;
         replaced += d.xml_replaced;
         written.push(d.file);
     }
@@ -373,36 +386,29 @@ fn write_all(
     started: Instant,
 ) -> Result<Summary, ExportError> {
     let store = coll.store();
-    // Every planned record, decoded once from the record table. One that cannot be read (a
-    // damaged table), or that the table no longer holds, stops the export with where it is:
-    // skipping it would drop a record from the export without a row in any report.
-    let mut records: HashMap<u64, Record> = HashMap::new();
-    for &seq in plan.zips.iter().flat_map(|z| &z.records) {
-        let r = store.get(seq)?.ok_or_else(|| StoreError::Corrupt {
-            path: store.dir().join("records"),
-            reason: format!("record {seq} was planned but the record table does not hold it"),
-        })?;
-        records.insert(seq, r);
-    }
-    let planned: Vec<&Record> =
-        plan.zips.iter().flat_map(|z| &z.records).filter_map(|s| records.get(s)).collect();
+    let planned = || plan.zips.iter().flat_map(|z| z.records.iter().copied());
     // Metadata is written alongside the zips for every planned record, the common case being that
     // all export; if any record fails it is written again below for the exported ones only. With
     // CRLF line endings the metadata describes the converted bytes, known only once the zips are
-    // written, so it is written after them.
+    // written, so it is written after them. Records are decoded where they are used, batch by
+    // batch: nothing holds every record of the export.
     let alongside = plan.line_endings == request::LineEndings::Original;
     let no_conversion = HashMap::new();
     let (zips, optimistic) = run::join(
-        || run::write_zips(plan, &records, source, out, threads, progress),
-        || alongside.then(|| write_listings(plan, &planned, &no_conversion, out)).transpose(),
+        || run::write_zips(plan, store, source, out, threads, progress),
+        || {
+            alongside
+                .then(|| write_listings(plan, store, planned(), &no_conversion, out))
+                .transpose()
+        },
     );
-    let zips = zips.map_err(io_at(out))?;
-    let optimistic = optimistic.map_err(io_at(out))?;
+    let zips = zips?;
+    let optimistic = optimistic?;
     let mut converted = HashMap::new();
 
     let mut files: Vec<WrittenFile> = Vec::new();
-    let mut exported: Vec<&Record> = Vec::new();
-    let mut failed: Vec<(&Record, Failure)> = Vec::new();
+    let mut exported: Vec<u64> = Vec::new();
+    let mut failed: Vec<(Record, Failure)> = Vec::new();
     let mut balances: BTreeMap<String, Balance> = plan
         .in_scope
         .iter()
@@ -412,27 +418,26 @@ fn write_all(
         .collect();
     let mut given_newline = 0;
     let mut exported_bytes = 0;
-    for (file, outcomes) in zips {
+    for ((file, outcomes), z) in zips.into_iter().zip(&plan.zips) {
         files.push(file);
+        let b = balances.entry(z.account.to_string()).or_default();
         for (seq, o) in outcomes {
-            let Some(r) = records.get(&seq) else { continue };
-            let b = balances.entry(r.account.to_string()).or_default();
             match o {
-                RecordOutcome::Exported { newline_added, converted: c } => {
+                RecordOutcome::Exported { newline_added, converted: c, size } => {
                     b.exported += 1;
                     given_newline += u64::from(newline_added);
-                    exported_bytes += c.map_or(r.blob().size, |(size, _)| size);
+                    exported_bytes += size;
                     if let Some(c) = c {
                         converted.insert(seq, c);
                     }
-                    exported.push(r);
+                    exported.push(seq);
                 }
                 RecordOutcome::Failed(f) => {
                     match f.class {
                         FailureClass::Transient => b.failed_transient += 1,
                         FailureClass::NonTransient => b.failed_non_transient += 1,
                     }
-                    failed.push((r, f));
+                    failed.push((planned_record(store, seq)?, f));
                 }
             }
         }
@@ -442,7 +447,7 @@ fn write_all(
     // common case; when a record failed they are written again for the exported ones only.
     let (listed, mut replaced) = match optimistic {
         Some(m) if failed.is_empty() => m,
-        _ => write_listings(plan, &exported, &converted, out).map_err(io_at(out))?,
+        _ => write_listings(plan, store, exported.iter().copied(), &converted, out)?,
     };
     let mut listings: BTreeMap<String, WrittenFile> =
         listed.into_iter().map(|f| (f.name.clone(), f)).collect();
