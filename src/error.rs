@@ -48,6 +48,20 @@ pub enum Error {
         /// Committed records.
         records: u64,
     },
+    /// A removal was committed, then a step after its commit failed (deleting files the
+    /// manifest no longer names, or the index update). The report says what was removed; the
+    /// next writer finishes what failed. Drop the writer that returned this.
+    #[error(
+        "removed {} records (committed, generation {}), then: {source}",
+        report.removed.len(),
+        report.generation
+    )]
+    RemovedThenFailed {
+        /// What the committed removal removed.
+        report: Box<crate::collection::RemoveReport>,
+        /// What failed after the commit.
+        source: Box<Error>,
+    },
     /// Input past one of the crate's [`crate::Limits`].
     #[error(transparent)]
     Limit(#[from] crate::LimitError),

@@ -53,7 +53,10 @@ pub mod search;
 pub mod store;
 pub mod verify;
 
-pub use collection::{Collection, CollectionWriter, IngestOptions, IngestProgress, NoProgress};
+pub use collection::{
+    Collection, CollectionWriter, IngestOptions, IngestProgress, NoProgress, RemoveReport, Removed,
+};
 pub use error::{Error, Result};
 pub use limits::{LimitError, Limits, check_json_depth};
 pub use search::{Counts, SearchRequest, SearchResult};
+pub use store::{CommitStep, CommitSteps, Compaction};

@@ -180,7 +180,9 @@ impl Collection {
     fn matching(&self, req: &SearchRequest) -> Result<(Vec<u64>, compile::Compiled)> {
         let compiled = compile::compile(self.index(), &req.query, &req.scope, req.now)
             .map_err(crate::Error::Search)?;
-        let limit = self.store().len();
+        // Seqs run to the rows, removed ones included (`len` counts only records); hits of
+        // removed records are left out where each is resolved through the record table.
+        let limit = self.store().rows();
         let seqs = self.index().search(&compiled, limit)?;
         Ok((seqs, compiled))
     }

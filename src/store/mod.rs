@@ -17,6 +17,16 @@
 //! manifest, which names only complete data: bytes past a committed length and files it does not
 //! name are ignored by readers and removed by the next writer.
 //!
+//! Records are removed by a commit like any other ([`StoreWriter::remove`], then
+//! [`StoreWriter::commit`]): the record table tombstones their seqs, and from that commit on
+//! [`Store::get`], [`Store::iter`], [`Store::find`], [`Store::seqs_of`], [`Store::len`],
+//! [`Store::accounts`] and [`Store::stats`] leave them out. [`StoreWriter::compact`] later
+//! rewrites the record table without their bytes, into a new epoch committed by the same manifest
+//! rename. Seqs are never reused: [`Store::rows`] (the next seq) counts removed rows too. A
+//! removed record's blob stays in its pack: blobs are shared by identical records, and dropping
+//! bytes from packs (with the bookkeeping that proves no live record needs them) belongs to
+//! retention purge, not to removal.
+//!
 //! Format 1 collections kept records in JSON Lines segments (`records/000001.jsonl`, one per
 //! commit). A reader reads them as they are (parsing every record at open, as format 1 always
 //! did); the first writer converts them once into the record table (seq = line position, so the
@@ -30,7 +40,7 @@ use crate::digest::Md5;
 use crate::model::{Account, BlobRef, Corpus, DocId, Part, Record};
 use map::Mapped;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -66,6 +76,10 @@ pub enum StoreError {
     /// The record table (its errors name the file and the row or byte).
     #[error(transparent)]
     Table(#[from] TableError),
+    /// Records were removed or compacted with records pushed and not committed (commit first:
+    /// a removal or compaction commits on its own, so its report names only what it did).
+    #[error("{0}: records pushed but not committed; commit them before removing or compacting")]
+    Uncommitted(PathBuf),
     /// Another process is writing to the collection.
     #[error("{0}: another process is writing to this collection")]
     Locked(PathBuf),
@@ -118,7 +132,7 @@ struct Manifest {
     /// Format 1 only: record segment file names, in commit order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     segments: Vec<String>,
-    /// Records.
+    /// Records not removed.
     records: u64,
     /// Distinct blobs the records reference (format 2; computed at open for format 1).
     #[serde(default)]
@@ -131,16 +145,17 @@ struct Manifest {
     table: Option<TableManifest>,
 }
 
-/// Statistics of a collection.
+/// Statistics of a collection: of its records, removed ones left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     /// Records.
     pub records: u64,
     /// Bytes of all records (duplicates counted each time).
     pub bytes: u64,
-    /// Distinct blobs.
+    /// Distinct blobs the records reference.
     pub blobs: u64,
-    /// Bytes of distinct blobs (what the packs hold).
+    /// Bytes of those blobs (what the packs hold for the records; the packs also keep the blobs
+    /// of removed records until a purge).
     pub blob_bytes: u64,
     /// Per corpus and account: (records, bytes).
     pub per_account: BTreeMap<(Corpus, Account), (u64, u64)>,
@@ -208,7 +223,25 @@ impl Store {
     /// Open the collection in `dir` as of its last commit. Reads the manifest and the record
     /// table's account summaries and maps the rest: no record is decoded (a format 1
     /// collection, not yet converted by a writer, is parsed whole).
+    ///
+    /// A writer that commits while this reads may delete the files the manifest just read names
+    /// (the previous summaries, or a compacted epoch): a missing table file is retried with the
+    /// new manifest a few times before it is an error.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let mut attempt = 0;
+        loop {
+            match Store::open_once(dir) {
+                Err(StoreError::Table(TableError::Io { source, .. }))
+                    if source.kind() == io::ErrorKind::NotFound && attempt < 3 =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(dir: &Path) -> Result<Store, StoreError> {
         let mpath = dir.join("MANIFEST.json");
         let text = match fs::read(&mpath) {
             Ok(t) => t,
@@ -303,9 +336,28 @@ impl Store {
         self.manifest.generation
     }
 
-    /// Committed records (read from the manifest, nothing decoded).
+    /// Committed records, removed ones left out (read from the manifest, nothing decoded): the
+    /// count to show. Seqs run to [`rows`](Self::rows), which counts removed rows too.
     pub fn len(&self) -> u64 {
         self.manifest.records
+    }
+
+    /// Rows of the record table, removed ones included: the seq the next record gets, and the
+    /// bound on every committed seq.
+    pub fn rows(&self) -> u64 {
+        match &self.records {
+            Records::Table(t) => t.rows(),
+            Records::Jsonl(v) => v.len() as u64,
+        }
+    }
+
+    /// The seqs removed since the last compaction, ascending (their index documents may remain
+    /// until a writer deletes them; see `Collection::open`).
+    pub fn removed(&self) -> &[u64] {
+        match &self.records {
+            Records::Table(t) => t.removed(),
+            Records::Jsonl(_) => &[],
+        }
     }
 
     /// Whether the collection holds no record.
@@ -314,7 +366,9 @@ impl Store {
     }
 
     /// The record with sequence number `seq`, decoded from the record table; `None` when there
-    /// is none.
+    /// is none: past the last row, or removed (a removed record is gone for every reader; one
+    /// holding its seq from before the removal, such as an export plan, finds nothing and says
+    /// so).
     pub fn get(&self, seq: u64) -> Result<Option<Record>, StoreError> {
         match &self.records {
             Records::Table(t) => Ok(t.get(seq)?),
@@ -344,13 +398,9 @@ impl Store {
         }
     }
 
-    /// Every record in `seq` order, each decoded as it is reached.
+    /// Every record in `seq` order, each decoded as it is reached; removed ones left out.
     pub fn iter(&self) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
-        let rows = match &self.records {
-            Records::Table(t) => t.rows(),
-            Records::Jsonl(v) => v.len() as u64,
-        };
-        (0..rows).filter_map(move |seq| self.get(seq).transpose())
+        (0..self.rows()).filter_map(move |seq| self.get(seq).transpose())
     }
 
     /// The record with this DocId. Reads every record until it is found: for rare paths (a
@@ -446,13 +496,15 @@ impl Store {
         // ones the manifest does not name (a format 1 collection starts an empty table).
         let committed = if jsonl { None } else { this.manifest.table.as_ref() };
         let mut table = RecordTableWriter::open(&rec_dir, committed)?;
-        let mut docs = HashSet::with_capacity(usize::try_from(this.len()).unwrap_or(0));
+        let mut docs = HashMap::with_capacity(usize::try_from(this.len()).unwrap_or(0));
         let mut blobs = HashMap::new();
+        let mut refs: HashMap<Md5, u64> = HashMap::new();
         for r in this.iter() {
             let r = r?;
-            docs.insert(r.doc_id);
+            docs.insert(r.doc_id, r.seq);
             for p in &r.parts {
                 blobs.entry(p.blob.md5).or_insert(p.blob);
+                *refs.entry(p.blob.md5).or_default() += 1;
             }
             if jsonl {
                 table.append(&r)?;
@@ -478,9 +530,11 @@ impl Store {
             table,
             docs,
             blobs,
+            refs,
             blob_bytes,
             unreferenced: HashMap::new(),
             pending: 0,
+            removals: 0,
             closed: Vec::new(),
         })
     }
@@ -608,7 +662,59 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// The one writer of a collection: appends blobs and records, commits them together.
+/// A point in a commit that removes records or compacts, in the order they are reached.
+///
+/// Each is a place a crash can leave the collection in, so tests stop a process at each one;
+/// callers may also show progress or log them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum CommitStep {
+    /// The record table's new state (a removal's tombstones and account totals, or a
+    /// compaction's new epoch) is written and synced. Nothing is committed yet.
+    Prepared,
+    /// Dependent state (the index) committed under the new generation. Still nothing is
+    /// committed: the manifest names the previous state.
+    IndexCommitted,
+    /// The manifest naming the new state is renamed into place: the commit point.
+    Committed,
+    /// Files the manifest no longer names (the previous summaries; after a compaction, the old
+    /// epoch) are deleted.
+    CleanedUp,
+    /// After the commit, the index caught up: a removal's documents are deleted, or a
+    /// compaction's index segments holding deleted documents are merged away.
+    IndexUpdated,
+}
+
+/// Told of each [`CommitStep`] as a removal or compaction reaches it; the default does nothing.
+pub trait CommitSteps {
+    /// `step` is done.
+    fn reached(&mut self, _step: CommitStep) {}
+}
+
+/// A [`CommitSteps`] that ignores every step.
+pub struct NoSteps;
+impl CommitSteps for NoSteps {}
+
+/// What a compaction did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Compaction {
+    /// The generation that committed it (unchanged when there was nothing to compact).
+    pub generation: u64,
+    /// Records whose bytes left the record table: those removed since the previous compaction.
+    pub records_dropped: u64,
+    /// Records kept (every one not removed).
+    pub records_kept: u64,
+    /// Bytes of the record table's data file before.
+    pub data_bytes_before: u64,
+    /// And after.
+    pub data_bytes_after: u64,
+}
+
+/// The one writer of a collection: appends blobs and records, removes records, compacts, and
+/// commits.
+///
+/// After an error part-way through a commit, drop the writer and open a new one: it starts
+/// from the last commit and deletes whatever the failed one left.
 pub struct StoreWriter {
     store: Store,
     _lock: File,
@@ -616,29 +722,41 @@ pub struct StoreWriter {
     pack_file: BufWriter<File>,
     pack_len: u64,
     table: RecordTableWriter,
-    /// DocIds of every record, committed or pending.
-    docs: HashSet<DocId>,
-    /// The blobs records reference, committed or pending, by MD5.
+    /// The seq of every record by DocId, committed or pending; removed records left out (so a
+    /// removed record's source ingested again is stored again, under a new seq).
+    docs: HashMap<DocId, u64>,
+    /// Blobs known to be in the packs, by MD5, for deduplication: those of every record, and
+    /// those of records removed since this writer opened (their bytes stay in the packs).
     blobs: HashMap<Md5, BlobRef>,
-    /// Bytes of those blobs.
+    /// Records (committed or pending, not removed) referencing each blob; a blob with none is
+    /// absent. Its size is what [`Stats::blobs`] counts.
+    refs: HashMap<Md5, u64>,
+    /// Bytes of the blobs in `refs`.
     blob_bytes: u64,
     /// Blobs written since the last commit that no pushed record references yet.
     unreferenced: HashMap<Md5, BlobRef>,
     /// Records pushed since the last commit.
     pending: u64,
+    /// Records removed since the last commit.
+    removals: u64,
     /// Packs closed since the last commit, with their final length.
     closed: Vec<(u32, u64)>,
 }
 
 impl StoreWriter {
-    /// The committed state (pending records are not visible in it).
+    /// The committed state (pending records and removals are not visible in it).
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// Is this DocId already committed or pending?
+    /// Is this DocId already committed or pending (and not removed)?
     pub fn contains(&self, doc_id: &DocId) -> bool {
-        self.docs.contains(doc_id)
+        self.docs.contains_key(doc_id)
+    }
+
+    /// The seq of the record with this DocId, committed or pending, not removed.
+    pub fn seq_of(&self, doc_id: &DocId) -> Option<u64> {
+        self.docs.get(doc_id).copied()
     }
 
     /// The next record's sequence number.
@@ -649,6 +767,11 @@ impl StoreWriter {
     /// Records waiting for the next commit.
     pub fn pending(&self) -> u64 {
         self.pending
+    }
+
+    /// Removals waiting for the next commit.
+    pub fn removals(&self) -> u64 {
+        self.removals
     }
 
     /// Store `bytes` (once per distinct MD5). Returns where they are and whether they were new.
@@ -754,20 +877,57 @@ impl StoreWriter {
             return Err(StoreError::MetadataMismatch { doc_id: rec.doc_id, corpus: rec.corpus });
         }
         self.table.append(rec)?;
-        self.docs.insert(rec.doc_id);
+        self.docs.insert(rec.doc_id, rec.seq);
         for p in &rec.parts {
-            self.unreferenced.remove(&p.blob.md5);
-            if let std::collections::hash_map::Entry::Vacant(e) = self.blobs.entry(p.blob.md5) {
-                e.insert(p.blob);
+            let md5 = p.blob.md5;
+            self.unreferenced.remove(&md5);
+            self.blobs.entry(md5).or_insert(p.blob);
+            let n = self.refs.entry(md5).or_default();
+            if *n == 0 {
                 self.blob_bytes += p.blob.size;
             }
+            *n += 1;
         }
         self.pending += 1;
         Ok(())
     }
 
-    /// Make everything pushed so far durable. `then` runs after the data is synced and before
-    /// the manifest names it, with the new generation: the place to commit dependent state.
+    /// Remove the committed record `seq` at the next commit. Returns it, or `None` when there is
+    /// no such record (never committed, or already removed). Needs every pushed record
+    /// committed first ([`StoreError::Uncommitted`]), so a commit either appends or removes.
+    ///
+    /// Its parts' blobs stay in their packs (see the module documentation); [`Stats::blobs`]
+    /// stops counting one once no record references it.
+    pub fn remove(&mut self, seq: u64) -> Result<Option<Record>, StoreError> {
+        if self.pending > 0 {
+            return Err(StoreError::Uncommitted(self.store.dir.clone()));
+        }
+        let Some(rec) = self.store.get(seq)? else { return Ok(None) };
+        if !self.table.remove(seq)? {
+            // Removed since the last commit.
+            return Ok(None);
+        }
+        if self.docs.get(&rec.doc_id) == Some(&seq) {
+            self.docs.remove(&rec.doc_id);
+        }
+        for p in &rec.parts {
+            let md5 = p.blob.md5;
+            if let Some(n) = self.refs.get_mut(&md5) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.refs.remove(&md5);
+                    self.blob_bytes = self.blob_bytes.saturating_sub(p.blob.size);
+                }
+            }
+            self.blobs.entry(md5).or_insert(p.blob);
+        }
+        self.removals += 1;
+        Ok(Some(rec))
+    }
+
+    /// Make everything pushed and removed so far durable. `then` runs after the data is synced
+    /// and before the manifest names it, with the new generation: the place to commit dependent
+    /// state.
     ///
     /// Order: sync the packs; prepare the record table (its files synced, a new summaries file);
     /// `then`; rename the new manifest into place (the commit); let the table delete what the
@@ -776,40 +936,107 @@ impl StoreWriter {
         &mut self,
         then: impl FnOnce(u64) -> Result<(), crate::Error>,
     ) -> Result<u64, crate::Error> {
-        if self.pending == 0 {
+        self.commit_steps(&mut NoSteps, then)
+    }
+
+    /// [`commit`](Self::commit), telling `steps` of each [`CommitStep`] it passes.
+    pub fn commit_steps(
+        &mut self,
+        steps: &mut dyn CommitSteps,
+        then: impl FnOnce(u64) -> Result<(), crate::Error>,
+    ) -> Result<u64, crate::Error> {
+        if self.pending == 0 && self.removals == 0 {
             return Ok(self.store.manifest.generation);
         }
         let path = pack_path(&self.store.dir, self.pack);
         self.pack_file.flush().map_err(io_err(&path))?;
         self.pack_file.get_ref().sync_data().map_err(io_err(&path))?;
         let tm = self.table.prepare().map_err(StoreError::from)?;
+        steps.reached(CommitStep::Prepared);
 
         let generation = self.store.manifest.generation + 1;
         then(generation)?;
+        steps.reached(CommitStep::IndexCommitted);
 
         let mut m = self.store.manifest.clone();
-        m.generation = generation;
         for &(n, len) in &self.closed {
             set_pack_len(&mut m.packs, n, len);
         }
         set_pack_len(&mut m.packs, self.pack, self.pack_len);
-        m.records = tm.live;
-        m.blobs = self.blobs.len() as u64;
-        m.blob_bytes = self.blob_bytes;
-        m.table = Some(tm.clone());
-        write_manifest(&self.store.dir, &m)?;
-
-        self.table.committed(&tm).map_err(StoreError::from)?;
+        self.install(m, generation, tm, steps)?;
         self.closed.clear();
         self.unreferenced.clear();
         self.pending = 0;
-        let t =
-            RecordTable::open(&self.store.dir.join("records"), &tm).map_err(StoreError::from)?;
+        self.removals = 0;
+        Ok(generation)
+    }
+
+    /// Commit `m` as `generation` with the record table `tm` and the writer's blob counts:
+    /// rename it into place, let the table delete what it no longer names, reopen for reading.
+    fn install(
+        &mut self,
+        mut m: Manifest,
+        generation: u64,
+        tm: TableManifest,
+        steps: &mut dyn CommitSteps,
+    ) -> Result<(), StoreError> {
+        m.generation = generation;
+        m.records = tm.live;
+        m.blobs = self.refs.len() as u64;
+        m.blob_bytes = self.blob_bytes;
+        m.table = Some(tm.clone());
+        write_manifest(&self.store.dir, &m)?;
+        steps.reached(CommitStep::Committed);
+
+        self.table.committed(&tm)?;
+        steps.reached(CommitStep::CleanedUp);
+        let t = RecordTable::open(&self.store.dir.join("records"), &tm)?;
         self.store.accounts = summaries_of(&t);
         self.store.records = Records::Table(t);
         self.store.manifest = m;
-        self.store.remap()?;
-        Ok(generation)
+        self.store.remap()
+    }
+
+    /// Rewrite the record table without the bytes of the records removed since the last
+    /// compaction, into a new epoch, and commit it: `then` runs after the new epoch is synced and
+    /// before the manifest names it, with the new generation (as in [`commit`](Self::commit)).
+    /// Seqs do not change. Needs every push and removal committed first
+    /// ([`StoreError::Uncommitted`]); with nothing removed since the last compaction, nothing is
+    /// written.
+    ///
+    /// A crash before the manifest rename leaves the old epoch committed (the new one's files
+    /// are deleted by the next writer); after it, the new one (the old one's files are deleted
+    /// by this writer, or the next). Packs are not touched: removed records' blobs stay.
+    pub fn compact(
+        &mut self,
+        steps: &mut dyn CommitSteps,
+        then: impl FnOnce(u64) -> Result<(), crate::Error>,
+    ) -> Result<Compaction, crate::Error> {
+        if self.pending > 0 || self.removals > 0 {
+            return Err(StoreError::Uncommitted(self.store.dir.clone()).into());
+        }
+        let base = self.table.base().clone();
+        let mut report = Compaction {
+            generation: self.store.manifest.generation,
+            records_dropped: self.store.removed().len() as u64,
+            records_kept: base.live,
+            data_bytes_before: base.data_len,
+            data_bytes_after: base.data_len,
+        };
+        if report.records_dropped == 0 {
+            return Ok(report);
+        }
+        let tm = self.table.compact().map_err(StoreError::from)?;
+        steps.reached(CommitStep::Prepared);
+        let generation = self.store.manifest.generation + 1;
+        then(generation)?;
+        steps.reached(CommitStep::IndexCommitted);
+        report.generation = generation;
+        report.data_bytes_after = tm.data_len;
+        report.records_kept = tm.live;
+        let m = self.store.manifest.clone();
+        self.install(m, generation, tm, steps)?;
+        Ok(report)
     }
 
     /// Record (replace) the members of `group`, durably.

@@ -584,6 +584,12 @@ impl RecordTable {
         self.manifest.live
     }
 
+    /// The seqs removed since the last compaction (its tombstones), ascending. Rows removed
+    /// before it are marked in the rows file and listed nowhere: their data is gone.
+    pub fn removed(&self) -> &[u64] {
+        &self.tombstones
+    }
+
     fn path(&self, kind: Kind) -> PathBuf {
         epoch_path(&self.dir, kind, self.manifest.epoch)
     }

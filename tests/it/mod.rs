@@ -17,6 +17,7 @@ mod parts; // records of every corpus with typed parts; blobs stored as streams
 mod props; // property tests: mbox framing round trip, query display round trip
 mod query_table; // the query language, case by case
 mod recall; // issue 9: full text, sent dates and Message-IDs against an independent Python reader (corpus)
+mod removal; // issue 9: removal and compaction through the collection; killed at each step
 mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports
 mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
 mod store; // dedup, determinism, reopen, torn writes, locking, index repair
