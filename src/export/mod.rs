@@ -6,6 +6,7 @@
 //! `NAME-error.csv` + `NAME-account-exceptions.csv` / `NAME-failed-group-membership-lookups.csv`
 //! (only with errors), `NAME-summary.json`, and last `NAME-checksums.md5`.
 
+pub mod chat_context;
 mod files;
 mod metadata;
 pub mod naming;
