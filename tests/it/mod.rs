@@ -18,4 +18,5 @@ mod query_table; // the query language, case by case
 mod recall; // issue 9: full text, sent dates and Message-IDs against an independent Python reader (corpus)
 mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports
 mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
-mod store; // dedup, determinism, reopen, torn writes, locking, index repair // a format 1 (JSON Lines) collection: read as it is, converted once by a writer
+mod store;
+mod zip_writer; // issue 10.1: our zip writer and parallel deflate, read back by Python zipfile/zlib and unzip -t // dedup, determinism, reopen, torn writes, locking, index repair // a format 1 (JSON Lines) collection: read as it is, converted once by a writer
