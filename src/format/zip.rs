@@ -7,6 +7,15 @@
 //! compresses one entry on every core and gives the same bytes for 1 and N threads. The `zip`
 //! crate cannot take a deflate stream made elsewhere, hence our own container; it stays the
 //! reader (`for_each_entry`) that `verify` and the tests use.
+//!
+//! Plugging [`ZipWriter`] into an export: one [`DeflatePool`] for the whole run (shared by every
+//! zip worker; its threads only compress), each zip file wrapped in an `Md5Writer` so its
+//! checksum is known when it is written, then
+//! `ZipWriter::with_pool(md5_writer, ZipOptions::default(), &pool)`,
+//! `start_entry(name, EntryOptions { compression, mtime, large })`, `write_all` the framed
+//! messages in any pieces, `EntryWriter::finish()` (→ [`EntryInfo`]: CRC, sizes, offset), and
+//! `ZipWriter::finish()` (→ the `Md5Writer` back). `large` must be set when the entry may reach
+//! 4 GiB; errors convert into `io::Error`.
 
 use std::io::{self, Read, Write};
 use zip::write::SimpleFileOptions;
@@ -212,18 +221,31 @@ mod tests {
             ("stored.mbox", Compression::Store, &big[..1000]),
             ("dir/été.mbox", Compression::Deflate, b"accents"),
         ];
+        let mut infos = Vec::new();
         for (name, c, bytes) in &cases {
             let mut e = z.start_entry(name, entry(*c, false)).unwrap();
             e.write_all(bytes).unwrap();
             let info = e.finish().unwrap();
-            assert_eq!(info.crc32, crc32fast::hash(bytes));
             assert_eq!(info.uncompressed, bytes.len() as u64);
+            infos.push(info);
         }
+        assert!(z.entries().eq(infos.iter()));
         let zip = z.finish().unwrap();
+        // The zip crate checks each entry's data against the CRC in its header as it reads.
         let got = read_back(&zip);
         let want: Vec<(String, Vec<u8>)> =
             cases.iter().map(|(n, _, b)| (n.to_string(), b.to_vec())).collect();
         assert!(got == want);
+        let mut archive = ZipArchive::new(Cursor::new(&zip)).unwrap();
+        for (i, info) in infos.iter().enumerate() {
+            let e = archive.by_index(i).unwrap();
+            assert_eq!(
+                (e.crc32(), e.compressed_size(), e.size(), e.header_start()),
+                (info.crc32, info.compressed, info.uncompressed, info.offset),
+                "{}",
+                info.name
+            );
+        }
     }
 
     #[test]
