@@ -199,9 +199,10 @@ struct Central {
 /// let mut zip = ZipWriter::new(Vec::new(), ZipOptions::default())?;
 /// let opts = EntryOptions { compression: Compression::Deflate, mtime: None, large: false };
 /// let mut entry = zip.start_entry("mail.mbox", opts)?;
-/// entry.write_all(b"From a@b Thu Jan  1 00:00:00 1970\n\nhi\n")?;
+/// let mbox = b"From a@b Thu Jan  1 00:00:00 1970\n\nhi\n";
+/// entry.write_all(mbox)?;
 /// let info = entry.finish()?;
-/// assert_eq!(info.uncompressed, 39);
+/// assert_eq!(info.uncompressed, mbox.len() as u64);
 /// let bytes: Vec<u8> = zip.finish()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
