@@ -13,7 +13,7 @@ use super::request::LineEndings;
 use super::summary::WrittenFile;
 use crate::digest::Md5;
 use crate::format::mbox;
-use crate::format::zip::ZipOut;
+use crate::format::zip::{DeflatePool, EntryOptions, ZipOptions, ZipWriter};
 use crate::model::Record;
 use crate::model::time;
 use crate::store::{Store, StoreError};
@@ -165,6 +165,12 @@ pub fn write_zips(
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| {
         super::ExportError::Io { path: out.to_path_buf(), source: io::Error::other(e) }
     })?;
+    // One deflate pool for the run: every zip worker's entries are compressed on it, chunk by
+    // chunk, so one large account keeps every core busy (its bytes do not depend on the count).
+    let deflate = DeflatePool::new(threads).map_err(|e| super::ExportError::Io {
+        path: out.to_path_buf(),
+        source: io::Error::other(e),
+    })?;
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Result<ZipOutcome, super::ExportError>>>> =
         plan.zips.iter().map(|_| Mutex::new(None)).collect();
@@ -174,7 +180,7 @@ pub fn write_zips(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(z) = plan.zips.get(i) else { break };
-                    let r = write_zip(plan, z, store, source, out, progress, &pool);
+                    let r = write_zip(plan, z, store, source, out, progress, (&pool, &deflate));
                     let failed = r.is_err();
                     if let Ok(mut slot) = slots[i].lock() {
                         *slot = Some(r);
@@ -216,7 +222,7 @@ fn write_zip(
     source: &dyn BlobSource,
     out: &Path,
     progress: &dyn ExportProgress,
-    pool: &rayon::ThreadPool,
+    (pool, deflate): (&rayon::ThreadPool, &DeflatePool),
 ) -> Result<ZipOutcome, super::ExportError> {
     // Batches of about BATCH bytes, by the zip's mean record size (the plan knows the zip's
     // bytes, not each record's): batching changes when bytes are written, never which bytes.
@@ -235,9 +241,15 @@ fn write_zip(
     let mut outcomes = Vec::with_capacity(z.records.len());
     let mut stopped: Option<StoreError> = None;
     let written = write_file(out, &z.file, FileKind::Content, |w| {
-        let mut zip = ZipOut::new(w);
+        let mut zip =
+            ZipWriter::with_pool(w, ZipOptions::default(), deflate).map_err(io::Error::from)?;
         // ZIP64 sizes up front when the entry may pass 4 GiB (quoting adds a little).
-        zip.start(&z.entry, plan.compression, z.latest, z.bytes > 3_900_000_000)?;
+        let opts = EntryOptions {
+            compression: plan.compression,
+            mtime: z.latest,
+            large: z.bytes > 3_900_000_000,
+        };
+        let mut entry = zip.start_entry(&z.entry, opts).map_err(io::Error::from)?;
         pool.install(|| -> io::Result<()> {
             let mut framed = batches.first().map(|b| frame_batch(b)).transpose();
             for k in 0..batches.len() {
@@ -254,7 +266,7 @@ fn write_zip(
                         for (seq, r) in batch {
                             match r {
                                 Ok(FramedMessage { buf, newline_added, converted, size }) => {
-                                    zip.write_all(&buf)?;
+                                    entry.write_all(&buf)?;
                                     n += 1;
                                     bytes += buf.len() as u64;
                                     outcomes.push((
@@ -275,7 +287,8 @@ fn write_zip(
             }
             Ok(())
         })?;
-        zip.finish()?;
+        entry.finish().map_err(io::Error::from)?;
+        zip.finish().map_err(io::Error::from)?;
         Ok(())
     });
     if let Some(e) = stopped {
