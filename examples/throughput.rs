@@ -11,8 +11,10 @@
 //! Each run: the limits (MD5 and zlib-rs deflate level 6 on one core and on two, over a sample
 //! of the corpus bytes held in memory), `pigz -p2 -6` and `zip -0` + `md5sum` over the mbox files
 //! (when installed), ingest + index into a fresh collection, and a `store` and a `deflate` export
-//! of everything, each export verified. Peak anonymous and total RSS are sampled per phase from
-//! `/proc/self/status` every 10 ms (memory-mapped pack files count toward RSS, not anonymous).
+//! of everything (opening the collection included), each export verified afterwards. Ingest and
+//! the exports run in child processes of this program, and their peak anonymous and total RSS
+//! are sampled from `/proc/PID/status` every 10 ms (memory-mapped pack files count toward RSS,
+//! not anonymous); the limits' memory is this process's own.
 //! Options: `--work DIR` (scratch, default `target/throughput`), `--threads N`, `--runs N`
 //! (default 1), `--out DIR` (writes `throughput.json`, `throughput.md`, `throughput.svg`),
 //! `--sample-mb N` (bytes held for the limit measurements, default 128), `--no-tools`,
@@ -54,6 +56,8 @@ struct Args {
     sample_mb: usize,
     tools: bool,
     scale: usize,
+    /// Run one phase in this process and print its figures (the parent measures its memory).
+    child: Option<String>,
 }
 
 fn args() -> Res<Args> {
@@ -66,6 +70,7 @@ fn args() -> Res<Args> {
         sample_mb: 128,
         tools: true,
         scale: 200,
+        child: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
@@ -78,6 +83,7 @@ fn args() -> Res<Args> {
             "--sample-mb" => a.sample_mb = val("--sample-mb")?.parse::<usize>()?.max(1),
             "--no-tools" => a.tools = false,
             "--scale" => a.scale = val("--scale")?.parse::<usize>()?.max(1),
+            "--child" => a.child = Some(val("--child")?),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}").into()),
             dir => a.corpus = Some(PathBuf::from(dir)),
         }
@@ -166,6 +172,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn run() -> Res<()> {
     let a = args()?;
+    if let Some(phase) = &a.child {
+        return child_phase(&a, phase);
+    }
     let _ = std::fs::remove_dir_all(&a.work);
     std::fs::create_dir_all(&a.work)?;
     let sources = sources(&a)?;
@@ -190,7 +199,7 @@ fn run() -> Res<()> {
     let sampler = Sampler::start();
     let mut runs: Vec<Vec<Row>> = Vec::new();
     for k in 0..a.runs {
-        let rows = one_run(&a, &sources, &files, &sample, input_mb, &sampler, threads)?;
+        let rows = one_run(&a, &files, &sample, input_mb, &sampler)?;
         println!("\nrun {} of {} (load average {})", k + 1, a.runs, loadavg());
         print!("{}", table(&rows, None));
         runs.push(rows);
@@ -304,15 +313,12 @@ fn tool(cmd: &mut Command) -> Option<f64> {
     ok.then(|| t.elapsed().as_secs_f64())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn one_run(
     a: &Args,
-    sources: &[(Account, Source)],
     files: &[PathBuf],
     sample: &[u8],
     input_mb: f64,
     mem: &Sampler,
-    threads: usize,
 ) -> Res<Vec<Row>> {
     let smb = sample.len() as f64 / 1e6;
     let row = |what: &str, mb: f64, messages: u64, seconds: f64, limit: Option<f64>| -> Row {
@@ -362,47 +368,150 @@ fn one_run(
         let _ = std::fs::remove_file(&zip_out);
     }
 
-    let dir = a.work.join("collection");
-    let _ = std::fs::remove_dir_all(&dir);
-    mem.phase();
-    let t = Instant::now();
-    let mut w = CollectionWriter::open(&dir, a.threads)?;
-    for (acct, s) in sources {
-        w.ingest(s, &IngestOptions::new(acct.clone()), &mut NoProgress)?;
+    // Ingest and each export run in a child process of this program, so each phase's peak
+    // memory is its own (not what an earlier phase left in this process's allocator).
+    let f = phase(a, "ingest")?;
+    rows.push(Row {
+        what: "ingest + index".into(),
+        mb: f.mb,
+        messages: f.messages,
+        seconds: f.seconds,
+        peak_anon_mb: f.anon_mb,
+        peak_rss_mb: f.rss_mb,
+        limit_mb_s: None,
+    });
+    for (compression, limit) in [("store", store_limit), ("deflate", deflate_limit)] {
+        let f = phase(a, compression)?;
+        rows.push(Row {
+            what: format!("export {compression}"),
+            mb: f.mb,
+            messages: f.messages,
+            seconds: f.seconds,
+            peak_anon_mb: f.anon_mb,
+            peak_rss_mb: f.rss_mb,
+            limit_mb_s: Some(limit),
+        });
+        let dir = a.work.join("exports").join(format!("tp-{compression}"));
+        check(&dir)?;
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    let coll = w.finish()?;
-    let secs = t.elapsed().as_secs_f64();
-    let stats = coll.stats();
-    rows.push(row("ingest + index", stats.bytes as f64 / 1e6, stats.records, secs, None));
-
-    for (compression, limit) in
-        [(Compression::Store, store_limit), (Compression::Deflate, deflate_limit)]
-    {
-        let name = format!("tp-{compression:?}").to_lowercase();
-        let req = ExportRequest {
-            name: name.clone(),
-            query: VaultQuery {
-                corpus: "MAIL".into(),
-                search_method: "ENTIRE_ORG".into(),
-                ..VaultQuery::default()
-            },
-            export_options: ExportOptions::default(),
-            ediscovery: Options { compression, threads, ..Options::default() },
-        };
-        let out = a.work.join("exports");
-        let _ = std::fs::remove_dir_all(out.join(&name));
-        mem.phase();
-        let t = Instant::now();
-        let plan = export::plan_search(&coll, &req, 0, None)?;
-        let o = export::run(&coll, &req, &plan, coll.store(), &out, &NoExportProgress)?;
-        let secs = t.elapsed().as_secs_f64();
-        let s = &o.summary;
-        let label = format!("export {}", format!("{compression:?}").to_lowercase());
-        rows.push(row(&label, s.exported_bytes as f64 / 1e6, s.totals.exported, secs, Some(limit)));
-        check(&o.dir)?;
-        let _ = std::fs::remove_dir_all(&o.dir);
-    }
+    let _ = mem.phase();
     Ok(rows)
+}
+
+/// What a child phase reports, and the memory its parent saw it use.
+#[derive(Default, serde::Deserialize)]
+struct Figures {
+    mb: f64,
+    messages: u64,
+    seconds: f64,
+    #[serde(default)]
+    anon_mb: f64,
+    #[serde(default)]
+    rss_mb: f64,
+}
+
+/// Run `name` in a child process, sampling its `/proc/PID/status` every 10 ms.
+fn phase(a: &Args, name: &str) -> Res<Figures> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args([
+        "--child",
+        name,
+        "--threads",
+        &a.threads.to_string(),
+        "--scale",
+        &a.scale.to_string(),
+    ]);
+    cmd.arg("--work").arg(&a.work);
+    if let Some(c) = &a.corpus {
+        cmd.arg(c);
+    }
+    let mut child = cmd.stdout(Stdio::piped()).spawn()?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let (mut anon, mut rss) = (0u64, 0u64);
+    let status = loop {
+        let s = std::fs::read_to_string(&status_path).unwrap_or_default();
+        let kb = |field: &str| -> u64 {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        };
+        anon = anon.max(kb("RssAnon:"));
+        rss = rss.max(kb("VmRSS:"));
+        if let Some(st) = child.try_wait()? {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        o.read_to_string(&mut out)?;
+    }
+    if !status.success() {
+        return Err(format!("phase {name} failed ({status})").into());
+    }
+    let mut f: Figures = serde_json::from_str(out.trim())?;
+    f.anon_mb = anon as f64 / 1024.0;
+    f.rss_mb = rss as f64 / 1024.0;
+    Ok(f)
+}
+
+/// One phase, in this (child) process: ingest into a fresh collection, or export everything.
+fn child_phase(a: &Args, name: &str) -> Res<()> {
+    let dir = a.work.join("collection");
+    let f = match name {
+        "ingest" => {
+            let sources = sources(a)?;
+            let _ = std::fs::remove_dir_all(&dir);
+            let t = Instant::now();
+            let mut w = CollectionWriter::open(&dir, a.threads)?;
+            for (acct, s) in &sources {
+                w.ingest(s, &IngestOptions::new(acct.clone()), &mut NoProgress)?;
+            }
+            let coll = w.finish()?;
+            let seconds = t.elapsed().as_secs_f64();
+            let stats = coll.stats();
+            Figures {
+                mb: stats.bytes as f64 / 1e6,
+                messages: stats.records,
+                seconds,
+                ..Figures::default()
+            }
+        }
+        "store" | "deflate" => {
+            let compression =
+                if name == "store" { Compression::Store } else { Compression::Deflate };
+            let threads = ediscovery::Limits::default().threads(a.threads)?;
+            let req = ExportRequest {
+                name: format!("tp-{name}"),
+                query: VaultQuery {
+                    corpus: "MAIL".into(),
+                    search_method: "ENTIRE_ORG".into(),
+                    ..VaultQuery::default()
+                },
+                export_options: ExportOptions::default(),
+                ediscovery: Options { compression, threads, ..Options::default() },
+            };
+            let out = a.work.join("exports");
+            let _ = std::fs::remove_dir_all(out.join(&req.name));
+            let t = Instant::now();
+            let coll = ediscovery::Collection::open(&dir)?;
+            let plan = export::plan_search(&coll, &req, 0, None)?;
+            let o = export::run(&coll, &req, &plan, coll.store(), &out, &NoExportProgress)?;
+            let seconds = t.elapsed().as_secs_f64();
+            let s = &o.summary;
+            Figures {
+                mb: s.exported_bytes as f64 / 1e6,
+                messages: s.totals.exported,
+                seconds,
+                ..Figures::default()
+            }
+        }
+        other => return Err(format!("unknown phase {other}").into()),
+    };
+    println!("{}", serde_json::json!({ "mb": f.mb, "messages": f.messages, "seconds": f.seconds }));
+    Ok(())
 }
 
 /// The export passes `verify`, or the benchmark stops: a fast wrong export is worth nothing.
