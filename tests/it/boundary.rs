@@ -8,6 +8,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("mail_parser", &["src/ingest/mime.rs"]),
     ("md5", &["src/digest.rs"]),
     ("crc32fast", &["src/digest.rs"]),
+    ("sha2", &["src/digest.rs"]),
     ("memmap2", &["src/store/map.rs"]),
     ("jiff", &["src/model/time.rs"]),
     ("rayon", &["src/ingest/pipeline.rs", "src/export/run.rs"]),
