@@ -246,7 +246,11 @@ impl ScopeSpec {
                 "all" | "all_data" => DataScope::All,
                 "held" | "held_data" => DataScope::Held,
                 _ => {
-                    return Err(bad("--data-scope", &self.data_scope, "use all or held".to_owned()));
+                    return Err(bad(
+                        "--data-scope",
+                        &self.data_scope,
+                        "use all or held".to_owned(),
+                    ));
                 }
             },
         };

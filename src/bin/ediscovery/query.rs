@@ -14,6 +14,8 @@ pub struct QueryArgs {
     command: QueryCommand,
 }
 
+// Parsed once per process: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum QueryCommand {
     /// Save a query with its scope in an open matter. Prints its id (JSON: the saved query).
