@@ -102,9 +102,15 @@ pub fn verify(collection: &Path) -> Result<AuditReport, GovernanceError> {
     if !p.dir.is_dir() {
         return Err(GovernanceError::NoGovernance(collection.to_path_buf()));
     }
-    let lock = File::open(&p.lock)
-        .map_err(|source| GovernanceError::Io { path: p.lock.clone(), source })?;
-    lock.lock_shared().map_err(|source| GovernanceError::Io { path: p.lock.clone(), source })?;
+    // No lock file: no transaction ever ran here (a copied folder), so none can be running.
+    let lock = match File::open(&p.lock) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => return Err(GovernanceError::Io { path: p.lock.clone(), source }),
+    };
+    if let Some(l) = &lock {
+        l.lock_shared().map_err(|source| GovernanceError::Io { path: p.lock.clone(), source })?;
+    }
     let bytes = match fs::read(&p.log) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),

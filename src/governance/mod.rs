@@ -10,6 +10,12 @@
 //! names an actor, and is logged whatever it returns: refused actions as refusals naming their
 //! [`Rule`], failures with their error. Reads (list, show) are logged only when refused.
 //!
+//! Not here yet (the next part of issue 12), and where it fits: retention rules are more state
+//! beside the matters (`State` takes new fields with serde defaults); user deletions are an
+//! action like the others; a purge asks [`Tx::coverage`] which hold keeps what (so its report
+//! can say why a record stayed), removes the rest through `CollectionWriter::remove`, and logs
+//! the `RemoveReport` as its outcome.
+//!
 //! ```
 //! use ediscovery::governance::{Governance, NewHold};
 //! use ediscovery::model::{Account, Corpus};

@@ -629,7 +629,6 @@ fn audit_verify_fails_on_each_tampering_and_passes_an_untouched_log_of_10000_ent
         let copy = tmp.path().join(format!("damaged-{i}"));
         std::fs::create_dir_all(copy.join("governance")).unwrap();
         std::fs::write(copy.join("governance/state.json"), &state).unwrap();
-        std::fs::write(copy.join("governance/LOCK"), b"").unwrap();
         let damaged_log = copy.join("governance/audit.jsonl");
         std::fs::write(&damaged_log, &damaged).unwrap();
         let (code, v) = verify(&copy);
