@@ -62,6 +62,29 @@ pub enum Error {
         /// What failed after the commit.
         source: Box<Error>,
     },
+    /// A `HELD_DATA` search was asked for without the held set: only the governance layer knows
+    /// what holds keep, and searching all data instead would silently widen the scope.
+    #[error(
+        "refused (rule held-data-needs-holds): a HELD_DATA search needs the holds resolved by the governance layer (search in a matter: --matter ID)"
+    )]
+    HeldDataWithoutHolds,
+    /// A held set resolved for another collection, or another commit of this one.
+    #[error(
+        "{dir} (generation {generation}): the held set was resolved for {held_dir} at generation {held_generation}; resolve it again"
+    )]
+    HeldSetMismatch {
+        /// The searched collection.
+        dir: PathBuf,
+        /// Its generation.
+        generation: u64,
+        /// The collection the set was resolved for.
+        held_dir: PathBuf,
+        /// Its generation then.
+        held_generation: u64,
+    },
+    /// Matters, holds, the organisation and the audit log.
+    #[error(transparent)]
+    Governance(#[from] crate::governance::GovernanceError),
     /// Input past one of the crate's [`crate::Limits`].
     #[error(transparent)]
     Limit(#[from] crate::LimitError),

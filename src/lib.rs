@@ -43,6 +43,7 @@ mod error;
 pub mod export;
 pub mod format;
 mod fs_safe;
+pub mod governance;
 pub mod index;
 pub mod ingest;
 mod limits;

@@ -127,7 +127,7 @@ pub fn search_request(req: &ExportRequest, now: i64) -> Result<SearchRequest, Ex
     let scope = req.scope()?;
     let query = crate::query::parse(&req.query.terms)
         .map_err(|e| ExportError::Search(Box::new(e.into())))?;
-    Ok(SearchRequest { scope, query, now })
+    Ok(SearchRequest::new(scope, query, now))
 }
 
 /// Run the search `req` describes on `coll`, then [`plan`] its result.

@@ -7,6 +7,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("tantivy", &["src/index/"]),
     ("mail_parser", &["src/ingest/mime.rs"]),
     ("md5", &["src/digest.rs"]),
+    ("sha2", &["src/digest.rs"]),
     ("memmap2", &["src/store/map.rs"]),
     ("jiff", &["src/model/time.rs"]),
     ("rayon", &["src/ingest/pipeline.rs", "src/export/run.rs", "src/format/zip/deflate.rs"]),

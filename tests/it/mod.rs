@@ -12,6 +12,7 @@ mod crash; // a process killed mid-ingest leaves the last commit
 mod examples; // examples run and check themselves
 mod export; // exports read back by Python readers and verify; threads; faults; retry; groups
 mod fixtures; // every bad-input case, LF and CRLF
+mod governance; // issue 12: matters, holds, HELD_DATA vs an independent predicate, audit chain vs Python
 mod migration; // format 1 and pre-parts format 2 collections: read as they are, exported as before, extended by writers
 mod parts; // records of every corpus with typed parts; blobs stored as streams
 mod props; // property tests: mbox framing round trip, query display round trip

@@ -86,8 +86,7 @@ fn data_file(dir: &Path, epoch: u64) -> PathBuf {
 /// What each query finds: the seqs of its hits, and its counts.
 fn search_seqs(c: &Collection, scope: Scope, q: &str) -> (BTreeSet<u64>, ediscovery::Counts) {
     let r = search_text(c, scope.clone(), q, NOW).unwrap_or_else(|e| panic!("{q}: {e}"));
-    let req =
-        ediscovery::SearchRequest { scope, query: ediscovery::query::parse(q).unwrap(), now: NOW };
+    let req = ediscovery::SearchRequest::new(scope, ediscovery::query::parse(q).unwrap(), NOW);
     assert_eq!(c.count(&req).unwrap(), r.counts, "{q}: counts without hits");
     assert_eq!(r.counts.total as usize, r.hits.len(), "{q}");
     (r.hits.iter().map(|h| h.seq).collect(), r.counts)

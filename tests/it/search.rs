@@ -406,7 +406,7 @@ fn message_ids_with_domain_literals_and_angle_brackets() {
 #[test]
 fn a_request_value_runs_like_text() {
     let c = org();
-    let req = SearchRequest { scope: mail(), query: parse("has:attachment").unwrap(), now: NOW };
+    let req = SearchRequest::new(mail(), parse("has:attachment").unwrap(), NOW);
     assert_eq!(c.search(&req).unwrap().counts.total, ids(c, mail(), "has:attachment").len() as u64);
 }
 
@@ -435,7 +435,7 @@ fn several_collections_search_as_one() {
         (Scope { method: Method::OrgUnit(OrgUnit::new("/Sales")), ..mail() }, "-has:attachment"),
         (Scope::entire_org(Corpus::Groups), ""),
     ] {
-        let req = SearchRequest { scope: scope.clone(), query: parse(q).unwrap(), now: NOW };
+        let req = SearchRequest::new(scope.clone(), parse(q).unwrap(), NOW);
         let whole = one.search(&req).unwrap();
         let merged = ediscovery::search::search_many(&refs, &req).unwrap();
         assert_eq!(merged.counts, whole.counts, "{q}");

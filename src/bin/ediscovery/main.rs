@@ -5,11 +5,17 @@
 //! it quietly with exit 0; progress bars only on a terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod actor;
+mod audit;
 mod exit;
 mod export;
+mod hold;
 mod ingest;
+mod matter;
+mod org;
 mod output;
 mod progress;
+mod query;
 mod reindex;
 mod scope;
 mod search;
@@ -47,6 +53,16 @@ enum Command {
     Reindex(reindex::ReindexArgs),
     /// Records per corpus and account, bytes, distinct blobs.
     Stats(stats::StatsArgs),
+    /// The organisation: accounts, org units, administrators.
+    Org(org::OrgArgs),
+    /// Matters: create, list, show, update, close, reopen, delete, undelete, share.
+    Matter(matter::MatterArgs),
+    /// Holds in a matter: create, list, show, add or remove accounts, delete.
+    Hold(hold::HoldArgs),
+    /// Saved queries in a matter.
+    Query(query::QueryArgs),
+    /// The audit log: list entries, verify the hash chain.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +83,11 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify::run(&mut o, a),
         Command::Reindex(a) => reindex::run(&mut o, a),
         Command::Stats(a) => stats::run(&mut o, a),
+        Command::Org(a) => org::run(&mut o, a),
+        Command::Matter(a) => matter::run(&mut o, a),
+        Command::Hold(a) => hold::run(&mut o, a),
+        Command::Query(a) => query::run(&mut o, a),
+        Command::Audit(a) => audit::run(&mut o, a),
     };
     let result = result.and_then(|code| {
         o.flush()?;

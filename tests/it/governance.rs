@@ -1,0 +1,639 @@
+//! Issue 12, first part: matters, holds and the audit log, end to end — HELD_DATA against an
+//! independent predicate on the sample organisation, exports in a matter read back by `verify`,
+//! the CLI's refusals, and the audit chain recomputed by Python.
+
+use super::common::sample_org_collection;
+use ediscovery::export::{self, ExportRequest, NoExportProgress};
+use ediscovery::governance::{Governance, MatterId, NewHold, audit};
+use ediscovery::model::time::CivilDay;
+use ediscovery::model::{Account, Corpus, DocId, OrgUnit};
+use ediscovery::query::{DataScope, Scope, ScopeSpec};
+use ediscovery::sample::{SAMPLE_ADMIN, SAMPLE_COUNSEL};
+use ediscovery::{Collection, SearchRequest};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+fn acct(s: &str) -> Account {
+    Account::new(s).unwrap()
+}
+
+/// The org units of the organisation file, read with a plain split (not the library's reader).
+fn org_units(path: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[0].to_owned(), cells[1].to_owned())
+        })
+        .collect()
+}
+
+/// The UTC day of a sample message, from its own `Date:` header (`Sat, 1 Jul 2023 00:58:37
+/// +0000`, as the sample writes it), parsed here without the library.
+fn header_day(bytes: &[u8]) -> (i32, u32, u32) {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.lines().find(|l| l.starts_with("Date: ")).expect("a Date header");
+    let w: Vec<&str> = line["Date: ".len()..].split_whitespace().collect();
+    assert_eq!(w[5], "+0000", "{line}");
+    let months =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let m = months.iter().position(|m| *m == w[2]).unwrap() as u32 + 1;
+    (w[3].parse().unwrap(), m, w[1].parse().unwrap())
+}
+
+/// A UTC day: year, month, day.
+type Day = (i32, u32, u32);
+
+/// One hold as the independent predicate reads it: whom, corpus, first and last day, whether
+/// the message must mention "falcon".
+type ExpectedHold = (Whom, Corpus, Option<(Day, Day)>, bool);
+
+/// The holds the tests put on the sample organisation, as the independent predicate reads them.
+struct Expect {
+    rules: Vec<ExpectedHold>,
+}
+
+enum Whom {
+    Account(&'static str),
+    OrgUnit(&'static str),
+}
+
+impl Expect {
+    fn held(
+        &self,
+        units: &BTreeMap<String, String>,
+        account: &str,
+        corpus: Corpus,
+        bytes: &[u8],
+    ) -> bool {
+        self.rules.iter().any(|(whom, c, days, falcon)| {
+            let who = match whom {
+                Whom::Account(a) => *a == account,
+                Whom::OrgUnit(ou) => {
+                    units.get(account).is_some_and(|u| u == ou || u.starts_with(&format!("{ou}/")))
+                }
+            };
+            let day = days.is_none_or(|(a, b)| (a..=b).contains(&header_day(bytes)));
+            let text = String::from_utf8_lossy(bytes).to_lowercase();
+            who && *c == corpus && day && (!falcon || text.contains("falcon"))
+        })
+    }
+}
+
+/// The sample organisation with the organisation imported, a matter, and four holds: Alice's
+/// mail; /Sales mail from 3 to 6 July; Dan's mail about Falcon; the group's Falcon threads.
+fn held_sample(dir: &Path) -> (Collection, Governance, MatterId, Expect) {
+    let coll = sample_org_collection(dir, 1);
+    let org_file = dir.join("org/org.csv");
+    let gov = Governance::open(coll.store().dir()).unwrap();
+    let admin = acct(SAMPLE_ADMIN);
+    gov.run(|tx| tx.import_org(&admin, &org_file, &std::fs::read(&org_file).unwrap())).unwrap();
+    let id =
+        gov.run(|tx| tx.create_matter(&admin, "Falcon", "acquisition leak")).unwrap().matter_id;
+    let mut sales = NewHold::org_unit("sales", Corpus::Mail, OrgUnit::new("/Sales"));
+    sales.start = CivilDay::new(2023, 7, 3);
+    sales.end = CivilDay::new(2023, 7, 6);
+    let mut dan = NewHold::accounts("dan", Corpus::Mail, vec![acct("dan@example.org")]);
+    dan.terms = Some("falcon".into());
+    let mut group = NewHold::accounts("deals", Corpus::Groups, vec![acct("deals@example.org")]);
+    group.terms = Some("falcon".into());
+    for h in [
+        NewHold::accounts("alice", Corpus::Mail, vec![acct("alice@example.org")]),
+        sales,
+        dan,
+        group,
+    ] {
+        gov.run(|tx| tx.create_hold(&admin, &id, &h)).unwrap();
+    }
+    let expect = Expect {
+        rules: vec![
+            (Whom::Account("alice@example.org"), Corpus::Mail, None, false),
+            (Whom::OrgUnit("/Sales"), Corpus::Mail, Some(((2023, 7, 3), (2023, 7, 6))), false),
+            (Whom::Account("dan@example.org"), Corpus::Mail, None, true),
+            (Whom::Account("deals@example.org"), Corpus::Groups, None, true),
+        ],
+    };
+    (coll, gov, id, expect)
+}
+
+fn held_request(corpus: Corpus, q: &str) -> SearchRequest {
+    SearchRequest::new(
+        Scope { data_scope: DataScope::Held, ..Scope::entire_org(corpus) },
+        ediscovery::query::parse(q).unwrap(),
+        1_700_000_000,
+    )
+}
+
+#[test]
+fn held_data_search_is_exactly_what_an_independent_predicate_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (coll, gov, id, expect) = held_sample(tmp.path());
+    let units = org_units(&tmp.path().join("org/org.csv"));
+    let admin = acct(SAMPLE_ADMIN);
+    let mut all = 0;
+    for corpus in [Corpus::Mail, Corpus::Groups] {
+        let want: BTreeSet<DocId> = coll
+            .store()
+            .iter()
+            .map(|r| r.unwrap())
+            .filter(|r| r.corpus == corpus)
+            .filter(|r| {
+                expect.held(&units, r.account.as_str(), corpus, coll.store().bytes(r).unwrap())
+            })
+            .map(|r| r.doc_id)
+            .collect();
+        let r = gov.run(|tx| tx.search(&admin, &id, &coll, &held_request(corpus, ""))).unwrap();
+        let got: BTreeSet<DocId> = r.hits.iter().map(|h| h.doc_id).collect();
+        assert_eq!(got.len(), r.hits.len(), "no hit twice");
+        assert_eq!(got, want, "{corpus}: HELD_DATA hits ≠ the predicate's held records");
+        assert_eq!(r.counts.total, want.len() as u64);
+        let in_corpus = coll
+            .stats()
+            .per_account
+            .iter()
+            .filter(|((c, _), _)| *c == corpus)
+            .map(|(_, (n, _))| n)
+            .sum::<u64>();
+        assert!(
+            !want.is_empty() && (want.len() as u64) < in_corpus,
+            "{corpus}: {} of {in_corpus} held: the holds must hold some and not all",
+            want.len()
+        );
+        all += want.len();
+        // Every account's part: Sales people held only inside the range, Erin not at all.
+        if corpus == Corpus::Mail {
+            assert_eq!(r.counts.per_account.get(&acct("erin@example.org")), Some(&0));
+            assert!(
+                r.counts.per_account[&acct("carol@example.org")] > 0,
+                "/Sales/EMEA is below /Sales"
+            );
+        }
+    }
+    // The predicate the library offers agrees, record by record.
+    let held = gov.run(|tx| tx.held_set(&coll)).unwrap();
+    assert_eq!(held.len(), all);
+    for r in coll.store().iter().map(|r| r.unwrap()) {
+        let want =
+            expect.held(&units, r.account.as_str(), r.corpus, coll.store().bytes(&r).unwrap());
+        assert_eq!(held.contains(r.seq, &r.doc_id), want, "{}", r.doc_id);
+    }
+    // An org-unit hold on a unit nobody is in holds nothing, until an account joins it: it is
+    // held from the next import on, all of its mail.
+    let support = NewHold::org_unit("support", Corpus::Mail, OrgUnit::new("/Support"));
+    gov.run(|tx| tx.create_hold(&admin, &id, &support)).unwrap();
+    let before = gov.run(|tx| tx.held_set(&coll)).unwrap();
+    assert_eq!(before.len(), all, "an empty org unit holds nothing");
+    let moved = std::fs::read_to_string(tmp.path().join("org/org.csv"))
+        .unwrap()
+        .replace("erin@example.org,/Engineering", "erin@example.org,/Support/Tier1");
+    let org2 = tmp.path().join("org2.csv");
+    std::fs::write(&org2, &moved).unwrap();
+    gov.run(|tx| tx.import_org(&admin, &org2, moved.as_bytes())).unwrap();
+    let mut expect = expect;
+    expect.rules.push((Whom::OrgUnit("/Support"), Corpus::Mail, None, false));
+    let units = org_units(&org2);
+    let r = gov.run(|tx| tx.search(&admin, &id, &coll, &held_request(Corpus::Mail, ""))).unwrap();
+    let want: BTreeSet<DocId> = coll
+        .store()
+        .iter()
+        .map(|r| r.unwrap())
+        .filter(|r| r.corpus == Corpus::Mail)
+        .filter(|r| {
+            expect.held(&units, r.account.as_str(), Corpus::Mail, coll.store().bytes(r).unwrap())
+        })
+        .map(|r| r.doc_id)
+        .collect();
+    let got: BTreeSet<DocId> = r.hits.iter().map(|h| h.doc_id).collect();
+    assert_eq!(got, want);
+    let erin = coll.stats().per_account[&(Corpus::Mail, acct("erin@example.org"))].0;
+    assert_eq!(r.counts.per_account[&acct("erin@example.org")], erin, "all of Erin's mail");
+}
+
+#[test]
+fn held_data_export_in_a_matter_verifies_and_its_counts_are_the_searchs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (coll, gov, id, _) = held_sample(tmp.path());
+    let admin = acct(SAMPLE_ADMIN);
+    let spec = ScopeSpec { data_scope: "held".into(), ..ScopeSpec::default() };
+    let mut req = ExportRequest::from_spec("held", &spec, "").unwrap();
+    req.ediscovery.threads = 2;
+    let search =
+        gov.run(|tx| tx.search(&admin, &id, &coll, &held_request(Corpus::Mail, ""))).unwrap();
+    // Without the matter, the request is refused rather than exported as all data.
+    assert!(export::plan_search(&coll, &req, 1_700_000_000, None).is_err());
+    let (export_id, held) = gov.run(|tx| tx.start_export(&admin, &id, &coll, &req)).unwrap();
+    let mut sr = export::search_request(&req, 1_700_000_000).unwrap();
+    sr.held = held;
+    let result = coll.search(&sr).unwrap();
+    let plan = export::plan(&coll, &req, &result, None).unwrap();
+    let out = tmp.path().join("out");
+    let outcome = export::run(&coll, &req, &plan, coll.store(), &out, &NoExportProgress).unwrap();
+    let rec = gov.run(|tx| tx.finish_export(&admin, &id, &export_id, Ok(&outcome))).unwrap();
+    let v = ediscovery::verify::verify(&outcome.dir).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+    let t = &outcome.summary.totals;
+    assert_eq!((t.in_scope, t.exported, t.failed()), (search.counts.total, search.counts.total, 0));
+    assert_eq!(v.messages, search.counts.total);
+    for b in &outcome.summary.accounts {
+        assert_eq!(
+            Some(&b.in_scope),
+            search.counts.per_account.get(&acct(&b.account)),
+            "{}",
+            b.account
+        );
+    }
+    assert_eq!(outcome.summary.request.query.data_scope.as_deref(), Some("HELD_DATA"));
+    // Recorded in the matter as Vault's Export resource.
+    let shown = gov.run(|tx| tx.show_matter(&admin, &id)).unwrap();
+    assert_eq!(shown.exports, std::slice::from_ref(&rec));
+    assert_eq!(serde_json::to_value(rec.status).unwrap(), "COMPLETED");
+    assert_eq!(rec.stats.exported_artifact_count, search.counts.total);
+    assert_eq!(rec.files.len(), outcome.summary.files.len());
+    let log = audit::read(coll.store().dir()).unwrap();
+    let finish = log.iter().rfind(|e| e.action == "export.finish").unwrap();
+    assert_eq!(finish.outcome["stats"]["exportedArtifactCount"], search.counts.total);
+    assert!(audit::verify(coll.store().dir()).unwrap().ok());
+}
+
+/// The chain as Python recomputes it.
+fn python_chain(log: &Path) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/independent/audit_chain.py");
+    let out = Command::new("python3").arg(script).arg(log).output().expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn json_of(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[test]
+fn cli_matters_holds_held_searches_and_exports_with_refusals_on_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let coll = sample_org_collection(tmp.path(), 1);
+    let dir = coll.store().dir().to_path_buf();
+    drop(coll);
+    let org = tmp.path().join("org/org.csv");
+    let gov = |args: &[&str]| {
+        let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        all.extend(["--collection".into(), dir.clone().into_os_string()]);
+        let refs: Vec<&std::ffi::OsStr> = all.iter().map(|s| s.as_os_str()).collect();
+        super::common::run_cli(&refs)
+    };
+    let ok = |args: &[&str]| {
+        let (code, out, err) = gov(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    let refused = |args: &[&str], rule: &str| {
+        let (code, out, err) = gov(args);
+        assert_eq!(code, 1, "{args:?}: {out}");
+        assert!(err.contains(&format!("refused (rule {rule})")), "{args:?}: {err}");
+    };
+    let admin = SAMPLE_ADMIN;
+    // Before the organisation, nothing; a non-admin cannot import it.
+    refused(&["matter", "create", "--as", admin, "--name", "x"], "org-imported-first");
+    refused(
+        &["org", "import", "--as", "bob@example.org", org.to_str().unwrap()],
+        "importer-stays-admin",
+    );
+    let v = json_of(&ok(&["org", "import", "--as", admin, "--json", org.to_str().unwrap()]));
+    assert_eq!((v["accounts"].as_u64(), v["admins"].as_u64()), (Some(8), Some(1)));
+    refused(&["matter", "create", "--as", "bob@example.org", "--name", "x"], "admin-only");
+
+    let m = json_of(&ok(&[
+        "matter",
+        "create",
+        "--as",
+        admin,
+        "--name",
+        "Falcon",
+        "--description",
+        "leak",
+        "--json",
+    ]));
+    let id = m["matterId"].as_str().unwrap().to_owned();
+    assert_eq!(m["state"], "OPEN");
+    assert_eq!(m["matterPermissions"][0]["role"], "OWNER");
+    let plain = ok(&["matter", "create", "--as", admin, "--name", "Other"]);
+    let other = plain.trim().to_owned();
+    assert_eq!(other.len(), 36, "{plain}");
+    ok(&["matter", "add-permission", "--as", admin, "--matter", &id, "--account", SAMPLE_COUNSEL]);
+    let h = json_of(&ok(&[
+        "hold",
+        "create",
+        "--as",
+        SAMPLE_COUNSEL,
+        "--matter",
+        &id,
+        "--name",
+        "sales",
+        "--corpus",
+        "mail",
+        "--org-unit",
+        "/Sales",
+        "--start",
+        "2023-07-03",
+        "--end",
+        "2023-07-06",
+        "--json",
+    ]));
+    assert_eq!(h["orgUnit"]["orgUnitId"], "/Sales");
+    assert_eq!(h["query"]["mailQuery"]["startTime"], "2023-07-03");
+    let alice = ok(&[
+        "hold",
+        "create",
+        "--as",
+        admin,
+        "--matter",
+        &id,
+        "--name",
+        "alice",
+        "--corpus",
+        "mail",
+        "--accounts",
+        "alice@example.org",
+    ]);
+    let alice = alice.trim().to_owned();
+    let s = json_of(&ok(&[
+        "hold",
+        "add-accounts",
+        "--as",
+        admin,
+        "--matter",
+        &id,
+        "--hold",
+        &alice,
+        "--accounts",
+        "dan@example.org,nobody@example.org,deals@example.org",
+        "--json",
+    ]));
+    let statuses: Vec<&str> =
+        s["responses"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ADDED", "UNKNOWN_ACCOUNT", "WRONG_TYPE"]);
+    ok(&[
+        "hold",
+        "remove-accounts",
+        "--as",
+        admin,
+        "--matter",
+        &id,
+        "--hold",
+        &alice,
+        "--accounts",
+        "dan@example.org",
+    ]);
+    let holds = json_of(&ok(&["hold", "list", "--as", admin, "--matter", &id, "--json"]));
+    assert_eq!(holds["holds"].as_array().unwrap().len(), 2);
+    refused(&["matter", "close", "--as", admin, "--matter", &id], "holds-block-close");
+
+    // Searches in the matter: held data is the holds' union, logged with counts.
+    let held = json_of(&ok(&[
+        "search",
+        "--as",
+        SAMPLE_COUNSEL,
+        "--matter",
+        &id,
+        "--data-scope",
+        "held",
+        "--count",
+        "--json",
+    ]));
+    let all = json_of(&ok(&["search", "--count", "--json"]));
+    let total = held["counts"]["total"].as_u64().unwrap();
+    assert!(total > 0 && total < all["counts"]["total"].as_u64().unwrap());
+    assert_eq!(held["counts"]["per_account"]["erin@example.org"], 0);
+    let (code, _, err) = gov(&["search", "--data-scope", "held"]);
+    assert_eq!(code, 2, "held data needs a matter: {err}");
+    // A collaborator of this matter cannot look into the other one, nor delete this one.
+    refused(&["search", "--as", SAMPLE_COUNSEL, "--matter", &other], "matter-members-only");
+    refused(&["matter", "show", "--as", SAMPLE_COUNSEL, "--matter", &other], "matter-members-only");
+    refused(&["hold", "list", "--as", SAMPLE_COUNSEL, "--matter", &other], "matter-members-only");
+    refused(
+        &["matter", "update", "--as", SAMPLE_COUNSEL, "--matter", &other, "--name", "x"],
+        "matter-members-only",
+    );
+    let out = tmp.path().join("out");
+    refused(
+        &[
+            "export",
+            "--as",
+            SAMPLE_COUNSEL,
+            "--matter",
+            &other,
+            "--name",
+            "x",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "matter-members-only",
+    );
+    refused(&["matter", "delete", "--as", SAMPLE_COUNSEL, "--matter", &id], "owner-only");
+    let mine = json_of(&ok(&["matter", "list", "--as", SAMPLE_COUNSEL, "--json"]));
+    assert_eq!(mine["matters"].as_array().unwrap().len(), 1);
+
+    ok(&[
+        "query",
+        "save",
+        "--as",
+        SAMPLE_COUNSEL,
+        "--matter",
+        &id,
+        "--name",
+        "falcon",
+        "--data-scope",
+        "held",
+        "falcon",
+    ]);
+    let q = json_of(&ok(&["query", "list", "--as", admin, "--matter", &id, "--json"]));
+    assert_eq!(q["savedQueries"][0]["query"]["dataScope"], "HELD_DATA");
+    assert_eq!(q["savedQueries"][0]["query"]["terms"], "falcon");
+
+    // The export in the matter: recorded, verified, its counts the search's.
+    let e = json_of(&ok(&[
+        "export",
+        "--as",
+        SAMPLE_COUNSEL,
+        "--matter",
+        &id,
+        "--data-scope",
+        "held",
+        "--name",
+        "held",
+        "--out",
+        out.to_str().unwrap(),
+        "--threads",
+        "2",
+        "--json",
+    ]));
+    assert_eq!(e["summary"]["totals"]["exported"].as_u64(), Some(total));
+    let (code, vout, verr) =
+        super::common::run_cli(&[std::ffi::OsStr::new("verify"), out.join("held").as_os_str()]);
+    assert_eq!(code, 0, "{vout}{verr}");
+    let shown = json_of(&ok(&["matter", "show", "--as", admin, "--matter", &id, "--json"]));
+    let rec = &shown["exports"][0];
+    assert_eq!(rec["id"], e["exportId"]);
+    assert_eq!(rec["status"], "COMPLETED");
+    assert_eq!(rec["requester"]["email"], SAMPLE_COUNSEL);
+    assert_eq!(rec["stats"]["exportedArtifactCount"].as_u64(), Some(total));
+
+    // The owner removes the counsel: the very next action is refused.
+    ok(&[
+        "matter",
+        "remove-permission",
+        "--as",
+        admin,
+        "--matter",
+        &id,
+        "--account",
+        SAMPLE_COUNSEL,
+    ]);
+    refused(&["search", "--as", SAMPLE_COUNSEL, "--matter", &id, "--count"], "matter-members-only");
+
+    // Every refusal is on record, under its actor and rule.
+    let log = json_of(&ok(&["audit", "list", "--as", admin, "--json"]));
+    let entries = log["entries"].as_array().unwrap();
+    let refusals: Vec<(&str, &str)> = entries
+        .iter()
+        .filter(|e| e["outcome"]["status"] == "refused")
+        .map(|e| (e["action"].as_str().unwrap(), e["outcome"]["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        refusals,
+        [
+            ("matter.create", "org-imported-first"),
+            ("org.import", "importer-stays-admin"),
+            ("matter.create", "admin-only"),
+            ("matter.close", "holds-block-close"),
+            ("search", "matter-members-only"),
+            ("matter.show", "matter-members-only"),
+            ("hold.list", "matter-members-only"),
+            ("matter.update", "matter-members-only"),
+            ("export.start", "matter-members-only"),
+            ("matter.delete", "owner-only"),
+            ("search", "matter-members-only"),
+        ]
+    );
+    let searches: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "search" && e["outcome"]["status"] == "ok")
+        .collect();
+    assert_eq!(searches[0]["outcome"]["total"].as_u64(), Some(total));
+    assert_eq!(searches[0]["parameters"]["query"]["dataScope"], "HELD_DATA");
+    // A matter's entries for its members only; the whole log for administrators only.
+    refused(&["audit", "list", "--as", "bob@example.org"], "admin-only");
+    let (code, _, _) = gov(&["audit", "list", "--as", admin, "--matter", &other, "--json"]);
+    assert_eq!(code, 0);
+
+    let v = json_of(&gov(&["audit", "verify", "--json"]).1);
+    assert_eq!(v["problems"], Value::Array(vec![]));
+    let py = python_chain(&dir.join("governance/audit.jsonl"));
+    assert_eq!(py["ok"], true, "{py}");
+    assert_eq!((&py["entries"], &py["head"]), (&v["entries"], &v["head"]));
+    assert_eq!(
+        v["entries"].as_u64(),
+        Some(entries.len() as u64 + 1),
+        "audit list's own refusal came after it"
+    );
+}
+
+#[test]
+fn audit_verify_fails_on_each_tampering_and_passes_an_untouched_log_of_10000_entries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    ediscovery::CollectionWriter::open(&dir, 1).unwrap().finish().unwrap();
+    let org = "Account,OrgUnit,Type,Created,Admin\nadmin@x.org,/,USER,2020-01-01,true\nann@x.org,/,USER,2020-01-01,false\n";
+    let gov = Governance::open(&dir).unwrap();
+    let admin = acct("admin@x.org");
+    let ann = acct("ann@x.org");
+    gov.run(|tx| tx.import_org(&admin, Path::new("org.csv"), org.as_bytes())).unwrap();
+    let id = gov.run(|tx| tx.create_matter(&admin, "m", "")).unwrap().matter_id;
+    // 10,000 entries (two so far), in ten transactions: refusals (ann looks into the matter)
+    // with an update now and then.
+    for batch in 0..10 {
+        gov.run(|tx| {
+            for i in 0..(if batch == 0 { 998 } else { 1000 }) {
+                if i % 100 == 0 {
+                    tx.update_matter(&admin, &id, None, Some(&format!("batch {batch} step {i}")))?;
+                } else {
+                    assert!(tx.show_matter(&ann, &id).is_err());
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    let log = dir.join("governance/audit.jsonl");
+    let verify = |d: &Path| {
+        let (code, out, err) = super::common::run_cli(&[
+            std::ffi::OsStr::new("audit"),
+            std::ffi::OsStr::new("verify"),
+            std::ffi::OsStr::new("--json"),
+            std::ffi::OsStr::new("--collection"),
+            d.as_os_str(),
+        ]);
+        assert!(code == 0 || code == 4, "{err}");
+        (code, json_of(&out))
+    };
+    let (code, v) = verify(&dir);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["entries"].as_u64(), Some(10_000));
+    let py = python_chain(&log);
+    assert_eq!(py["ok"], true, "{py}");
+    assert_eq!((&py["entries"], &py["head"]), (&v["entries"], &v["head"]));
+    let (code, text, _) = super::common::run_cli(&[
+        std::ffi::OsStr::new("audit"),
+        std::ffi::OsStr::new("verify"),
+        std::ffi::OsStr::new("--collection"),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(code, 0);
+    assert!(text.contains(&format!("head     {}", v["head"].as_str().unwrap())), "{text}");
+    assert!(text.contains("entries  10000"), "{text}");
+
+    // Each damage on a copy of the governance folder.
+    let bytes = std::fs::read(&log).unwrap();
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+    let state = std::fs::read(dir.join("governance/state.json")).unwrap();
+    let edit = |i: usize| {
+        let mut owned: Vec<Vec<u8>> = lines.iter().map(|x| x.to_vec()).collect();
+        let s = String::from_utf8(owned[i].clone()).unwrap().replace("ann@x.org", "bob@x.org");
+        assert_ne!(s.as_bytes(), lines[i], "line {i} names ann");
+        owned[i] = s.into_bytes();
+        owned.concat()
+    };
+    let without = |i: usize| {
+        let mut l = lines.clone();
+        l.remove(i);
+        l.concat()
+    };
+    let swapped = {
+        let mut l = lines.clone();
+        l.swap(5003, 5004);
+        l.concat()
+    };
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        // (what, log, does Python's chain check see it too)
+        ("an edited entry", edit(5003), true),
+        ("a removed entry", without(5003), true),
+        ("two entries swapped", swapped, true),
+        ("a truncated last line", bytes[..bytes.len() - 9].to_vec(), true),
+        // The chain alone cannot see these; the state's record of the last commit does.
+        ("the last entry edited", edit(lines.len() - 1), false),
+        ("the last entry removed", without(lines.len() - 1), false),
+    ];
+    for (i, (what, damaged, python_sees)) in cases.into_iter().enumerate() {
+        let copy = tmp.path().join(format!("damaged-{i}"));
+        std::fs::create_dir_all(copy.join("governance")).unwrap();
+        std::fs::write(copy.join("governance/state.json"), &state).unwrap();
+        let damaged_log = copy.join("governance/audit.jsonl");
+        std::fs::write(&damaged_log, &damaged).unwrap();
+        let (code, v) = verify(&copy);
+        assert_eq!(code, 4, "{what}: {v}");
+        assert!(!v["problems"].as_array().unwrap().is_empty(), "{what}");
+        assert_eq!(python_chain(&damaged_log)["ok"], !python_sees, "{what}: Python's view");
+    }
+}
