@@ -154,6 +154,47 @@ pub fn for_each_entry_sized<R: Read + io::Seek>(
     Ok(archive.len())
 }
 
+/// A zip archive nobody vouched for (a custodian's office file), read by entry name. Only the
+/// central directory is read on opening; each entry is inflated only as far as the caller
+/// reads it, so the caller's bound on what it reads bounds the work, whatever sizes the
+/// archive declares.
+pub struct ZipIn<R> {
+    archive: ZipArchive<R>,
+}
+
+impl<R: Read + io::Seek> ZipIn<R> {
+    /// Read the central directory of `r`. A file cut short (no end-of-central-directory record)
+    /// or not a zip at all is an error.
+    pub fn new(r: R) -> io::Result<Self> {
+        Ok(ZipIn { archive: ZipArchive::new(r).map_err(zip_err)? })
+    }
+
+    /// Entry names in central-directory order (names that are not UTF-8 or CP437 left out).
+    pub fn names(&self) -> Vec<String> {
+        self.archive.file_names().filter_map(|n| n.ok().map(|n| n.into_owned())).collect()
+    }
+
+    /// Is there an entry called exactly `name`?
+    pub fn contains(&self, name: &str) -> bool {
+        self.archive.index_for_name(name).is_some()
+    }
+
+    /// Hand `f` a reader of entry `name`'s inflated bytes; `None` when there is no such entry.
+    /// An entry that cannot be read (encrypted, an unsupported compression method) is an
+    /// error; a CRC mismatch is an error from the reader once it reaches the end.
+    pub fn read<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut dyn Read) -> T,
+    ) -> io::Result<Option<T>> {
+        let Some(index) = self.archive.index_for_name(name) else {
+            return Ok(None);
+        };
+        let mut entry = self.archive.by_index(index).map_err(zip_err)?;
+        Ok(Some(f(&mut entry)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -131,6 +131,22 @@ pub enum Defect {
     /// The `Date` year was written `01nn` (`0102`): a mailer printed C's `tm_year`, years since
     /// 1900, with four digits. Read as `20nn`; the header itself is unchanged.
     DateYearRepaired,
+    /// The file's content is not searchable, or not all of it: a type Vault does not search
+    /// (image, audio, video, archive, binary), encrypted content, an image-only PDF, or a
+    /// part that could not be read. The bytes are stored whole all the same; without this a
+    /// search that misses the file would look like evidence that its words are not in it.
+    TextNotExtracted {
+        /// Why, with the part and position where known (`extract::ExtractError`'s message).
+        reason: String,
+    },
+    /// Only the first part of the file's text is searchable: a cap of `Limits` was reached
+    /// (Vault too searches only the first 100 pages).
+    TextTruncated {
+        /// The `Limits` field that cut it (`extract_text_bytes`, `extract_pages`, …).
+        cap: String,
+        /// Its value then.
+        limit: u64,
+    },
 }
 
 impl Defect {
@@ -146,6 +162,8 @@ impl Defect {
             Defect::DateWithoutZone => "date_without_zone",
             Defect::MimeTooDeep { .. } => "mime_too_deep",
             Defect::DateYearRepaired => "date_year_repaired",
+            Defect::TextNotExtracted { .. } => "text_not_extracted",
+            Defect::TextTruncated { .. } => "text_truncated",
         }
     }
 }
@@ -374,6 +392,8 @@ mod tests {
             Defect::DateWithoutZone,
             Defect::MimeTooDeep { limit: 1 },
             Defect::DateYearRepaired,
+            Defect::TextNotExtracted { reason: "image".into() },
+            Defect::TextTruncated { cap: "extract_pages".into(), limit: 100 },
         ];
         for d in all {
             let v = serde_json::to_value(&d).unwrap_or_default();
