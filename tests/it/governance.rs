@@ -856,3 +856,122 @@ fn retention_apply_purges_exactly_the_unheld_records_past_their_rule_and_account
             .any(|e| e.action == "retention.rule.add" && e.outcome["rule"] == "admin-only")
     );
 }
+
+/// The sample organisation, ingested once with its organisation imported, for the property test
+/// to copy per case.
+fn retention_base() -> &'static (tempfile::TempDir, std::path::PathBuf) {
+    static BASE: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let coll = sample_org_collection(tmp.path(), 1);
+        let dir = coll.store().dir().to_path_buf();
+        drop(coll);
+        let org_file = tmp.path().join("org/org.csv");
+        let admin = acct(SAMPLE_ADMIN);
+        Governance::open(&dir)
+            .unwrap()
+            .run(|tx| tx.import_org(&admin, &org_file, &std::fs::read(&org_file).unwrap()))
+            .unwrap();
+        (tmp, dir)
+    })
+}
+
+const PEOPLE: [&str; 5] = [
+    "alice@example.org",
+    "bob@example.org",
+    "carol@example.org",
+    "dan@example.org",
+    "erin@example.org",
+];
+
+/// A mail hold on one person, optionally for a range of July 2023 days.
+type PropHold = (usize, Option<(u32, u32)>);
+/// A custom mail rule on some people: days, or indefinite (`None`).
+type PropRule = (Vec<usize>, Option<u32>);
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+    /// Random holds, rules and times: no held record is ever purged; exactly the unheld records
+    /// past their governing rule's period (custom instead of default, longest wins) are, and
+    /// the purge report and the audit log add up.
+    #[test]
+    fn retention_never_purges_a_held_record_and_purges_every_unheld_one_past_its_period(
+        holds in proptest::collection::vec((0usize..5, proptest::option::of((1u32..14, 0u32..6))), 0..3),
+        default in proptest::option::of(proptest::option::of(proptest::sample::select(vec![1u32, 5, 30, 365, 400]))),
+        groups_default in proptest::option::of(proptest::sample::select(vec![1u32, 365])),
+        rules in proptest::collection::vec((proptest::sample::subsequence(vec![0usize, 1, 2, 3, 4], 1..3), proptest::option::of(proptest::sample::select(vec![3u32, 10, 200, 390]))), 0..3),
+        now_days in 0i64..800,
+    ) {
+        let holds: Vec<PropHold> = holds.into_iter().map(|(p, r)| (p, r.map(|(a, n)| (a, a + n)))).collect();
+        let rules: Vec<PropRule> = rules;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("c");
+        let st = Command::new("cp").arg("-r").arg(&retention_base().1).arg(&dir).status().unwrap();
+        proptest::prop_assert!(st.success());
+        let gov = Governance::open(&dir).unwrap();
+        let admin = acct(SAMPLE_ADMIN);
+        let id = gov.run(|tx| tx.create_matter(&admin, "m", "")).unwrap().matter_id;
+        for (i, (p, range)) in holds.iter().enumerate() {
+            let mut h = NewHold::accounts(&format!("h{i}"), Corpus::Mail, vec![acct(PEOPLE[*p])]);
+            if let Some((a, b)) = range {
+                h.start = CivilDay::new(2023, 7, *a as i8);
+                h.end = CivilDay::new(2023, 7, *b as i8);
+            }
+            gov.run(|tx| tx.create_hold(&admin, &id, &h)).unwrap();
+        }
+        let add = |corpus: Corpus, accounts: Vec<Account>, days: Option<u32>| {
+            let new = ediscovery::governance::NewRule { corpus: Some(corpus), accounts, days, ..Default::default() };
+            gov.run(|tx| tx.add_retention_rule(&admin, &new)).unwrap();
+        };
+        if let Some(d) = default { add(Corpus::Mail, vec![], d); }
+        if let Some(d) = groups_default { add(Corpus::Groups, vec![], Some(d)); }
+        for (people, days) in &rules {
+            add(Corpus::Mail, people.iter().map(|p| acct(PEOPLE[*p])).collect(), *days);
+        }
+        let now = days_from_civil(2023, 7, 1) * 86_400 + now_days * 86_400;
+
+        // The independent expectation.
+        let coll = Collection::open(&dir).unwrap();
+        let len = |d: Option<u32>| d.map_or(u64::MAX, u64::from);
+        let mut want = BTreeSet::new();
+        let mut held = BTreeSet::new();
+        let all: Vec<_> = coll.store().iter().map(|r| r.unwrap()).collect();
+        for r in &all {
+            let bytes = coll.store().bytes(r).unwrap();
+            let secs = header_secs(bytes);
+            let (_, _, day) = header_day(bytes);
+            let a = r.account.as_str();
+            let is_held = r.corpus == Corpus::Mail && holds.iter().any(|(p, range)| {
+                PEOPLE[*p] == a && range.is_none_or(|(s, e)| (s..=e).contains(&day) && header_day(bytes).1 == 7)
+            });
+            if is_held { held.insert(r.doc_id); continue; }
+            let customs: Vec<Option<u32>> = if r.corpus == Corpus::Mail {
+                rules.iter().filter(|(ps, _)| ps.iter().any(|p| PEOPLE[*p] == a)).map(|(_, d)| *d).collect()
+            } else { vec![] };
+            let governing: Option<Option<u32>> = if customs.is_empty() {
+                if r.corpus == Corpus::Mail { default } else { groups_default.map(Some) }
+            } else {
+                customs.into_iter().max_by_key(|d| len(*d))
+            };
+            if let Some(Some(days)) = governing
+                && secs + i64::from(days) * 86_400 <= now
+            {
+                want.insert(r.doc_id);
+            }
+        }
+        drop(coll);
+
+        let report = gov.run(|tx| tx.apply_retention(&admin, &dir, now, false)).unwrap();
+        let after = Collection::open(&dir).unwrap();
+        let gone: BTreeSet<DocId> = all.iter().filter(|r| after.store().find(&r.doc_id).unwrap().is_none()).map(|r| r.doc_id).collect();
+        proptest::prop_assert!(gone.is_disjoint(&held), "a held record was purged");
+        proptest::prop_assert_eq!(&gone, &want);
+        proptest::prop_assert_eq!(report.purged, want.len() as u64);
+        proptest::prop_assert_eq!(all.len() as u64 - after.stats().records, want.len() as u64);
+        let per_rule: u64 = report.plan.per_rule.values().flat_map(|m| m.values()).sum();
+        proptest::prop_assert_eq!(per_rule, want.len() as u64);
+        if let Some(rm) = &report.remove { proptest::prop_assert!(rm.balances()); }
+        proptest::prop_assert!(audit::verify(&dir).unwrap().ok());
+    }
+}
