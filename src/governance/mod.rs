@@ -13,8 +13,9 @@
 //! Retention rules and the purge that applies them are in [`retention`]: rules are state beside
 //! the matters, a purge never touches what a hold of an open matter keeps, removes the rest
 //! through `CollectionWriter::remove`, and logs its plan before and its `RemoveReport` after.
-//! Not here yet: user deletions (an action like the others, recorded in the state and honoured
-//! by the next apply).
+//! User deletions ([`Tx::delete_items`]) are recorded in the state and honoured by the next
+//! apply: a deleted item nothing keeps is purged. Not here yet: leaving deleted-but-kept items
+//! out of ordinary searches and exports.
 //!
 //! ```
 //! use ediscovery::governance::{Governance, NewHold};
@@ -59,7 +60,9 @@ pub use matter::{
     MatterId, MatterState, Permission, Requester, Role, SavedQuery,
 };
 pub use org::{AccountType, ORG_HEADER, Org, OrgAccount, OrgImport};
-pub use retention::{ApplyReport, NewRule, PurgeItem, RetentionPlan, RetentionRule};
+pub use retention::{
+    ApplyReport, DeleteReport, Deletion, NewRule, PurgeItem, RetentionPlan, RetentionRule,
+};
 pub use state::Tx;
 
 use crate::digest::Sha256;
@@ -102,11 +105,13 @@ pub enum Rule {
     RetentionRuleFits,
     /// A corpus has at most one default retention rule.
     OneDefaultPerCorpus,
+    /// A user deletes only their own items (administrators any).
+    OwnItemsOnly,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 14] = [
+    pub const ALL: [Rule; 15] = [
         Rule::OrgImportedFirst,
         Rule::ActorInOrg,
         Rule::AdminOnly,
@@ -121,6 +126,7 @@ impl Rule {
         Rule::HoldOptionsFitCorpus,
         Rule::RetentionRuleFits,
         Rule::OneDefaultPerCorpus,
+        Rule::OwnItemsOnly,
     ];
 
     /// Its name.
@@ -140,6 +146,7 @@ impl Rule {
             Rule::HoldOptionsFitCorpus => "hold-options-fit-corpus",
             Rule::RetentionRuleFits => "retention-rule-fits",
             Rule::OneDefaultPerCorpus => "one-default-per-corpus",
+            Rule::OwnItemsOnly => "own-items-only",
         }
     }
 }

@@ -21,6 +21,13 @@
 //! seconds and is purged by an apply whose `now` is at or after that instant. An item without a
 //! date cannot be placed in a period and is kept (reported as undated).
 //!
+//! **User deletions.** A user deleting an item ([`Tx::delete_items`]) is recorded with its time.
+//! A deleted item stays while a hold keeps it or its governing rule's period has not ended (or
+//! is indefinite); otherwise (no rule covers it, or its period is over) the next apply purges
+//! it, reported under the pseudo-rule [`USER_DELETION`]. Not done yet: leaving deleted-but-kept
+//! items out of searches that do not ask for retained data, and out of exports once nothing
+//! keeps them (they are purged at the next apply instead).
+//!
 //! **Purge.** [`Tx::apply_retention`] first records the plan (counts per rule and per account,
 //! and a SHA-256 of the ids) in the audit log and commits it, still holding the governance lock
 //! so no hold can be placed in between; then removes the records through
@@ -47,6 +54,31 @@ use std::path::Path;
 
 /// Seconds in a day of retention.
 const DAY: i64 = 86_400;
+
+/// The rule id purges of deleted items no rule keeps are reported under.
+pub const USER_DELETION: &str = "user-deletion";
+
+/// A user's deletion of an item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deletion {
+    /// Who deleted it.
+    pub actor: Account,
+    /// When (ISO-8601 UTC).
+    pub time: String,
+}
+
+/// What a delete did: every id asked for is in exactly one list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteReport {
+    /// Marked deleted now.
+    pub deleted: Vec<DocId>,
+    /// Deleted before.
+    pub already: Vec<DocId>,
+    /// No such record in the collection.
+    pub not_found: Vec<DocId>,
+}
 
 /// A retention rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,14 +163,26 @@ pub enum Fate {
         /// When its period ended.
         expiry: i64,
     },
+    /// Its user deleted it and nothing keeps it: purge it.
+    PurgeDeleted,
 }
 
-/// The fate of an item dated `date`, held or not, governed by `rule`, at `now`.
-pub fn fate(held: bool, rule: Option<&RetentionRule>, date: Option<i64>, now: i64) -> Fate {
+/// The fate of an item dated `date`, held or not, deleted by its user or not, governed by
+/// `rule`, at `now`. A deleted item no rule covers is purged at once ([`Fate::PurgeDeleted`]);
+/// a deleted item a rule covers lives out its period like any other.
+pub fn fate(
+    held: bool,
+    deleted: bool,
+    rule: Option<&RetentionRule>,
+    date: Option<i64>,
+    now: i64,
+) -> Fate {
     if held {
         return Fate::Held;
     }
-    let Some(rule) = rule else { return Fate::NoRule };
+    let Some(rule) = rule else {
+        return if deleted { Fate::PurgeDeleted } else { Fate::NoRule };
+    };
     let Some(days) = rule.days else { return Fate::Indefinite };
     let Some(date) = date else { return Fate::Undated };
     let expiry = date.saturating_add(i64::from(days).saturating_mul(DAY));
@@ -327,6 +371,55 @@ impl Tx {
         })
     }
 
+    /// Record that `actor` deleted the items `doc_ids` of the collection in `dir`, now. A user
+    /// deletes their own items ([`Rule::OwnItemsOnly`]); an administrator any. Nothing is
+    /// removed here: the next apply purges what no hold or rule keeps.
+    pub fn delete_items(
+        &mut self,
+        actor: &Account,
+        dir: &Path,
+        doc_ids: &[DocId],
+    ) -> Result<DeleteReport, GovernanceError> {
+        let params = json!({"docIds": doc_ids});
+        self.act(actor, "delete", None, params, |tx| {
+            let admin = tx.actor(actor)?.admin;
+            let coll = Collection::open(dir).map_err(|e| collection_error(dir, e))?;
+            let mut want: BTreeMap<DocId, Option<Account>> =
+                doc_ids.iter().map(|d| (*d, None)).collect();
+            for rec in coll.store().iter() {
+                let rec = rec.map_err(|e| collection_error(dir, e.into()))?;
+                if let Some(slot) = want.get_mut(&rec.doc_id) {
+                    *slot = Some(rec.account.clone());
+                }
+            }
+            let mut report = DeleteReport::default();
+            let time = time::iso_utc(tx.now()).unwrap_or_default();
+            for id in doc_ids {
+                match want.get(id).cloned().flatten() {
+                    None => report.not_found.push(*id),
+                    Some(owner) if !admin && owner != *actor => {
+                        return Err(tx.refuse(
+                            Rule::OwnItemsOnly,
+                            format!("{id} is {owner}'s; {actor} deletes only their own items"),
+                        ));
+                    }
+                    Some(_) if tx.state.deletions.contains_key(id) => report.already.push(*id),
+                    Some(_) => {
+                        let d = Deletion { actor: actor.clone(), time: time.clone() };
+                        tx.state.deletions.insert(*id, d);
+                        report.deleted.push(*id);
+                    }
+                }
+            }
+            tx.touch();
+            let outcome = json!({
+                "deleted": report.deleted.len(), "already": report.already.len(),
+                "notFound": report.not_found,
+            });
+            Ok((report, outcome))
+        })
+    }
+
     /// What custom `rule` covers in `coll`: its search (corpus, accounts, terms).
     fn rule_coverage(
         &self,
@@ -381,13 +474,25 @@ impl Tx {
                 .collect();
             covering.extend(rules.iter().filter(|r| r.is_default() && r.corpus == rec.corpus));
             let rule = governing(&covering);
-            match fate(held.contains(rec.seq, &rec.doc_id), rule, rec.date(), now) {
+            let deleted = self.state.deletions.get(&rec.doc_id);
+            let is_held = held.contains(rec.seq, &rec.doc_id);
+            let f = fate(is_held, deleted.is_some(), rule, rec.date(), now);
+            let (rule_id, expiry) = match f {
+                Fate::Purge { expiry } => (
+                    rule.map(|r| r.rule_id.clone()).unwrap_or_default(),
+                    time::iso_utc(expiry).unwrap_or_default(),
+                ),
+                Fate::PurgeDeleted => {
+                    (USER_DELETION.to_owned(), deleted.map(|d| d.time.clone()).unwrap_or_default())
+                }
+                _ => (String::new(), String::new()),
+            };
+            match f {
                 Fate::Held => plan.kept_by_hold += 1,
                 Fate::NoRule => plan.no_rule += 1,
                 Fate::Undated => plan.undated += 1,
                 Fate::Indefinite | Fate::Kept { .. } => plan.kept_by_rule += 1,
-                Fate::Purge { expiry } => {
-                    let rule_id = rule.map(|r| r.rule_id.clone()).unwrap_or_default();
+                Fate::Purge { .. } | Fate::PurgeDeleted => {
                     *plan
                         .per_rule
                         .entry(rule_id.clone())
@@ -402,7 +507,7 @@ impl Tx {
                         account: rec.account.clone(),
                         date: rec.date().and_then(time::iso_utc).unwrap_or_default(),
                         rule_id,
-                        expiry: time::iso_utc(expiry).unwrap_or_default(),
+                        expiry,
                     });
                 }
             }
@@ -438,7 +543,7 @@ impl Tx {
         self.checkpoint()?;
         let ids = plan.doc_ids();
         let params = json!({"now": at, "idsSha256": plan.ids_sha256, "requested": ids.len()});
-        let remove = self.act(actor, "retention.apply", None, params, |_| {
+        let remove = self.act(actor, "retention.apply", None, params, |tx| {
             if ids.is_empty() {
                 return Ok((None, json!({"purged": 0})));
             }
@@ -453,6 +558,11 @@ impl Tx {
             };
             if after.is_none() {
                 w.finish().map_err(|e| collection_error(dir, e))?;
+            }
+            for r in &report.removed {
+                if tx.state.deletions.remove(&r.doc_id).is_some() {
+                    tx.touch();
+                }
             }
             let mut per_rule: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
             let rule_of: BTreeMap<DocId, &str> =
@@ -505,7 +615,7 @@ mod tests {
         let a = rule("a", &["x@y.org"], Some(u32::MAX));
         let b = rule("b", &["x@y.org"], None);
         assert_eq!(governing(&[&a, &b]).unwrap().rule_id, "b");
-        assert_eq!(fate(false, Some(&b), Some(0), i64::MAX), Fate::Indefinite);
+        assert_eq!(fate(false, false, Some(&b), Some(0), i64::MAX), Fate::Indefinite);
     }
 
     #[test]
@@ -531,10 +641,24 @@ mod tests {
     #[test]
     fn a_hold_always_wins_and_expiry_is_date_plus_days() {
         let r = rule("r", &[], Some(1));
-        assert_eq!(fate(true, Some(&r), Some(0), 10 * DAY), Fate::Held);
-        assert_eq!(fate(false, Some(&r), Some(0), DAY), Fate::Purge { expiry: DAY });
-        assert_eq!(fate(false, Some(&r), Some(0), DAY - 1), Fate::Kept { expiry: DAY });
-        assert_eq!(fate(false, Some(&r), None, 10 * DAY), Fate::Undated);
-        assert_eq!(fate(false, None, Some(0), 10 * DAY), Fate::NoRule);
+        assert_eq!(fate(true, false, Some(&r), Some(0), 10 * DAY), Fate::Held);
+        assert_eq!(fate(false, false, Some(&r), Some(0), DAY), Fate::Purge { expiry: DAY });
+        assert_eq!(fate(false, false, Some(&r), Some(0), DAY - 1), Fate::Kept { expiry: DAY });
+        assert_eq!(fate(false, false, Some(&r), None, 10 * DAY), Fate::Undated);
+        assert_eq!(fate(false, false, None, Some(0), 10 * DAY), Fate::NoRule);
+    }
+
+    #[test]
+    fn a_deleted_item_stays_while_held_or_retained_and_is_purged_otherwise() {
+        let r = rule("r", &[], Some(10));
+        let forever = rule("f", &[], None);
+        assert_eq!(fate(true, true, None, Some(0), 0), Fate::Held);
+        assert_eq!(fate(false, true, None, Some(0), 0), Fate::PurgeDeleted);
+        assert_eq!(fate(false, true, Some(&r), Some(0), DAY), Fate::Kept { expiry: 10 * DAY });
+        assert_eq!(
+            fate(false, true, Some(&r), Some(0), 10 * DAY),
+            Fate::Purge { expiry: 10 * DAY }
+        );
+        assert_eq!(fate(false, true, Some(&forever), Some(0), DAY), Fate::Indefinite);
     }
 }

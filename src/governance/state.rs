@@ -83,6 +83,9 @@ pub(crate) struct State {
     /// Retention rules, in the order they were added.
     #[serde(default)]
     pub retention: Vec<super::retention::RetentionRule>,
+    /// Items their users deleted, by id, until a purge removes them.
+    #[serde(default)]
+    pub deletions: BTreeMap<crate::model::DocId, super::retention::Deletion>,
     /// The audit log as of this state.
     #[serde(default)]
     pub log: LogHead,

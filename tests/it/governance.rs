@@ -975,3 +975,90 @@ proptest::proptest! {
         proptest::prop_assert!(audit::verify(&dir).unwrap().ok());
     }
 }
+
+#[test]
+fn a_deleted_item_stays_while_held_or_retained_and_is_purged_by_the_next_apply_otherwise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (coll, gov, _id, _) = held_sample(tmp.path());
+    let dir = coll.store().dir().to_path_buf();
+    let admin = acct(SAMPLE_ADMIN);
+    let held = gov.run(|tx| tx.held_set(&coll)).unwrap();
+    let records: Vec<_> = coll.store().iter().map(|r| r.unwrap()).collect();
+    let pick = |account: &str, corpus: Corpus, want_held: bool| {
+        records
+            .iter()
+            .find(|r| {
+                r.account.as_str() == account
+                    && r.corpus == corpus
+                    && held.contains(r.seq, &r.doc_id) == want_held
+            })
+            .unwrap()
+            .doc_id
+    };
+    let alices = pick("alice@example.org", Corpus::Mail, true);
+    let erins = pick("erin@example.org", Corpus::Mail, false);
+    let groups = pick("deals@example.org", Corpus::Groups, false);
+    let before = coll.stats().records;
+    drop(coll);
+    let cli = |args: &[&str]| {
+        let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        all.extend(["--collection".into(), dir.clone().into_os_string()]);
+        let refs: Vec<&std::ffi::OsStr> = all.iter().map(|s| s.as_os_str()).collect();
+        super::common::run_cli(&refs)
+    };
+    let ok = |args: &[&str]| {
+        let (code, out, err) = cli(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        json_of(&out)
+    };
+    // Erin deletes only her own items.
+    let (code, _, err) =
+        cli(&["delete", "--as", "erin@example.org", "--doc-id", &alices.to_string()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("refused (rule own-items-only)"), "{err}");
+    let r = ok(&["delete", "--as", "erin@example.org", "--json", "--doc-id", &erins.to_string()]);
+    assert_eq!(r["deleted"].as_array().unwrap().len(), 1);
+    ok(&["delete", "--as", "alice@example.org", "--json", "--doc-id", &alices.to_string()]);
+    ok(&["delete", "--as", SAMPLE_ADMIN, "--json", "--doc-id", &groups.to_string()]);
+    // A 365-day mail rule keeps Erin's deleted message; the hold keeps Alice's; nothing keeps
+    // the group's: only it is purged.
+    ok(&[
+        "retention",
+        "rule",
+        "add",
+        "--as",
+        SAMPLE_ADMIN,
+        "--json",
+        "--corpus",
+        "mail",
+        "--days",
+        "365",
+    ]);
+    let r = ok(&["retention", "apply", "--as", SAMPLE_ADMIN, "--json", "--now", "2023-08-01"]);
+    assert_eq!(r["purged"], 1);
+    assert_eq!(r["plan"]["items"][0]["docId"], groups.to_string());
+    assert_eq!(r["plan"]["items"][0]["ruleId"], "user-deletion");
+    let c = Collection::open(&dir).unwrap();
+    assert!(c.store().find(&groups).unwrap().is_none());
+    assert!(c.store().find(&erins).unwrap().is_some());
+    assert!(c.store().find(&alices).unwrap().is_some());
+    assert_eq!(c.stats().records, before - 1);
+    drop(c);
+    // Without the rule, Erin's deleted message is purged at the next apply; Alice's stays held.
+    let rule =
+        ok(&["retention", "rule", "list", "--as", SAMPLE_ADMIN, "--json"])["rules"][0]["ruleId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    ok(&["retention", "rule", "remove", "--as", SAMPLE_ADMIN, "--json", "--rule", &rule]);
+    let r = ok(&["retention", "apply", "--as", SAMPLE_ADMIN, "--json", "--now", "2023-08-01"]);
+    assert_eq!(r["purged"], 1);
+    assert_eq!(r["plan"]["items"][0]["docId"], erins.to_string());
+    let c = Collection::open(&dir).unwrap();
+    assert!(c.store().find(&erins).unwrap().is_none());
+    assert!(c.store().find(&alices).unwrap().is_some());
+    assert_eq!(c.stats().records, before - 2);
+    assert!(audit::verify(&dir).unwrap().ok());
+    let entries = audit::read(&dir).unwrap();
+    assert!(entries.iter().any(|e| e.action == "delete" && e.outcome["rule"] == "own-items-only"));
+}

@@ -7,6 +7,7 @@
 
 mod actor;
 mod audit;
+mod delete;
 mod exit;
 mod export;
 mod hold;
@@ -62,6 +63,8 @@ enum Command {
     Hold(hold::HoldArgs),
     /// Saved queries in a matter.
     Query(query::QueryArgs),
+    /// A user deletes items: purged by the next retention apply unless a hold or rule keeps them.
+    Delete(delete::DeleteArgs),
     /// Retention rules, and the purge of what is past its time (never what a hold keeps).
     Retention(retention::RetentionArgs),
     /// The audit log: list entries, verify the hash chain.
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Matter(a) => matter::run(&mut o, a),
         Command::Hold(a) => hold::run(&mut o, a),
         Command::Query(a) => query::run(&mut o, a),
+        Command::Delete(a) => delete::run(&mut o, a),
         Command::Retention(a) => retention::run(&mut o, a),
         Command::Audit(a) => audit::run(&mut o, a),
     };
