@@ -981,7 +981,6 @@ fn a_deleted_item_stays_while_held_or_retained_and_is_purged_by_the_next_apply_o
     let tmp = tempfile::tempdir().unwrap();
     let (coll, gov, _id, _) = held_sample(tmp.path());
     let dir = coll.store().dir().to_path_buf();
-    let admin = acct(SAMPLE_ADMIN);
     let held = gov.run(|tx| tx.held_set(&coll)).unwrap();
     let records: Vec<_> = coll.store().iter().map(|r| r.unwrap()).collect();
     let pick = |account: &str, corpus: Corpus, want_held: bool| {
