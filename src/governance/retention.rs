@@ -46,6 +46,7 @@ use crate::model::time;
 use crate::model::{Account, Corpus, DocId, OrgUnit};
 use crate::query::Scope;
 use crate::search::HeldSet;
+use crate::store::CommitSteps;
 use crate::{Collection, CollectionWriter, SearchRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -527,6 +528,19 @@ impl Tx {
         now: i64,
         dry_run: bool,
     ) -> Result<ApplyReport, GovernanceError> {
+        self.apply_retention_steps(actor, dir, now, dry_run, &mut NoProgress)
+    }
+
+    /// [`apply_retention`](Self::apply_retention), telling `steps` of each step of the
+    /// removal's commit (crash tests stop there).
+    pub fn apply_retention_steps(
+        &mut self,
+        actor: &Account,
+        dir: &Path,
+        now: i64,
+        dry_run: bool,
+        steps: &mut dyn CommitSteps,
+    ) -> Result<ApplyReport, GovernanceError> {
         let at = time::iso_utc(now).unwrap_or_default();
         let action = if dry_run { "retention.dry-run" } else { "retention.plan" };
         let plan = self.act(actor, action, None, json!({"now": at}), |tx| {
@@ -548,7 +562,7 @@ impl Tx {
                 return Ok((None, json!({"purged": 0})));
             }
             let mut w = CollectionWriter::open(dir, 1).map_err(|e| collection_error(dir, e))?;
-            let (report, after) = match w.remove(&ids, &mut NoProgress) {
+            let (report, after) = match w.remove(&ids, steps) {
                 Ok(r) => (r, None),
                 // Committed: the records are gone; the index catches up at the next writer.
                 Err(crate::Error::RemovedThenFailed { report, source }) => {

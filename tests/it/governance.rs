@@ -1061,3 +1061,113 @@ fn a_deleted_item_stays_while_held_or_retained_and_is_purged_by_the_next_apply_o
     let entries = audit::read(&dir).unwrap();
     assert!(entries.iter().any(|e| e.action == "delete" && e.outcome["rule"] == "own-items-only"));
 }
+
+const RET_CHILD_DIR: &str = "EDISCOVERY_RETENTION_DIR";
+const RET_CHILD_AT: &str = "EDISCOVERY_RETENTION_AT";
+const RET_NOW: i64 = 1_720_310_400; // 2024-07-07T00:00:00Z
+
+/// Every step of the removal's commit, in order.
+const RET_STEPS: [ediscovery::CommitStep; 5] = [
+    ediscovery::CommitStep::Prepared,
+    ediscovery::CommitStep::IndexCommitted,
+    ediscovery::CommitStep::Committed,
+    ediscovery::CommitStep::CleanedUp,
+    ediscovery::CommitStep::IndexUpdated,
+];
+
+/// Stops the process at one step: says so, then waits to be killed.
+struct RetStopAt(ediscovery::CommitStep);
+impl ediscovery::CommitSteps for RetStopAt {
+    fn reached(&mut self, step: ediscovery::CommitStep) {
+        if step == self.0 {
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            writeln!(out, "REACHED {step:?}").unwrap();
+            out.flush().unwrap();
+            std::thread::sleep(std::time::Duration::from_secs(120));
+            std::process::exit(9);
+        }
+    }
+}
+
+/// Run only as a child of the retention crash test (it does nothing without its variables).
+#[test]
+#[ignore = "a child process of the retention crash test"]
+fn retention_crash_child() {
+    let (Some(dir), Ok(at)) = (std::env::var_os(RET_CHILD_DIR), std::env::var(RET_CHILD_AT)) else {
+        return;
+    };
+    let at = *RET_STEPS.iter().find(|s| format!("{s:?}") == at).unwrap();
+    let gov = Governance::open(Path::new(&dir)).unwrap();
+    let admin = acct(SAMPLE_ADMIN);
+    gov.run(|tx| {
+        tx.apply_retention_steps(&admin, Path::new(&dir), RET_NOW, false, &mut RetStopAt(at))
+    })
+    .unwrap();
+    panic!("finished without reaching {at:?}");
+}
+
+#[test]
+fn retention_apply_killed_at_each_step_purges_all_or_none_and_the_log_verifies() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let (coll, gov, _id, _) = held_sample(tmp.path());
+    let base = coll.store().dir().to_path_buf();
+    let admin = acct(SAMPLE_ADMIN);
+    let new = ediscovery::governance::NewRule {
+        corpus: Some(Corpus::Mail),
+        days: Some(365),
+        ..Default::default()
+    };
+    gov.run(|tx| tx.add_retention_rule(&admin, &new)).unwrap();
+    let due: BTreeSet<DocId> =
+        gov.run(|tx| tx.retention_plan(&coll, RET_NOW)).unwrap().doc_ids().into_iter().collect();
+    let all: BTreeSet<DocId> = coll.store().iter().map(|r| r.unwrap().doc_id).collect();
+    assert!(!due.is_empty() && due.len() < all.len());
+    drop(coll);
+    for (i, at) in RET_STEPS.iter().enumerate() {
+        let dir = tmp.path().join(format!("k{i}"));
+        let st = Command::new("cp").arg("-r").arg(&base).arg(&dir).status().unwrap();
+        assert!(st.success());
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "it::governance::retention_crash_child", "--ignored", "--nocapture"])
+            .env(RET_CHILD_DIR, &dir)
+            .env(RET_CHILD_AT, format!("{at:?}"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut reached = false;
+        for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+            if line.unwrap() == format!("REACHED {at:?}") {
+                reached = true;
+                break;
+            }
+        }
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(reached, "{at:?} never reached: {}", String::from_utf8_lossy(&out.stderr));
+        // The collection: every record intact or purged, the whole batch or none of it.
+        let c = ediscovery::CollectionWriter::open(&dir, 1).unwrap().finish().unwrap();
+        let left: BTreeSet<DocId> = c.store().iter().map(|r| r.unwrap().doc_id).collect();
+        let gone: BTreeSet<DocId> = all.difference(&left).copied().collect();
+        let committed = i >= 2;
+        assert_eq!(gone, if committed { due.clone() } else { BTreeSet::new() }, "{at:?}");
+        assert_eq!(c.index().num_docs(), c.store().len(), "{at:?}: the index is exact");
+        drop(c);
+        // The log verifies, the plan is on record, the governance state is usable, and the
+        // next apply finishes the job.
+        let g = Governance::open(&dir).unwrap();
+        assert_eq!(g.run(|tx| tx.retention_rules(&admin)).unwrap().len(), 1);
+        assert!(audit::verify(&dir).unwrap().ok(), "{at:?}");
+        let entries = audit::read(&dir).unwrap();
+        assert!(entries.iter().any(|e| e.action == "retention.plan"), "{at:?}");
+        assert!(!entries.iter().any(|e| e.action == "retention.apply"), "{at:?}");
+        let r = g.run(|tx| tx.apply_retention(&admin, &dir, RET_NOW, false)).unwrap();
+        assert_eq!(r.purged, if committed { 0 } else { due.len() as u64 }, "{at:?}");
+        let c = Collection::open(&dir).unwrap();
+        let left: BTreeSet<DocId> = c.store().iter().map(|r| r.unwrap().doc_id).collect();
+        assert_eq!(all.difference(&left).copied().collect::<BTreeSet<_>>(), due, "{at:?}");
+        assert!(audit::verify(&dir).unwrap().ok(), "{at:?}");
+    }
+}
