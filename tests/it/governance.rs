@@ -892,9 +892,10 @@ type PropRule = (Vec<usize>, Option<u32>);
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
-    /// Random holds, rules and times: no held record is ever purged; exactly the unheld records
-    /// past their governing rule's period (custom instead of default, longest wins) are, and
-    /// the purge report and the audit log add up.
+    /// Random holds, rules, user deletions and times: no held record is ever purged; exactly
+    /// the unheld records past their governing rule's period (custom instead of default,
+    /// longest wins) and the unheld deleted records no rule covers are, and the purge report
+    /// and the audit log add up.
     #[test]
     fn retention_never_purges_a_held_record_and_purges_every_unheld_one_past_its_period(
         holds in proptest::collection::vec((0usize..5, proptest::option::of((1u32..14, 0u32..6))), 0..3),
@@ -902,6 +903,7 @@ proptest::proptest! {
         groups_default in proptest::option::of(proptest::sample::select(vec![1u32, 365])),
         rules in proptest::collection::vec((proptest::sample::subsequence(vec![0usize, 1, 2, 3, 4], 1..3), proptest::option::of(proptest::sample::select(vec![3u32, 10, 200, 390]))), 0..3),
         now_days in 0i64..800,
+        delete_every in proptest::option::of(2u64..9),
     ) {
         let holds: Vec<PropHold> = holds.into_iter().map(|(p, r)| (p, r.map(|(a, n)| (a, a + n)))).collect();
         let rules: Vec<PropRule> = rules;
@@ -937,6 +939,16 @@ proptest::proptest! {
         let mut want = BTreeSet::new();
         let mut held = BTreeSet::new();
         let all: Vec<_> = coll.store().iter().map(|r| r.unwrap()).collect();
+        // Users delete some items (every n-th record).
+        let deleted: BTreeSet<DocId> = all
+            .iter()
+            .filter(|r| delete_every.is_some_and(|n| r.seq % n == 0))
+            .map(|r| r.doc_id)
+            .collect();
+        if !deleted.is_empty() {
+            let ids: Vec<DocId> = deleted.iter().copied().collect();
+            gov.run(|tx| tx.delete_items(&admin, &dir, &ids)).unwrap();
+        }
         for r in &all {
             let bytes = coll.store().bytes(r).unwrap();
             let secs = header_secs(bytes);
@@ -954,9 +966,12 @@ proptest::proptest! {
             } else {
                 customs.into_iter().max_by_key(|d| len(*d))
             };
-            if let Some(Some(days)) = governing
-                && secs + i64::from(days) * 86_400 <= now
-            {
+            let due = match governing {
+                None => deleted.contains(&r.doc_id),
+                Some(None) => false,
+                Some(Some(days)) => secs + i64::from(days) * 86_400 <= now,
+            };
+            if due {
                 want.insert(r.doc_id);
             }
         }
