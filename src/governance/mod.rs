@@ -10,11 +10,12 @@
 //! names an actor, and is logged whatever it returns: refused actions as refusals naming their
 //! [`Rule`], failures with their error. Reads (list, show) are logged only when refused.
 //!
-//! Not here yet (the next part of issue 12), and where it fits: retention rules are more state
-//! beside the matters (`State` takes new fields with serde defaults); user deletions are an
-//! action like the others; a purge asks [`Tx::coverage`] which hold keeps what (so its report
-//! can say why a record stayed), removes the rest through `CollectionWriter::remove`, and logs
-//! the `RemoveReport` as its outcome.
+//! Retention rules and the purge that applies them are in [`retention`]: rules are state beside
+//! the matters, a purge never touches what a hold of an open matter keeps, removes the rest
+//! through `CollectionWriter::remove`, and logs its plan before and its `RemoveReport` after.
+//! User deletions ([`Tx::delete_items`]) are recorded in the state and honoured by the next
+//! apply: a deleted item nothing keeps is purged. Not here yet: leaving deleted-but-kept items
+//! out of ordinary searches and exports.
 //!
 //! ```
 //! use ediscovery::governance::{Governance, NewHold};
@@ -46,6 +47,7 @@ mod held;
 mod hold;
 mod matter;
 mod org;
+pub mod retention;
 mod state;
 
 pub use held::{HoldCoverage, hold_search};
@@ -58,6 +60,9 @@ pub use matter::{
     MatterId, MatterState, Permission, Requester, Role, SavedQuery,
 };
 pub use org::{AccountType, ORG_HEADER, Org, OrgAccount, OrgImport};
+pub use retention::{
+    ApplyReport, DeleteReport, Deletion, NewRule, PurgeItem, RetentionPlan, RetentionRule,
+};
 pub use state::Tx;
 
 use crate::digest::Sha256;
@@ -95,11 +100,18 @@ pub enum Rule {
     HoldAccountsFitCorpus,
     /// A hold's options are those of its corpus.
     HoldOptionsFitCorpus,
+    /// A retention rule covers accounts of the organisation or an org unit (not both), and has
+    /// terms only for mail and only as a custom rule.
+    RetentionRuleFits,
+    /// A corpus has at most one default retention rule.
+    OneDefaultPerCorpus,
+    /// A user deletes only their own items (administrators any).
+    OwnItemsOnly,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 15] = [
         Rule::OrgImportedFirst,
         Rule::ActorInOrg,
         Rule::AdminOnly,
@@ -112,6 +124,9 @@ impl Rule {
         Rule::PermissionsForUsers,
         Rule::HoldAccountsFitCorpus,
         Rule::HoldOptionsFitCorpus,
+        Rule::RetentionRuleFits,
+        Rule::OneDefaultPerCorpus,
+        Rule::OwnItemsOnly,
     ];
 
     /// Its name.
@@ -129,6 +144,9 @@ impl Rule {
             Rule::PermissionsForUsers => "permissions-for-users",
             Rule::HoldAccountsFitCorpus => "hold-accounts-fit-corpus",
             Rule::HoldOptionsFitCorpus => "hold-options-fit-corpus",
+            Rule::RetentionRuleFits => "retention-rule-fits",
+            Rule::OneDefaultPerCorpus => "one-default-per-corpus",
+            Rule::OwnItemsOnly => "own-items-only",
         }
     }
 }
@@ -221,6 +239,14 @@ pub enum GovernanceError {
     /// Searching the collection (for a hold or in a matter).
     #[error("search: {0}")]
     Search(Box<crate::Error>),
+    /// Opening or changing the collection (a purge).
+    #[error("collection {path}: {source}")]
+    Collection {
+        /// The collection folder.
+        path: PathBuf,
+        /// The cause.
+        source: Box<crate::Error>,
+    },
 }
 
 impl GovernanceError {

@@ -80,6 +80,12 @@ pub(crate) struct State {
     /// Every matter, by id (deleted ones too: Vault's undelete brings them back).
     #[serde(default)]
     pub matters: BTreeMap<MatterId, MatterFile>,
+    /// Retention rules, in the order they were added.
+    #[serde(default)]
+    pub retention: Vec<super::retention::RetentionRule>,
+    /// Items their users deleted, by id, until a purge removes them.
+    #[serde(default)]
+    pub deletions: BTreeMap<crate::model::DocId, super::retention::Deletion>,
     /// The audit log as of this state.
     #[serde(default)]
     pub log: LogHead,
@@ -349,11 +355,16 @@ impl Tx {
     /// Write the state and the new audit lines, as the module documentation describes. Nothing
     /// is written when nothing changed and nothing was logged.
     pub(crate) fn commit(mut self) -> Result<(), GovernanceError> {
+        self.checkpoint()
+    }
+
+    /// Commit what this transaction changed and logged so far, and go on holding the lock: an
+    /// action whose intent must be on record before it acts (a purge) commits it here first.
+    pub(crate) fn checkpoint(&mut self) -> Result<(), GovernanceError> {
         if self.lines.is_empty() && !self.dirty {
             return Ok(());
         }
         let lines = std::mem::take(&mut self.lines);
-        let bytes: u64 = lines.iter().map(|l| l.len() as u64 + 1).sum();
         self.state.log = LogHead {
             entries: self.base_entries,
             bytes: self.base_bytes,
@@ -367,9 +378,12 @@ impl Tx {
             .open(&self.paths.log)
             .map_err(io_at(&self.paths.log))?;
         let data = self.state.log.pending_bytes();
-        debug_assert_eq!(data.len() as u64, bytes);
         f.write_all(&data).map_err(io_at(&self.paths.log))?;
-        f.sync_all().map_err(io_at(&self.paths.log))
+        f.sync_all().map_err(io_at(&self.paths.log))?;
+        self.base_entries = self.state.log.total_entries();
+        self.base_bytes += data.len() as u64;
+        self.dirty = false;
+        Ok(())
     }
 
     /// A refusal by `rule`, as an error.

@@ -7,6 +7,7 @@
 
 mod actor;
 mod audit;
+mod delete;
 mod exit;
 mod export;
 mod hold;
@@ -17,6 +18,7 @@ mod output;
 mod progress;
 mod query;
 mod reindex;
+mod retention;
 mod scope;
 mod search;
 mod stats;
@@ -61,6 +63,10 @@ enum Command {
     Hold(hold::HoldArgs),
     /// Saved queries in a matter.
     Query(query::QueryArgs),
+    /// A user deletes items: purged by the next retention apply unless a hold or rule keeps them.
+    Delete(delete::DeleteArgs),
+    /// Retention rules, and the purge of what is past its time (never what a hold keeps).
+    Retention(retention::RetentionArgs),
     /// The audit log: list entries, verify the hash chain.
     Audit(audit::AuditArgs),
 }
@@ -87,6 +93,8 @@ fn main() -> ExitCode {
         Command::Matter(a) => matter::run(&mut o, a),
         Command::Hold(a) => hold::run(&mut o, a),
         Command::Query(a) => query::run(&mut o, a),
+        Command::Delete(a) => delete::run(&mut o, a),
+        Command::Retention(a) => retention::run(&mut o, a),
         Command::Audit(a) => audit::run(&mut o, a),
     };
     let result = result.and_then(|code| {
