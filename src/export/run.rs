@@ -224,11 +224,21 @@ fn write_zip(
     progress: &dyn ExportProgress,
     (pool, deflate): (&rayon::ThreadPool, &DeflatePool),
 ) -> Result<ZipOutcome, super::ExportError> {
-    // Batches of about BATCH bytes, by the zip's mean record size (the plan knows the zip's
-    // bytes, not each record's): batching changes when bytes are written, never which bytes.
-    let mean = (z.bytes / (z.records.len() as u64).max(1)).max(1);
-    let per_batch = usize::try_from(BATCH / mean).unwrap_or(usize::MAX).clamp(1, 65_536);
-    let batches: Vec<&[u64]> = z.records.chunks(per_batch).collect();
+    // Batches of about BATCH bytes each (at least one record), by the sizes the plan carries:
+    // batching changes when bytes are written, never which bytes, and a batch of a few huge
+    // messages stays a few messages.
+    let mut batches: Vec<&[u64]> = Vec::new();
+    let mut start = 0;
+    while start < z.records.len() {
+        let (mut end, mut bytes) = (start, 0u64);
+        while end < z.records.len() && (end == start || bytes < BATCH) {
+            // A plan without sizes (built by hand) still batches: about 1,024 records each.
+            bytes = bytes.saturating_add(z.sizes.get(end).copied().unwrap_or(BATCH / 1024));
+            end += 1;
+        }
+        batches.push(&z.records[start..end]);
+        start = end;
+    }
     // Decode and frame one batch; a record the table cannot give back stops the export.
     let frame_batch = |seqs: &[u64]| -> Result<Vec<(u64, Framed)>, StoreError> {
         seqs.par_iter()
