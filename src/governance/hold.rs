@@ -261,6 +261,19 @@ impl Tx {
         })
     }
 
+    /// The index of a hold whose accounts are named (not an org unit's): the only kind whose
+    /// accounts a batch may change.
+    fn accounts_hold_index(&self, id: &MatterId, hold: &str) -> Result<usize, GovernanceError> {
+        let i = self.hold_index(id, hold)?;
+        if self.matter_file(id)?.holds[i].org_unit.is_some() {
+            return Err(self.refuse(
+                Rule::HoldAccountsFitCorpus,
+                format!("hold {hold} holds an org unit: its accounts come from the organisation"),
+            ));
+        }
+        Ok(i)
+    }
+
     /// The status `account` would get if added to a hold of `corpus`.
     fn fit(&self, account: &Account, corpus: Corpus) -> Option<HeldStatus> {
         match self.org().and_then(|o| o.get(account)) {
@@ -398,16 +411,8 @@ impl Tx {
         let params = json!({"holdId": hold, "accounts": accounts});
         self.act(actor, "hold.add-accounts", Some(id), params, |tx| {
             tx.allowed(actor, id, MatterAction::Holds)?;
-            let i = tx.hold_index(id, hold)?;
+            let i = tx.accounts_hold_index(id, hold)?;
             let h = &tx.matter_file(id)?.holds[i];
-            if h.org_unit.is_some() {
-                return Err(tx.refuse(
-                    Rule::HoldAccountsFitCorpus,
-                    format!(
-                        "hold {hold} holds an org unit: its accounts come from the organisation"
-                    ),
-                ));
-            }
             let corpus = h.corpus;
             let now = time::iso_utc(tx.now()).unwrap_or_default();
             let mut statuses = Vec::with_capacity(accounts.len());
@@ -447,15 +452,7 @@ impl Tx {
         let params = json!({"holdId": hold, "accounts": accounts});
         self.act(actor, "hold.remove-accounts", Some(id), params, |tx| {
             tx.allowed(actor, id, MatterAction::Holds)?;
-            let i = tx.hold_index(id, hold)?;
-            if tx.matter_file(id)?.holds[i].org_unit.is_some() {
-                return Err(tx.refuse(
-                    Rule::HoldAccountsFitCorpus,
-                    format!(
-                        "hold {hold} holds an org unit: its accounts come from the organisation"
-                    ),
-                ));
-            }
+            let i = tx.accounts_hold_index(id, hold)?;
             let now = time::iso_utc(tx.now()).unwrap_or_default();
             let h = &mut tx.matter_file_mut(id)?.holds[i];
             let mut statuses = Vec::with_capacity(accounts.len());
