@@ -81,11 +81,11 @@ fn bench(c: &mut Criterion) {
             g.bench_function(if q.is_empty() { "(everything)" } else { q }, |b| {
                 b.iter(|| {
                     let query = ediscovery::query::parse(q).unwrap();
-                    let req = ediscovery::SearchRequest {
-                        scope: Scope::entire_org(Corpus::Mail),
+                    let req = ediscovery::SearchRequest::new(
+                        Scope::entire_org(Corpus::Mail),
                         query,
-                        now: 1_700_000_000,
-                    };
+                        1_700_000_000,
+                    );
                     coll.count(&req).unwrap().total
                 })
             });

@@ -179,8 +179,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "\nfirst record {} is {} bytes, MD5 {} (verified: {})",
         first.doc_id,
         bytes.len(),
-        first.blob.md5,
-        ediscovery::digest::Md5::of(bytes) == first.blob.md5
+        first.blob().md5,
+        ediscovery::digest::Md5::of(bytes) == first.blob().md5
     );
     Ok(())
 }

@@ -196,7 +196,7 @@ fn run() -> Result<(), BoxError> {
     for (scope_name, scope) in &scopes {
         for q in &a.queries {
             let query = ediscovery::query::parse(q).map_err(|e| e.to_string())?;
-            let req = SearchRequest { scope: scope.clone(), query, now: 1_800_000_000 };
+            let req = SearchRequest::new(scope.clone(), query, 1_800_000_000);
             let mut times = Vec::new();
             let mut total = 0;
             for _ in 0..a.runs {

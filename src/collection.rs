@@ -1,11 +1,24 @@
-//! A collection: the store and its index, kept in step, and the ingest loop that fills them.
+//! A collection: the store and its index, kept in step, the ingest loop that fills them, and
+//! record removal and compaction.
+//!
+//! **Removed records and the index.** A removal deletes the records' index documents, after
+//! the store commits it; until then, and whenever a crash stops a writer in between, the index
+//! holds documents of records that are gone. That is safe because every hit is resolved through
+//! the record table, which leaves removed records out ([`Store::get`], [`Store::account_of`]),
+//! and the in-step check counts such documents exactly ([`Index::stale_docs`]). The other order
+//! (delete from the index, then commit the store) would leave, after a crash between the two,
+//! an index missing records that are still committed: searches would silently miss them.
+//! Filtering alone (never deleting) would keep removed records' words searchable in the index
+//! files for ever, which a removal meant to dispose of data must not do: compaction merges the
+//! index segments that hold deleted documents, so their words leave the files too.
 
 use crate::index::{Index, IndexText};
 use crate::ingest::{self, IngestReport, Item, Prepared, RecordDefect, Source};
-use crate::model::{Account, Corpus, Defect, DocId, Metadata, OrgUnit, Record};
-use crate::store::{Stats, Store, StoreWriter};
+use crate::model::{Account, Corpus, Defect, DocId, OrgUnit, Part, PartKind, Parts, Record};
+use crate::store::{CommitStep, CommitSteps, Compaction, Stats, Store, StoreWriter};
 use crate::{Error, Result};
-use std::collections::HashMap;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// More index segments than this are merged when a writer finishes.
@@ -50,9 +63,66 @@ pub trait IngestProgress {
     fn committed(&mut self, _generation: u64, _records: u64) {}
 }
 
-/// An [`IngestProgress`] that ignores everything.
+/// An [`IngestProgress`] and [`CommitSteps`] that ignores everything.
 pub struct NoProgress;
 impl IngestProgress for NoProgress {}
+impl CommitSteps for NoProgress {}
+
+/// One record a removal removed: what a log of disposals needs to name it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Removed {
+    /// Its identity.
+    pub doc_id: DocId,
+    /// Its sequence number (never reused).
+    pub seq: u64,
+    /// Its corpus.
+    pub corpus: Corpus,
+    /// Its account.
+    pub account: Account,
+    /// MD5 of its main part (its blobs stay in their packs until a purge).
+    pub md5: crate::digest::Md5,
+    /// Bytes of its stored parts.
+    pub size: u64,
+}
+
+/// What a removal did. Every requested DocId is accounted for, in request order, in exactly one
+/// list: `requested = removed + not_found + duplicates` ([`balances`](Self::balances)).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RemoveReport {
+    /// The store generation that committed the removal (the current one when nothing was
+    /// removed).
+    pub generation: u64,
+    /// DocIds asked for, repeats included.
+    pub requested: u64,
+    /// Records removed.
+    pub removed: Vec<Removed>,
+    /// DocIds the collection holds no record of: never ingested, or removed before.
+    pub not_found: Vec<DocId>,
+    /// DocIds asked for again after their first mention (each listed once per repeat).
+    pub duplicates: Vec<DocId>,
+}
+
+impl RemoveReport {
+    /// Whether every requested DocId is in exactly one list.
+    pub fn balances(&self) -> bool {
+        let n = self.removed.len() + self.not_found.len() + self.duplicates.len();
+        n as u64 == self.requested
+    }
+}
+
+/// Remembers whether the commit point was passed, so a failure after it still returns the
+/// report of what was committed.
+struct Track<'a> {
+    inner: &'a mut dyn CommitSteps,
+    committed: bool,
+}
+
+impl CommitSteps for Track<'_> {
+    fn reached(&mut self, step: CommitStep) {
+        self.committed |= step == CommitStep::Committed;
+        self.inner.reached(step);
+    }
+}
 
 /// A collection opened for reading and searching.
 pub struct Collection {
@@ -65,15 +135,18 @@ impl Collection {
     ///
     /// Reading never repairs, and never searches an index that does not describe the committed
     /// records: one that is missing, behind, or from elsewhere is [`Error::IndexOutOfStep`].
-    /// Index documents past the last store commit (a writer that died between the index commit
-    /// and the store's) are fine: every search ignores them.
+    /// Index documents that are not committed records are fine, every search ignores them:
+    /// those past the last store commit (a writer that died between the index commit and the
+    /// store's) and those of removed records (a writer that died between a removal's commit and
+    /// its index update). The check is exact: the index's documents, less those, must number
+    /// the committed records.
     pub fn open(dir: &Path) -> Result<Collection> {
         let store = Store::open(dir)?;
         let index = Index::open_or_create(&dir.join("index"))?;
         let mut c = Collection { store, index };
         let mut state = c.index_state()?;
-        if state.index_generation.is_some_and(|g| g > state.store_generation + 1) {
-            // A writer committed twice between our reading the records and the index: read the
+        if !state.in_step() && state.index_generation.is_some_and(|g| g > state.store_generation) {
+            // A writer committed between our reading the records and the index: read the
             // records again rather than call a healthy index stale.
             c.store = Store::open(dir)?;
             state = c.index_state()?;
@@ -94,6 +167,7 @@ impl Collection {
         Ok(IndexState {
             index_generation: self.index.generation()?,
             index_docs: self.index.num_docs(),
+            stale_docs: self.index.stale_docs(self.store.rows(), self.store.removed())?,
             store_generation: self.store.generation(),
             records: self.store.len(),
         })
@@ -120,17 +194,20 @@ impl Collection {
 struct IndexState {
     index_generation: Option<u64>,
     index_docs: u64,
+    /// Documents that are not committed records (see [`Index::stale_docs`]).
+    stale_docs: u64,
     store_generation: u64,
     records: u64,
 }
 
 impl IndexState {
-    /// The index describes exactly the committed records (or those and the documents of one
-    /// unfinished commit after them, which searches ignore).
+    /// The index describes exactly the committed records, besides documents searches ignore:
+    /// an unfinished commit's after them (its generation is then one ahead) and removed
+    /// records'.
     fn in_step(&self) -> bool {
+        let records = self.index_docs.checked_sub(self.stale_docs) == Some(self.records);
         match self.index_generation {
-            Some(g) if g == self.store_generation => self.index_docs == self.records,
-            Some(g) if g == self.store_generation + 1 => self.index_docs >= self.records,
+            Some(g) if g == self.store_generation || g == self.store_generation + 1 => records,
             None => self.records == 0,
             _ => false,
         }
@@ -149,8 +226,9 @@ impl CollectionWriter {
     /// Create the collection in `dir` if there is none, and open it for appending with `threads`
     /// worker threads (0: one per core).
     ///
-    /// Brings the index in step with the store first: documents of an unfinished commit are
-    /// deleted, and an index that is missing or behind is rebuilt from the stored bytes.
+    /// Brings the index in step with the store first: documents of an unfinished commit and of
+    /// removed records are deleted, and an index that is missing or behind is rebuilt from the
+    /// stored bytes.
     pub fn open(dir: &Path, threads: usize) -> Result<CollectionWriter> {
         let store = Store::create(dir)?.writer()?;
         let index = Index::open_or_create(&dir.join("index"))?;
@@ -167,15 +245,25 @@ impl CollectionWriter {
     }
 
     fn reconcile(&mut self) -> Result<()> {
-        let store_gen = self.store.store().generation();
-        let records = self.store.store().len();
+        let store = self.store.store();
+        let (store_gen, records, rows) = (store.generation(), store.len(), store.rows());
+        let removed = store.removed().to_vec();
         match self.index.generation()? {
-            Some(g) if g == store_gen && self.index.num_docs() == records => Ok(()),
             Some(g)
-                if g == store_gen + 1 || (g == store_gen && self.index.num_docs() > records) =>
+                if g == store_gen
+                    && self.index.num_docs() == records
+                    && self.index.stale_docs(rows, &removed)? == 0 =>
             {
-                self.writer.delete_from(records)?;
+                Ok(())
+            }
+            Some(g) if g == store_gen || g == store_gen + 1 => {
+                self.writer.delete_from(rows)?;
+                self.writer.delete_seqs(&removed);
                 self.writer.commit(store_gen)?;
+                // Documents were missing (the index is behind): only the stored bytes can say.
+                if self.index.num_docs() != records {
+                    self.rebuild_index()?;
+                }
                 Ok(())
             }
             None if records == 0 => Ok(()),
@@ -281,7 +369,7 @@ impl CollectionWriter {
             report.already_present += 1;
             return Ok(());
         }
-        if let Some(id) = &meta.message_id {
+        if let Some(id) = meta.mail().and_then(|m| m.message_id.as_ref()) {
             match seen_ids.get(id) {
                 Some(first) => defects.push(Defect::DuplicateMessageId { first: *first }),
                 None => {
@@ -307,8 +395,8 @@ impl CollectionWriter {
             account: opts.account.clone(),
             org_unit: opts.org_unit.clone(),
             source: raw.source,
-            blob,
-            meta: Metadata::Mail(Box::new(meta)),
+            parts: Parts::new(Part::new(PartKind::Message, blob)),
+            meta,
             defects,
         };
         self.writer.add(&rec, &IndexText { body: &body })?;
@@ -325,6 +413,112 @@ impl CollectionWriter {
         let generation = self.store.commit(|g| Ok(writer.commit(g)?))?;
         progress.committed(generation, self.store.store().len());
         Ok(())
+    }
+
+    /// Remove the records with these DocIds, in one commit: from it on no reader finds them
+    /// (record table, search, counts, stats, exports). Pending ingest is committed first.
+    /// Every requested DocId is accounted for in the report; its `removed` list is what a log
+    /// of disposals needs. `steps` is told of each [`CommitStep`].
+    ///
+    /// Order: tombstones written and synced; the index commits the new generation (its
+    /// documents unchanged); the manifest rename commits the removal; the removed records'
+    /// index documents are deleted and the index commits again. A crash before the rename keeps
+    /// every record; after it, none of the batch (their index documents, if still there, are
+    /// ignored by searches and deleted by the next writer). The records' bytes stay in the
+    /// record table until [`compact`](Self::compact), their blobs in the packs until a purge.
+    ///
+    /// An error after the rename is [`Error::RemovedThenFailed`], which carries the report of
+    /// what was committed. After any error, drop this writer and open a new one.
+    pub fn remove(
+        &mut self,
+        doc_ids: &[DocId],
+        steps: &mut dyn CommitSteps,
+    ) -> Result<RemoveReport> {
+        self.commit(&mut NoProgress)?;
+        let mut report =
+            RemoveReport { requested: doc_ids.len() as u64, ..RemoveReport::default() };
+        let mut seen = HashSet::with_capacity(doc_ids.len());
+        for id in doc_ids {
+            if !seen.insert(*id) {
+                report.duplicates.push(*id);
+            }
+        }
+        // One pass over the key rows finds every requested record's seq.
+        let seqs = self.store.seqs_of_docs(&seen)?;
+        let mut first = HashSet::with_capacity(doc_ids.len());
+        for id in doc_ids {
+            if !first.insert(*id) {
+                continue;
+            }
+            let rec = match seqs.get(id) {
+                Some(&seq) => self.store.remove(seq)?,
+                None => None,
+            };
+            match rec {
+                Some(r) => report.removed.push(Removed {
+                    doc_id: r.doc_id,
+                    seq: r.seq,
+                    corpus: r.corpus,
+                    md5: r.blob().md5,
+                    size: r.stored_bytes(),
+                    account: r.account,
+                }),
+                None => report.not_found.push(*id),
+            }
+        }
+        report.generation = self.store.store().generation();
+        if report.removed.is_empty() {
+            return Ok(report);
+        }
+        let generation = report.generation + 1;
+        let mut track = Track { inner: steps, committed: false };
+        let writer = &mut self.writer;
+        match self.store.commit_steps(&mut track, |g| Ok(writer.commit(g)?)) {
+            Ok(_) => report.generation = generation,
+            Err(e) if track.committed => {
+                report.generation = generation;
+                return Err(Error::RemovedThenFailed {
+                    report: Box::new(report),
+                    source: Box::new(e),
+                });
+            }
+            Err(e) => return Err(e),
+        }
+        let seqs: Vec<u64> = report.removed.iter().map(|r| r.seq).collect();
+        self.writer.delete_seqs(&seqs);
+        if let Err(e) = self.writer.commit(generation) {
+            let source = Box::new(Error::from(e));
+            return Err(Error::RemovedThenFailed { report: Box::new(report), source });
+        }
+        steps.reached(CommitStep::IndexUpdated);
+        Ok(report)
+    }
+
+    /// Drop the bytes of the records removed since the last compaction from the record table
+    /// (a new epoch, committed by the manifest rename; see [`StoreWriter::compact`]), and from
+    /// the index files: their documents are deleted in the index commit before the rename (the
+    /// records are already removed, so the index never lacks a committed record) and the
+    /// segments that held them are merged after it. Pending ingest is committed first. Nothing
+    /// is written when nothing was removed. Packs are not touched: removed records' blobs stay
+    /// until a purge. `steps` is told of each [`CommitStep`].
+    ///
+    /// The deletion must precede the rename: after it the removed seqs are listed nowhere, so
+    /// their documents could no longer be told from records. An error after the rename (the
+    /// old epoch's deletion, the merge) leaves the compaction committed: the next writer deletes
+    /// the old epoch, the next compaction merges what was not.
+    pub fn compact(&mut self, steps: &mut dyn CommitSteps) -> Result<Compaction> {
+        self.commit(&mut NoProgress)?;
+        let removed = self.store.store().removed().to_vec();
+        let writer = &mut self.writer;
+        let report = self.store.compact(steps, |g| {
+            writer.delete_seqs(&removed);
+            Ok(writer.commit(g)?)
+        })?;
+        if report.records_dropped > 0 {
+            self.writer.merge_deleted()?;
+            steps.reached(CommitStep::IndexUpdated);
+        }
+        Ok(report)
     }
 
     /// Record (replace) a group's member list.

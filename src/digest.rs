@@ -1,7 +1,9 @@
-//! MD5, the only user of `md-5`.
+//! MD5, CRC-32 and SHA-256: the only user of `md-5`, `crc32fast` and `sha2`.
 //!
 //! Vault's `Hash` column and the export checksum file are MD5, so every stored blob is addressed by
-//! its MD5 and every written file streams through [`Md5Writer`].
+//! its MD5 and every written file streams through [`Md5Writer`]. The governance audit log chains
+//! its entries by [`Sha256`]: MD5 collisions can be made at will, so MD5 cannot make a log
+//! tamper-evident.
 
 use md5::{Digest, Md5 as Hasher};
 use serde::{Deserialize, Serialize};
@@ -107,6 +109,104 @@ impl Md5Hasher {
     }
 }
 
+/// A 32-byte SHA-256 digest, shown and serialised as 64 lowercase hex digits (as `sha256sum` and
+/// Python's `hashlib.sha256(…).hexdigest()` print it).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sha256(pub [u8; 32]);
+
+impl Sha256 {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Sha256 {
+        use sha2::Digest as _;
+        Sha256(sha2::Sha256::digest(bytes).into())
+    }
+
+    /// The all-zero digest: the "previous entry" of a chain's first entry.
+    pub const ZERO: Sha256 = Sha256([0; 32]);
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        let mut s = String::with_capacity(64);
+        for b in self.0 {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        s
+    }
+}
+
+impl fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha256({})", self.to_hex())
+    }
+}
+
+/// The text was not 64 hex digits.
+#[derive(Debug, thiserror::Error)]
+#[error("not a SHA-256 digest (64 hex digits): {0:?}")]
+pub struct ParseSha256Error(pub String);
+
+impl FromStr for Sha256 {
+    type Err = ParseSha256Error;
+    fn from_str(s: &str) -> Result<Sha256, ParseSha256Error> {
+        let b = s.as_bytes();
+        if b.len() != 64 {
+            return Err(ParseSha256Error(s.to_owned()));
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in b.chunks_exact(2).enumerate() {
+            let hi = hex_val(pair[0]).ok_or_else(|| ParseSha256Error(s.to_owned()))?;
+            let lo = hex_val(pair[1]).ok_or_else(|| ParseSha256Error(s.to_owned()))?;
+            out[i] = hi << 4 | lo;
+        }
+        Ok(Sha256(out))
+    }
+}
+
+impl Serialize for Sha256 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sha256 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sha256, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// CRC-32 (IEEE, as zip uses) of `bytes`: a cheap check that stored bytes are still the bytes
+/// that were stored, at several GB/s where MD5 runs at about 0.6.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
+/// An incremental CRC-32 for data that arrives in pieces.
+#[derive(Clone, Default)]
+pub struct Crc32Hasher(crc32fast::Hasher);
+
+impl Crc32Hasher {
+    /// A fresh hasher.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Feed more bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+    /// The CRC of everything fed so far.
+    pub fn finish(self) -> u32 {
+        self.0.finalize()
+    }
+}
+
 /// A writer that hashes and counts every byte that passes through it, so a file's MD5 is known the
 /// moment it is written without reading it again.
 pub struct Md5Writer<W> {
@@ -162,5 +262,19 @@ mod tests {
         w.write_all(b"bc").unwrap();
         let (v, d, n) = w.finish();
         assert_eq!((v.as_slice(), d, n), (&b"abc"[..], m, 3));
+        // The check value of CRC-32/ISO-HDLC, and the same in pieces.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        let mut c = Crc32Hasher::new();
+        c.update(b"1234");
+        c.update(b"56789");
+        assert_eq!(c.finish(), 0xCBF4_3926);
+        // FIPS 180-2 test vector.
+        let abc = Sha256::of(b"abc");
+        assert_eq!(
+            abc.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(abc.to_hex().parse::<Sha256>().ok(), Some(abc));
+        assert!("ba78".parse::<Sha256>().is_err());
     }
 }

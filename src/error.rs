@@ -48,6 +48,43 @@ pub enum Error {
         /// Committed records.
         records: u64,
     },
+    /// A removal was committed, then a step after its commit failed (deleting files the
+    /// manifest no longer names, or the index update). The report says what was removed; the
+    /// next writer finishes what failed. Drop the writer that returned this.
+    #[error(
+        "removed {} records (committed, generation {}), then: {source}",
+        report.removed.len(),
+        report.generation
+    )]
+    RemovedThenFailed {
+        /// What the committed removal removed.
+        report: Box<crate::collection::RemoveReport>,
+        /// What failed after the commit.
+        source: Box<Error>,
+    },
+    /// A `HELD_DATA` search was asked for without the held set: only the governance layer knows
+    /// what holds keep, and searching all data instead would silently widen the scope.
+    #[error(
+        "refused (rule held-data-needs-holds): a HELD_DATA search needs the holds resolved by the governance layer (search in a matter: --matter ID)"
+    )]
+    HeldDataWithoutHolds,
+    /// A held set resolved for another collection, or another commit of this one.
+    #[error(
+        "{dir} (generation {generation}): the held set was resolved for {held_dir} at generation {held_generation}; resolve it again"
+    )]
+    HeldSetMismatch {
+        /// The searched collection.
+        dir: PathBuf,
+        /// Its generation.
+        generation: u64,
+        /// The collection the set was resolved for.
+        held_dir: PathBuf,
+        /// Its generation then.
+        held_generation: u64,
+    },
+    /// Matters, holds, the organisation and the audit log.
+    #[error(transparent)]
+    Governance(#[from] crate::governance::GovernanceError),
     /// Input past one of the crate's [`crate::Limits`].
     #[error(transparent)]
     Limit(#[from] crate::LimitError),

@@ -17,6 +17,8 @@
 //! - [`query`] parses Vault queries; [`search`] runs one within a [`query::Scope`].
 //! - [`export`] plans and writes Vault-exact exports (mail, groups); [`verify`] re-reads them;
 //!   [`format`](mod@format) holds each on-disk format (mbox, zip, CSV, EDRM XML, md5sum).
+//! - [`extract`] reads the searchable text of Drive files (text, HTML, OOXML, ODF, PDF) as
+//!   Vault searches them.
 //!
 //! ```
 //! use ediscovery::{CollectionWriter, IngestOptions, NoProgress, ingest::Source, model::Account};
@@ -41,8 +43,10 @@ mod collection;
 pub mod digest;
 mod error;
 pub mod export;
+pub mod extract;
 pub mod format;
 mod fs_safe;
+pub mod governance;
 pub mod index;
 pub mod ingest;
 mod limits;
@@ -53,7 +57,10 @@ pub mod search;
 pub mod store;
 pub mod verify;
 
-pub use collection::{Collection, CollectionWriter, IngestOptions, IngestProgress, NoProgress};
+pub use collection::{
+    Collection, CollectionWriter, IngestOptions, IngestProgress, NoProgress, RemoveReport, Removed,
+};
 pub use error::{Error, Result};
 pub use limits::{LimitError, Limits, check_json_depth};
 pub use search::{Counts, SearchRequest, SearchResult};
+pub use store::{CommitStep, CommitSteps, Compaction};

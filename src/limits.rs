@@ -42,6 +42,29 @@ pub struct Limits {
     /// Largest file `verify` reads whole (`summary.json`, the checksum file) and largest single
     /// CSV row or XML `Document` it holds; past it, a problem in the report.
     pub verify_record_bytes: u64,
+    /// Most text `extract` gives for one file, in bytes; the rest is not searchable and the
+    /// record says so (`text_truncated`). Vault searches the first 100 pages of a file and about
+    /// the first megabyte of a message; 100 pages of dense prose are 300–500 KB of text.
+    pub extract_text_bytes: usize,
+    /// Most pages `extract` reads from a paginated file (PDF pages, slides, DOCX pages as Word
+    /// last laid them out): Vault's "first 100 pages".
+    pub extract_pages: u32,
+    /// Largest part `extract` inflates: one zip entry of an office file, one PDF stream, the
+    /// HTML of a web page. Past it the part is a zip bomb or too large to index: what was read
+    /// before it is kept and the record says which part. It also bounds memory: the largest
+    /// single XML event (one text run, one tag) held while reading, so one extraction holds at
+    /// most about twice this (the buffer's growth), whatever the file's size.
+    pub extract_part_bytes: u64,
+    /// Most bytes `extract` inflates from all the parts of one office file together, so a file
+    /// of many parts each under [`Limits::extract_part_bytes`] is bounded too.
+    pub extract_inflated_bytes: u64,
+    /// Largest PDF or office file (zip) `extract` opens. Their readers index the whole file in
+    /// memory (lopdf every object, zip the central directory), so their memory grows with it;
+    /// text files and HTML are read only up to the text cap and have no such limit.
+    pub extract_file_bytes: u64,
+    /// Deepest XML nesting `extract` follows in an office file's parts; deeper is an error
+    /// naming the part and byte (the text before it is kept).
+    pub extract_xml_depth: usize,
 }
 
 impl Default for Limits {
@@ -57,6 +80,20 @@ impl Default for Limits {
             verify_entry_bytes: 16 << 30,
             verify_line_bytes: 1 << 20,
             verify_record_bytes: 64 << 20,
+            // 1 MiB: 100 pages at up to 10 KB of text each (small print, tables). Past Vault's
+            // own indexing, and small enough that an ingest of many files holds little.
+            extract_text_bytes: 1 << 20,
+            extract_pages: 100,
+            // The largest part in the real office files tested is a few MiB; 64 MiB of XML
+            // holds far more than the text cap, so a larger part is hostile or useless.
+            extract_part_bytes: 64 << 20,
+            extract_inflated_bytes: 256 << 20,
+            // Scanned PDFs and decks with video pass 100 MiB; 256 MiB keeps their text while
+            // bounding what lopdf holds.
+            extract_file_bytes: 256 << 20,
+            // Real office XML nests under 30 levels (tables in tables included); quick-xml
+            // does not recurse, so this bounds hostile input, not the stack.
+            extract_xml_depth: 256,
         }
     }
 }

@@ -41,7 +41,16 @@ pub struct SampleOrg {
     pub sources: Vec<SampleSource>,
     /// The group's member list (`Member,Group,JoinTime,Role,Type` CSV).
     pub group_members: PathBuf,
+    /// The organisation file (`Account,OrgUnit,Type,Created,Admin` CSV): the custodians in
+    /// their org units, the group, an administrator ([`SAMPLE_ADMIN`]) and a legal counsel
+    /// ([`SAMPLE_COUNSEL`], a user with no mail) for matters.
+    pub org_file: PathBuf,
 }
+
+/// The sample organisation's administrator (creates matters).
+pub const SAMPLE_ADMIN: &str = "admin@example.org";
+/// The sample organisation's legal counsel: a user who can be made a matter's collaborator.
+pub const SAMPLE_COUNSEL: &str = "lara@example.org";
 
 impl SampleOrg {
     /// Messages in all sources.
@@ -189,7 +198,16 @@ pub fn generate(dir: &Path, scale: usize) -> io::Result<SampleOrg> {
         let _ = writeln!(csv, "{addr},{GROUP},2023-06-{:02}T09:00:00Z,{role},USER", k + 1);
     }
     fs::write(&group_members, csv)?;
-    Ok(SampleOrg { root: dir.to_path_buf(), sources, group_members })
+    let org_file = dir.join("org.csv");
+    let mut csv = String::from("Account,OrgUnit,Type,Created,Admin\n");
+    let _ = writeln!(csv, "{SAMPLE_ADMIN},/,USER,2019-01-07T08:00:00Z,true");
+    let _ = writeln!(csv, "{SAMPLE_COUNSEL},/Legal,USER,2020-03-02T08:00:00Z,false");
+    for (k, (addr, _, ou)) in PEOPLE.iter().enumerate() {
+        let _ = writeln!(csv, "{addr},{ou},USER,2021-0{}-01T09:00:00Z,false", k + 1);
+    }
+    let _ = writeln!(csv, "{GROUP},/,GROUP,2021-06-01T09:00:00Z,false");
+    fs::write(&org_file, csv)?;
+    Ok(SampleOrg { root: dir.to_path_buf(), sources, group_members, org_file })
 }
 
 /// One generated message and what the container should say about it.

@@ -2,11 +2,13 @@
 //! the shape of Vault's count response (total, per account, queried and matching accounts).
 
 use crate::index::compile::{self, CompileError};
-use crate::model::{Account, Record};
-use crate::query::{Method, Query, Scope};
+use crate::model::{Account, DocId, Record};
+use crate::query::{DataScope, Method, Query, Scope};
 use crate::{Collection, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A search: a parsed query within a scope, and the clock for relative dates.
 #[derive(Clone, Debug)]
@@ -17,6 +19,98 @@ pub struct SearchRequest {
     pub query: Query,
     /// "Now" for `older_than:`/`newer_than:`, UTC seconds (injectable for tests and replays).
     pub now: i64,
+    /// What holds keep in the searched collection: required when the scope's data scope is
+    /// [`DataScope::Held`], ignored otherwise. The governance layer resolves it.
+    pub held: Option<Arc<HeldSet>>,
+}
+
+impl SearchRequest {
+    /// A search of all data (no held set).
+    pub fn new(scope: Scope, query: Query, now: i64) -> SearchRequest {
+        SearchRequest { scope, query, now, held: None }
+    }
+}
+
+/// The records holds keep in one collection, resolved at one moment (one committed generation):
+/// what a `HELD_DATA` search is limited to. Records are kept by seq, which a collection never
+/// reuses, so limiting a search costs no record decoding; the collection's folder and generation
+/// travel with the set, and a search of any other state of any other collection refuses it
+/// rather than filter by seqs that name other records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldSet {
+    collection: PathBuf,
+    generation: u64,
+    records: BTreeMap<u64, DocId>,
+}
+
+impl HeldSet {
+    /// An empty set for `coll` as it is now.
+    pub fn new(coll: &Collection) -> HeldSet {
+        HeldSet {
+            collection: coll.store().dir().to_path_buf(),
+            generation: coll.store().generation(),
+            records: BTreeMap::new(),
+        }
+    }
+
+    /// Add a hit of a search of the same collection.
+    pub fn insert(&mut self, hit: &Hit) {
+        self.records.insert(hit.seq, hit.doc_id);
+    }
+
+    /// Add every record of another set; refused when it was resolved for another collection
+    /// or generation (its seqs would name other records).
+    pub fn extend(&mut self, other: &HeldSet) -> Result<()> {
+        if other.collection != self.collection || other.generation != self.generation {
+            return Err(crate::Error::HeldSetMismatch {
+                dir: self.collection.clone(),
+                generation: self.generation,
+                held_dir: other.collection.clone(),
+                held_generation: other.generation,
+            });
+        }
+        self.records.extend(other.records.iter().map(|(s, d)| (*s, *d)));
+        Ok(())
+    }
+
+    /// Whether the record with this seq and id is held.
+    pub fn contains(&self, seq: u64, doc_id: &DocId) -> bool {
+        self.records.get(&seq) == Some(doc_id)
+    }
+
+    /// Held records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The held records' ids, by seq.
+    pub fn doc_ids(&self) -> impl Iterator<Item = &DocId> + '_ {
+        self.records.values()
+    }
+
+    /// The collection generation the set was resolved at.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Refuse a set resolved for another collection, or another state of this one.
+    fn check(&self, coll: &Collection) -> Result<()> {
+        let dir = coll.store().dir();
+        if self.collection != dir || self.generation != coll.store().generation() {
+            return Err(crate::Error::HeldSetMismatch {
+                dir: dir.to_path_buf(),
+                generation: coll.store().generation(),
+                held_dir: self.collection.clone(),
+                held_generation: self.generation,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Exact counts, shaped like Vault's `CountArtifactsResponse`. Counts of disjoint parts of a
@@ -166,17 +260,29 @@ impl Collection {
     /// account inside the index (its account fast field), so a count of 10 million hits reads
     /// no record-table row and holds no list of them. When records have been removed from the
     /// store (their index documents may remain), each hit's account is read from its row
-    /// instead, which leaves removed records out.
+    /// instead, which leaves removed records out; a `HELD_DATA` count checks each hit against
+    /// the held set.
     pub fn count_result(&self, req: &SearchRequest) -> Result<SearchResult> {
+        if req.scope.data_scope == DataScope::Held {
+            // Held records are a set of seqs: each hit is checked against it.
+            let (seqs, compiled) = self.matching(req)?;
+            let counts = self.tally(&req.scope, &seqs)?;
+            return Ok(SearchResult {
+                hits: Vec::new(),
+                counts,
+                bounds: compiled.bounds,
+                warnings: compiled.warnings,
+            });
+        }
         let compiled = compile::compile(self.index(), &req.query, &req.scope, req.now)
             .map_err(crate::Error::Search)?;
         let counts = if self.store().has_removed() {
-            let limit = self.store().len();
+            let limit = self.store().rows();
             self.tally(&req.scope, &self.index().search(&compiled, limit)?)?
         } else {
             let mut per_account: BTreeMap<Account, u64> =
                 self.queried_accounts(&req.scope).into_iter().map(|a| (a, 0)).collect();
-            for (a, n) in self.index().count_by_account(&compiled, self.store().len())? {
+            for (a, n) in self.index().count_by_account(&compiled, self.store().rows())? {
                 *per_account.entry(a).or_insert(0) += n;
             }
             Counts::from_per_account(per_account)
@@ -193,8 +299,15 @@ impl Collection {
     fn matching(&self, req: &SearchRequest) -> Result<(Vec<u64>, compile::Compiled)> {
         let compiled = compile::compile(self.index(), &req.query, &req.scope, req.now)
             .map_err(crate::Error::Search)?;
-        let limit = self.store().len();
-        let seqs = self.index().search(&compiled, limit)?;
+        // Seqs run to the rows, removed ones included (`len` counts only records); hits of
+        // removed records are left out where each is resolved through the record table.
+        let limit = self.store().rows();
+        let mut seqs = self.index().search(&compiled, limit)?;
+        if req.scope.data_scope == DataScope::Held {
+            let held = req.held.as_deref().ok_or(crate::Error::HeldDataWithoutHolds)?;
+            held.check(self)?;
+            seqs.retain(|s| held.records.contains_key(s));
+        }
         Ok((seqs, compiled))
     }
 
@@ -264,7 +377,7 @@ pub fn search_many(collections: &[&Collection], req: &SearchRequest) -> Result<S
 /// Parse and run in one call (the query text is only ever the query, never the scope).
 pub fn search_text(c: &Collection, scope: Scope, text: &str, now: i64) -> Result<SearchResult> {
     let query = crate::query::parse(text).map_err(crate::Error::Parse)?;
-    c.search(&SearchRequest { scope, query, now })
+    c.search(&SearchRequest::new(scope, query, now))
 }
 
 impl From<CompileError> for crate::Error {

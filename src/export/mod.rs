@@ -6,6 +6,8 @@
 //! `NAME-error.csv` + `NAME-account-exceptions.csv` / `NAME-failed-group-membership-lookups.csv`
 //! (only with errors), `NAME-summary.json`, and last `NAME-checksums.md5`.
 
+pub mod chat_context;
+mod files;
 mod metadata;
 pub mod naming;
 pub mod plan;
@@ -20,12 +22,11 @@ pub use request::{ExportRequest, RequestError};
 pub use run::{BlobSource, ExportProgress, Failure, FailureClass, NoExportProgress, RecordOutcome};
 pub use summary::{Balance, Summary, WrittenFile, ZipMap};
 
-use crate::format::csv::CsvWriter;
 use crate::format::md5sum;
 use crate::model::{DocId, Record};
 use crate::query::Method;
 use crate::search::Hit;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use crate::{Collection, SearchRequest, SearchResult};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
@@ -126,7 +127,7 @@ pub fn search_request(req: &ExportRequest, now: i64) -> Result<SearchRequest, Ex
     let scope = req.scope()?;
     let query = crate::query::parse(&req.query.terms)
         .map_err(|e| ExportError::Search(Box::new(e.into())))?;
-    Ok(SearchRequest { scope, query, now })
+    Ok(SearchRequest::new(scope, query, now))
 }
 
 /// Run the search `req` describes on `coll`, then [`plan`] its result.
@@ -157,6 +158,13 @@ pub fn plan(
         return Err(RequestError::NotSupported(
             "exporting the hits of several collections in one export".to_owned(),
         )
+        .into());
+    }
+    if let Some(h) = result.hits.iter().find(|h| h.corpus != scope.corpus) {
+        return Err(RequestError::Invalid(format!(
+            "hit {} is a {} record; this export is of {}",
+            h.doc_id, h.corpus, scope.corpus
+        ))
         .into());
     }
     // The plan needs each hit's account, date, size and seq, which the hit carries: no record is
@@ -198,41 +206,51 @@ pub fn plan(
         custodians,
         line_endings: req.ediscovery.line_endings,
         csv_formula_guard: req.ediscovery.csv_formula_guard,
+        recheck_md5: req.ediscovery.recheck_md5,
         files: Vec::new(),
     }
     .assign(&hits))
 }
 
-/// `metadata.xml` and (mail) `metadata.csv` for `records`, side by side; the files and the
-/// number of characters XML made us replace.
-fn write_metadata(
+/// A planned record, decoded from the record table. One that cannot be read (a damaged table),
+/// or that the table no longer holds, stops the export with where it is: skipping it would drop
+/// a record from the export without a row in any report.
+pub(crate) fn planned_record(store: &Store, seq: u64) -> Result<Record, StoreError> {
+    store.get(seq)?.ok_or_else(|| StoreError::Corrupt {
+        path: store.dir().join("records"),
+        reason: format!("record {seq} was planned but the record table does not hold it"),
+    })
+}
+
+/// Write the files of `plan` that list records (`metadata.xml`, and `metadata.csv` for mail):
+/// each record of `seqs` is decoded once, as it is reached, and fed to every such file, so
+/// memory does not grow with the export. The files and the characters XML replaced.
+fn write_listings(
     plan: &ExportPlan,
-    records: &[&Record],
-    converted: &metadata::Converted,
+    store: &Store,
+    seqs: impl Iterator<Item = u64>,
+    converted: &HashMap<u64, (u64, crate::digest::Md5)>,
     out: &Path,
-) -> io::Result<(Vec<WrittenFile>, u64)> {
-    let (xml, csv) = run::join(
-        || {
-            let mut replaced = 0;
-            run::write_file(out, &plan.file_of(FileKind::MetadataXml), FileKind::MetadataXml, |w| {
-                replaced = metadata::write_xml(plan, records, converted, w)?;
-                Ok(())
-            })
-            .map(|f| (f, replaced))
-        },
-        || {
-            plan.has(FileKind::MetadataCsv)
-                .then(|| {
-                    let name = plan.file_of(FileKind::MetadataCsv);
-                    run::write_file(out, &name, FileKind::MetadataCsv, |w| {
-                        metadata::write_csv(plan, records, converted, w)
-                    })
-                })
-                .transpose()
-        },
-    );
-    let (xml, replaced) = xml?;
-    Ok((std::iter::once(xml).chain(csv?).collect(), replaced))
+) -> Result<(Vec<WrittenFile>, u64), ExportError> {
+    let mut sinks = Vec::new();
+    for f in plan.files.iter().filter(|f| f.kind.lists_records()) {
+        let sink = files::open_listing(f, plan, out).map_err(io_at(&out.join(&f.name)))?;
+        sinks.extend(sink);
+    }
+    for seq in seqs {
+        let r = planned_record(store, seq)?;
+        for s in &mut sinks {
+            s.record(&r, converted.get(&seq)).map_err(io_at(out))?;
+        }
+    }
+    let mut written = Vec::with_capacity(sinks.len());
+    let mut replaced = 0;
+    for s in sinks {
+        let d = s.finish().map_err(io_at(out))?;
+        replaced += d.xml_replaced;
+        written.push(d.file);
+    }
+    Ok((written, replaced))
 }
 
 /// DocIDs listed in an `error.csv` (for `--retry-from`).
@@ -369,36 +387,29 @@ fn write_all(
     started: Instant,
 ) -> Result<Summary, ExportError> {
     let store = coll.store();
-    // Every planned record, decoded once from the record table. One that cannot be read (a
-    // damaged table), or that the table no longer holds, stops the export with where it is:
-    // skipping it would drop a record from the export without a row in any report.
-    let mut records: HashMap<u64, Record> = HashMap::new();
-    for &seq in plan.zips.iter().flat_map(|z| &z.records) {
-        let r = store.get(seq)?.ok_or_else(|| StoreError::Corrupt {
-            path: store.dir().join("records"),
-            reason: format!("record {seq} was planned but the record table does not hold it"),
-        })?;
-        records.insert(seq, r);
-    }
-    let planned: Vec<&Record> =
-        plan.zips.iter().flat_map(|z| &z.records).filter_map(|s| records.get(s)).collect();
+    let planned = || plan.zips.iter().flat_map(|z| z.records.iter().copied());
     // Metadata is written alongside the zips for every planned record, the common case being that
     // all export; if any record fails it is written again below for the exported ones only. With
     // CRLF line endings the metadata describes the converted bytes, known only once the zips are
-    // written, so it is written after them.
+    // written, so it is written after them. Records are decoded where they are used, batch by
+    // batch: nothing holds every record of the export.
     let alongside = plan.line_endings == request::LineEndings::Original;
-    let no_conversion = metadata::Converted::new();
+    let no_conversion = HashMap::new();
     let (zips, optimistic) = run::join(
-        || run::write_zips(plan, &records, source, out, threads, progress),
-        || alongside.then(|| write_metadata(plan, &planned, &no_conversion, out)).transpose(),
+        || run::write_zips(plan, store, source, out, threads, progress),
+        || {
+            alongside
+                .then(|| write_listings(plan, store, planned(), &no_conversion, out))
+                .transpose()
+        },
     );
-    let zips = zips.map_err(io_at(out))?;
-    let optimistic = optimistic.map_err(io_at(out))?;
-    let mut converted = metadata::Converted::new();
+    let zips = zips?;
+    let optimistic = optimistic?;
+    let mut converted = HashMap::new();
 
     let mut files: Vec<WrittenFile> = Vec::new();
-    let mut exported: Vec<&Record> = Vec::new();
-    let mut failed: Vec<(&Record, Failure)> = Vec::new();
+    let mut exported: Vec<u64> = Vec::new();
+    let mut failed: Vec<(Record, Failure)> = Vec::new();
     let mut balances: BTreeMap<String, Balance> = plan
         .in_scope
         .iter()
@@ -408,103 +419,59 @@ fn write_all(
         .collect();
     let mut given_newline = 0;
     let mut exported_bytes = 0;
-    for (file, outcomes) in zips {
+    for ((file, outcomes), z) in zips.into_iter().zip(&plan.zips) {
         files.push(file);
+        let b = balances.entry(z.account.to_string()).or_default();
         for (seq, o) in outcomes {
-            let Some(r) = records.get(&seq) else { continue };
-            let b = balances.entry(r.account.to_string()).or_default();
             match o {
-                RecordOutcome::Exported { newline_added, converted: c } => {
+                RecordOutcome::Exported { newline_added, converted: c, size } => {
                     b.exported += 1;
                     given_newline += u64::from(newline_added);
-                    exported_bytes += c.map_or(r.blob.size, |(size, _)| size);
+                    exported_bytes += size;
                     if let Some(c) = c {
                         converted.insert(seq, c);
                     }
-                    exported.push(r);
+                    exported.push(seq);
                 }
                 RecordOutcome::Failed(f) => {
                     match f.class {
                         FailureClass::Transient => b.failed_transient += 1,
                         FailureClass::NonTransient => b.failed_non_transient += 1,
                     }
-                    failed.push((r, f));
+                    failed.push((planned_record(store, seq)?, f));
                 }
             }
         }
     }
 
-    let write = |kind: FileKind, body: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
-        let name = plan.file_of(kind);
-        run::write_file(out, &name, kind, |w| body(w)).map_err(io_at(&out.join(&name)))
-    };
-    let metadata = match optimistic {
+    // The files that list records were written alongside the zips for every planned record, the
+    // common case; when a record failed they are written again for the exported ones only.
+    let (listed, mut replaced) = match optimistic {
         Some(m) if failed.is_empty() => m,
-        _ => write_metadata(plan, &exported, &converted, out).map_err(io_at(out))?,
+        _ => write_listings(plan, store, exported.iter().copied(), &converted, out)?,
     };
-    let (meta_files, replaced) = metadata;
-    files.extend(meta_files);
-    files.push(write(FileKind::ResultsCount, &|w| {
-        let mut c = CsvWriter::with_guard(w, &["Account", "Count"], plan.csv_formula_guard)?;
-        for (a, n) in plan.in_scope.iter().filter(|(_, n)| **n > 0) {
-            c.row(&[a.as_str(), &n.to_string()])?;
+    let mut listings: BTreeMap<String, WrittenFile> =
+        listed.into_iter().map(|f| (f.name.clone(), f)).collect();
+    let members = store.members().map_err(|e| ExportError::Io {
+        path: store.dir().join("groups.json"),
+        source: io::Error::other(e),
+    })?;
+    let end = files::RunEnd { plan, failed: &failed, balances: &balances, members: &members };
+    // Every other planned file, in the plan's order, when its condition holds.
+    let fixed = plan
+        .files
+        .iter()
+        .filter(|f| !matches!(f.kind, FileKind::Content | FileKind::Summary | FileKind::Checksums));
+    for f in fixed {
+        if let Some(done) = listings.remove(&f.name) {
+            files.push(done);
+        } else if f.when.applies(&end) {
+            let done = files::open(f, &end, out)
+                .and_then(|s| s.finish())
+                .map_err(io_at(&out.join(&f.name)))?;
+            replaced += done.xml_replaced;
+            files.push(done.file);
         }
-        c.finish().map(|_| ())
-    })?);
-    let mut missing_groups = Vec::new();
-    if plan.has(FileKind::GroupMembership) {
-        let members = store.members().map_err(|e| ExportError::Io {
-            path: store.dir().join("groups.json"),
-            source: io::Error::other(e),
-        })?;
-        missing_groups = plan
-            .in_scope
-            .keys()
-            .filter(|g| !members.contains_key(g.as_str()))
-            .cloned()
-            .collect::<Vec<_>>();
-        files.push(write(FileKind::GroupMembership, &|w| {
-            let mut c = CsvWriter::with_guard(
-                w,
-                &["Member", "Group", "JoinTime", "Role", "Type"],
-                plan.csv_formula_guard,
-            )?;
-            for g in plan.in_scope.keys() {
-                for m in members.get(g.as_str()).into_iter().flatten() {
-                    c.row(&[&m.member, &m.group, &m.join_time, &m.role, &m.kind])?;
-                }
-            }
-            c.finish().map(|_| ())
-        })?);
-    }
-    if !failed.is_empty() {
-        let rows: Vec<(&Record, &Failure)> = failed.iter().map(|(r, f)| (*r, f)).collect();
-        files.push(write(FileKind::Errors, &|w| {
-            metadata::write_errors(&rows, plan.csv_formula_guard, w)
-        })?);
-        // Groups report their gaps in failed-group-membership-lookups.csv (below).
-        if plan.has(FileKind::AccountExceptions) {
-            files.push(write(FileKind::AccountExceptions, &|w| {
-                let mut c = CsvWriter::with_guard(
-                    w,
-                    &["Account", "Exported", "Failed"],
-                    plan.csv_formula_guard,
-                )?;
-                for b in balances.values().filter(|b| b.failed() > 0) {
-                    c.row(&[b.account.clone(), b.exported.to_string(), b.failed().to_string()])?;
-                }
-                c.finish().map(|_| ())
-            })?);
-        }
-    }
-    if !missing_groups.is_empty() && plan.has(FileKind::FailedGroupMembershipLookups) {
-        files.push(write(FileKind::FailedGroupMembershipLookups, &|w| {
-            let mut c = CsvWriter::with_guard(w, &["Group", "Reason"], plan.csv_formula_guard)?;
-            for g in &missing_groups {
-                c.row(&[g.as_str(), "no member list was ingested for this group"])?;
-            }
-            c.finish().map(|_| ())
-        })?);
     }
 
     let accounts: Vec<Balance> = balances.into_values().collect();
@@ -539,6 +506,12 @@ fn write_all(
             })
             .collect(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let write = |kind: FileKind, body: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
+        let name = plan.file_of(kind);
+        files::FileOut::create(out, &name, kind)
+            .and_then(|mut f| body(&mut f).and_then(|()| f.finish()))
+            .map_err(io_at(&out.join(&name)))
     };
     files.push(write(FileKind::Summary, &|w| {
         serde_json::to_writer_pretty(&mut *w, &summary).map_err(io::Error::other)?;

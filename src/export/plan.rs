@@ -26,6 +26,10 @@ pub struct ZipPlan {
     pub entry: String,
     /// Records (by `seq`), in export order.
     pub records: Vec<u64>,
+    /// Each record's stored size, in the same order (from its hit: no record is decoded), so
+    /// the runner can batch by bytes. Not in the printed plan.
+    #[serde(skip)]
+    pub sizes: Vec<u64>,
     /// Their stored bytes.
     pub bytes: u64,
     /// Latest record date in the zip (the entry's timestamp).
@@ -146,6 +150,8 @@ pub struct ExportPlan {
     pub line_endings: super::request::LineEndings,
     /// Whether CSV cells are guarded against formulas.
     pub csv_formula_guard: bool,
+    /// Check stored bytes by MD5 rather than by their recorded CRC-32.
+    pub recheck_md5: bool,
     /// Every file, in the order written: the content zips, the corpus's file set, the summary,
     /// and last the checksum file.
     pub files: Vec<PlannedFile>,
@@ -176,12 +182,14 @@ impl ExportPlan {
                     part,
                     entry: String::new(),
                     records: Vec::new(),
+                    sizes: Vec::new(),
                     bytes: 0,
                     latest: None,
                 });
             }
             if let Some(z) = zips.last_mut() {
                 z.records.push(r.seq);
+                z.sizes.push(r.size);
                 z.bytes += size;
                 z.latest = z.latest.max(date);
             }

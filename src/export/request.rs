@@ -4,7 +4,7 @@
 use crate::format::zip::Compression;
 use crate::model::time::CivilDay;
 use crate::model::{Account, Corpus, OrgUnit};
-use crate::query::{Method, Scope, ScopeError, ScopeSpec};
+use crate::query::{DataScope, Method, Scope, ScopeError, ScopeSpec};
 use serde::{Deserialize, Serialize};
 
 /// An export request (`ediscovery export --request FILE.json`).
@@ -29,7 +29,8 @@ pub struct ExportRequest {
 pub struct VaultQuery {
     /// `MAIL`, `GROUPS` (exportable today), `HANGOUTS_CHAT`, `DRIVE`, `VOICE`.
     pub corpus: String,
-    /// `ALL_DATA` (default); `HELD_DATA` needs holds (not yet).
+    /// `ALL_DATA` (default) or `HELD_DATA` (only what holds keep: the governance layer resolves
+    /// which records those are and hands the search a held set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_scope: Option<String>,
     /// `ACCOUNT`, `ORG_UNIT`, `ENTIRE_ORG`.
@@ -121,6 +122,11 @@ pub struct Options {
     /// The XML is never guarded.
     #[serde(default = "yes")]
     pub csv_formula_guard: bool,
+    /// Check each message read from the store against its ingest-time MD5 (a second MD5 pass
+    /// over every exported byte) instead of the CRC-32 recorded with it. Blobs stored before
+    /// CRCs were recorded are always checked by MD5. Either way `verify` re-hashes the output.
+    #[serde(default)]
+    pub recheck_md5: bool,
 }
 
 fn yes() -> bool {
@@ -149,6 +155,7 @@ impl Default for Options {
             vault_rounding: false,
             line_endings: LineEndings::Original,
             csv_formula_guard: true,
+            recheck_md5: false,
         }
     }
 }
@@ -171,7 +178,10 @@ impl VaultQuery {
         };
         VaultQuery {
             corpus: vault_corpus(scope.corpus).to_owned(),
-            data_scope: None,
+            // ALL_DATA is the default and left out, so requests written before data scopes
+            // existed read and write the same.
+            data_scope: (scope.data_scope != DataScope::All)
+                .then(|| scope.data_scope.vault_name().to_owned()),
             search_method: search_method.to_owned(),
             account_info,
             org_unit_info,
@@ -260,13 +270,14 @@ impl ExportRequest {
                 RequestError::Invalid(format!("exportFormat {f:?} (use MBOX)"))
             });
         }
-        match self.query.data_scope.as_deref().map(str::to_ascii_uppercase).as_deref() {
-            None | Some("ALL_DATA") | Some("DATA_SCOPE_UNSPECIFIED") => {}
-            Some("HELD_DATA") => {
-                return Err(RequestError::NotSupported("dataScope HELD_DATA (holds)".into()));
-            }
-            Some(other) => return Err(RequestError::NotSupported(format!("dataScope {other}"))),
-        }
+        let data_scope =
+            match self.query.data_scope.as_deref().map(str::to_ascii_uppercase).as_deref() {
+                None | Some("ALL_DATA") | Some("DATA_SCOPE_UNSPECIFIED") => DataScope::All,
+                Some("HELD_DATA") => DataScope::Held,
+                Some(other) => {
+                    return Err(RequestError::NotSupported(format!("dataScope {other}")));
+                }
+            };
         let method = match self.query.search_method.to_ascii_uppercase().as_str() {
             "ACCOUNT" => {
                 let emails =
@@ -308,6 +319,7 @@ impl ExportRequest {
             time_zone: self.query.time_zone.clone().unwrap_or_else(|| "UTC".to_owned()),
             exclude_drafts: self.query.mail_options.as_ref().is_some_and(|m| m.exclude_drafts),
             vault_rounding: self.ediscovery.vault_rounding,
+            data_scope,
         })
     }
 }
@@ -424,6 +436,24 @@ mod tests {
             ExportRequest::from_spec("N", &bad, "").unwrap_err(),
             bad.to_scope().unwrap_err()
         );
+    }
+
+    #[test]
+    fn held_data_scope_travels_through_the_request_and_other_scopes_are_refused() {
+        let held = ScopeSpec { data_scope: "held".into(), ..spec() };
+        let s = same_both_ways(&held);
+        assert_eq!(s.data_scope, DataScope::Held);
+        let req = ExportRequest::from_spec("N", &held, "").unwrap();
+        assert_eq!(req.query.data_scope.as_deref(), Some("HELD_DATA"));
+        // ALL_DATA is left out of the request, as before data scopes existed.
+        let all = ExportRequest::from_spec("N", &spec(), "").unwrap();
+        assert_eq!(all.query.data_scope, None);
+        assert_eq!(all.scope().unwrap().data_scope, DataScope::All);
+        let mut other = all.clone();
+        other.query.data_scope = Some("UNPROCESSED_DATA".into());
+        assert!(matches!(other.scope(), Err(RequestError::NotSupported(_))));
+        let err = ScopeSpec { data_scope: "mine".into(), ..spec() }.to_scope().unwrap_err();
+        assert!(err.to_string().starts_with("--data-scope mine: use all or held"), "{err}");
     }
 
     #[test]

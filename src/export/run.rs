@@ -7,21 +7,20 @@
 //! `threads × 2 × 16 MiB` whatever the export size.
 //! Every file is written under a `.partial` name and renamed when complete.
 
+use super::files::FileOut;
 use super::plan::{ExportPlan, FileKind, ZipPlan};
 use super::request::LineEndings;
 use super::summary::WrittenFile;
-use crate::digest::{Md5, Md5Writer};
+use crate::digest::Md5;
 use crate::format::mbox;
-use crate::format::zip::ZipOut;
+use crate::format::zip::{DeflatePool, EntryOptions, ZipOptions, ZipWriter};
 use crate::model::Record;
 use crate::model::time;
 use crate::store::{Store, StoreError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,6 +34,11 @@ pub fn join<A: Send, B: Send>(
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {
     rayon::join(a, b)
+}
+
+/// `f` of every item, in parallel on the pool; results in the items' order.
+pub fn map_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    items.par_iter().map(f).collect()
 }
 
 /// Vault's two error classes.
@@ -105,6 +109,8 @@ pub enum RecordOutcome {
         /// Size and MD5 of the message as exported, when they differ from the stored bytes
         /// (`lineEndings: crlf`).
         converted: Option<(u64, Md5)>,
+        /// Bytes of the message as exported (the stored size, or the converted one).
+        size: u64,
     },
     /// Not written.
     Failed(Failure),
@@ -115,44 +121,58 @@ pub fn write_file(
     dir: &Path,
     name: &str,
     kind: FileKind,
-    body: impl FnOnce(&mut Md5Writer<BufWriter<File>>) -> io::Result<()>,
+    body: impl FnOnce(&mut FileOut) -> io::Result<()>,
 ) -> io::Result<WrittenFile> {
-    let tmp = dir.join(format!(".{name}.partial"));
-    let mut w = Md5Writer::new(BufWriter::with_capacity(1 << 20, File::create(&tmp)?));
-    body(&mut w)?;
-    let (buf, md5, size) = w.finish();
-    let file = buf.into_inner().map_err(|e| e.into_error())?;
-    file.sync_data()?;
-    fs::rename(&tmp, dir.join(name))?;
-    Ok(WrittenFile { name: name.to_owned(), kind: Some(kind), size, md5: md5.to_hex() })
+    let mut f = FileOut::create(dir, name, kind)?;
+    body(&mut f)?;
+    f.finish()
 }
 
 /// One written zip and what happened to each of its records, in plan order.
 pub type ZipOutcome = (WrittenFile, Vec<(u64, RecordOutcome)>);
 
-/// A framed message (bytes, whether a line feed was added, the exported message's size and MD5
-/// when converted) or why it could not be.
-type Framed = Result<(Vec<u8>, bool, Option<(u64, Md5)>), Failure>;
+/// A message framed for its mbox, or why it could not be.
+type Framed = Result<FramedMessage, Failure>;
 
-/// Write every content zip of `plan`. Returns the zips written and each record's outcome, in plan
-/// order (identical for any thread count).
+/// A message framed for its mbox.
+struct FramedMessage {
+    /// The `From ` line and the (quoted) message.
+    buf: Vec<u8>,
+    /// A final line feed was added.
+    newline_added: bool,
+    /// Size and MD5 of the message as exported, when they differ from the stored bytes.
+    converted: Option<(u64, Md5)>,
+    /// Bytes of the message as exported.
+    size: u64,
+}
+
+/// Write every content zip of `plan`, decoding each planned record from `store` in the batch
+/// that frames it. Returns the zips written and each record's outcome, in plan order (identical
+/// for any thread count).
 ///
-/// `threads` workers each take the next unwritten zip; inside a zip, batch k+1 is framed on the
-/// rayon pool while batch k is written, so the single writer per file is never waiting for work
-/// and at most `threads` zips (two batches each) are in memory at once.
+/// `threads` workers each take the next unwritten zip; inside a zip, batch k+1 is decoded and
+/// framed on the rayon pool while batch k is written, so the single writer per file is never
+/// waiting for work and at most `threads` zips (two batches each) are in memory at once.
 pub fn write_zips(
     plan: &ExportPlan,
-    records: &HashMap<u64, Record>,
+    store: &Store,
     source: &dyn BlobSource,
     out: &Path,
     threads: usize,
     progress: &dyn ExportProgress,
-) -> io::Result<Vec<ZipOutcome>> {
+) -> Result<Vec<ZipOutcome>, super::ExportError> {
     let threads = threads.max(1);
-    let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(io::Error::other)?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| {
+        super::ExportError::Io { path: out.to_path_buf(), source: io::Error::other(e) }
+    })?;
+    // One deflate pool for the run: every zip worker's entries are compressed on it, chunk by
+    // chunk, so one large account keeps every core busy (its bytes do not depend on the count).
+    let deflate = DeflatePool::new(threads).map_err(|e| super::ExportError::Io {
+        path: out.to_path_buf(),
+        source: io::Error::other(e),
+    })?;
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<io::Result<ZipOutcome>>>> =
+    let slots: Vec<Mutex<Option<Result<ZipOutcome, super::ExportError>>>> =
         plan.zips.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..threads.min(plan.zips.len()) {
@@ -160,7 +180,7 @@ pub fn write_zips(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(z) = plan.zips.get(i) else { break };
-                    let r = write_zip(plan, z, records, source, out, progress, &pool);
+                    let r = write_zip(plan, z, store, source, out, progress, (&pool, &deflate));
                     let failed = r.is_err();
                     if let Ok(mut slot) = slots[i].lock() {
                         *slot = Some(r);
@@ -175,9 +195,21 @@ pub fn write_zips(
     });
     let mut done = Vec::with_capacity(plan.zips.len());
     for (slot, z) in slots.into_iter().zip(&plan.zips) {
-        match slot.into_inner().map_err(|_| io::Error::other("a zip writer panicked"))? {
-            Some(r) => done.push(r?),
-            None => return Err(io::Error::other(format!("{} was not written", z.file))),
+        let path = out.join(&z.file);
+        match slot.into_inner() {
+            Ok(Some(r)) => done.push(r?),
+            Ok(None) => {
+                return Err(super::ExportError::Io {
+                    path,
+                    source: io::Error::other("not written (an earlier zip failed)"),
+                });
+            }
+            Err(_) => {
+                return Err(super::ExportError::Io {
+                    path,
+                    source: io::Error::other("its writer panicked"),
+                });
+            }
         }
     }
     Ok(done)
@@ -186,92 +218,117 @@ pub fn write_zips(
 fn write_zip(
     plan: &ExportPlan,
     z: &ZipPlan,
-    records: &HashMap<u64, Record>,
+    store: &Store,
     source: &dyn BlobSource,
     out: &Path,
     progress: &dyn ExportProgress,
-    pool: &rayon::ThreadPool,
-) -> io::Result<ZipOutcome> {
-    // Batch boundaries: about BATCH bytes each, at least one record.
-    let mut ranges = Vec::new();
+    (pool, deflate): (&rayon::ThreadPool, &DeflatePool),
+) -> Result<ZipOutcome, super::ExportError> {
+    // Batches of about BATCH bytes each (at least one record), by the sizes the plan carries:
+    // batching changes when bytes are written, never which bytes, and a batch of a few huge
+    // messages stays a few messages.
+    let mut batches: Vec<&[u64]> = Vec::new();
     let mut start = 0;
     while start < z.records.len() {
-        let (mut end, mut bytes) = (start, 0);
+        let (mut end, mut bytes) = (start, 0u64);
         while end < z.records.len() && (end == start || bytes < BATCH) {
-            bytes += records.get(&z.records[end]).map_or(0, |r| r.blob.size);
+            // A plan without sizes (built by hand) still batches: about 1,024 records each.
+            bytes = bytes.saturating_add(z.sizes.get(end).copied().unwrap_or(BATCH / 1024));
             end += 1;
         }
-        ranges.push((start, end, bytes));
+        batches.push(&z.records[start..end]);
         start = end;
     }
-    let frame_range = |&(a, b, _): &(usize, usize, u64)| -> Vec<(u64, Framed)> {
-        z.records[a..b]
-            .par_iter()
-            .map(|&seq| (seq, frame(records, source, seq, plan.line_endings)))
+    // Decode and frame one batch; a record the table cannot give back stops the export.
+    let frame_batch = |seqs: &[u64]| -> Result<Vec<(u64, Framed)>, StoreError> {
+        seqs.par_iter()
+            .map(|&seq| {
+                let rec = super::planned_record(store, seq)?;
+                Ok((seq, frame(&rec, source, plan.line_endings, plan.recheck_md5)))
+            })
             .collect()
     };
     let mut outcomes = Vec::with_capacity(z.records.len());
+    let mut stopped: Option<StoreError> = None;
     let written = write_file(out, &z.file, FileKind::Content, |w| {
-        let mut zip = ZipOut::new(w);
+        let mut zip =
+            ZipWriter::with_pool(w, ZipOptions::default(), deflate).map_err(io::Error::from)?;
         // ZIP64 sizes up front when the entry may pass 4 GiB (quoting adds a little).
-        zip.start(&z.entry, plan.compression, z.latest, z.bytes > 3_900_000_000)?;
+        let opts = EntryOptions {
+            compression: plan.compression,
+            mtime: z.latest,
+            large: z.bytes > 3_900_000_000,
+        };
+        let mut entry = zip.start_entry(&z.entry, opts).map_err(io::Error::from)?;
         pool.install(|| -> io::Result<()> {
-            let mut framed = ranges.first().map(frame_range).unwrap_or_default();
-            for k in 0..ranges.len() {
-                let batch = std::mem::take(&mut framed);
+            let mut framed = batches.first().map(|b| frame_batch(b)).transpose();
+            for k in 0..batches.len() {
+                let batch = match std::mem::replace(&mut framed, Ok(None)) {
+                    Ok(b) => b.unwrap_or_default(),
+                    Err(e) => {
+                        stopped = Some(e);
+                        return Err(io::Error::other("a planned record could not be read"));
+                    }
+                };
                 let (wrote, next) = rayon::join(
                     || -> io::Result<()> {
-                        let mut n = 0;
+                        let (mut n, mut bytes) = (0, 0);
                         for (seq, r) in batch {
                             match r {
-                                Ok((buf, newline_added, converted)) => {
-                                    zip.write_all(&buf)?;
+                                Ok(FramedMessage { buf, newline_added, converted, size }) => {
+                                    entry.write_all(&buf)?;
                                     n += 1;
+                                    bytes += buf.len() as u64;
                                     outcomes.push((
                                         seq,
-                                        RecordOutcome::Exported { newline_added, converted },
+                                        RecordOutcome::Exported { newline_added, converted, size },
                                     ));
                                 }
                                 Err(f) => outcomes.push((seq, RecordOutcome::Failed(f))),
                             }
                         }
-                        progress.advanced(n, ranges[k].2);
+                        progress.advanced(n, bytes);
                         Ok(())
                     },
-                    || ranges.get(k + 1).map(frame_range).unwrap_or_default(),
+                    || batches.get(k + 1).map(|b| frame_batch(b)).transpose(),
                 );
                 wrote?;
                 framed = next;
             }
             Ok(())
         })?;
-        zip.finish()?;
+        entry.finish().map_err(io::Error::from)?;
+        zip.finish().map_err(io::Error::from)?;
         Ok(())
-    })?;
+    });
+    if let Some(e) = stopped {
+        return Err(e.into());
+    }
+    let written =
+        written.map_err(|source| super::ExportError::Io { path: out.join(&z.file), source })?;
     Ok((written, outcomes))
 }
 
 /// Read, check and frame one message, under its `FileName` (see `naming::message_file_name`).
-fn frame(
-    records: &HashMap<u64, Record>,
-    source: &dyn BlobSource,
-    seq: u64,
-    eol: LineEndings,
-) -> Framed {
-    let rec = records.get(&seq).ok_or_else(|| Failure {
-        class: FailureClass::NonTransient,
-        reason: format!("record {seq} is not in the collection"),
-    })?;
+fn frame(rec: &Record, source: &dyn BlobSource, eol: LineEndings, recheck_md5: bool) -> Framed {
     let bytes = source.read(rec)?;
-    if bytes.len() as u64 != rec.blob.size || Md5::of(&bytes) != rec.blob.md5 {
+    // The recorded CRC-32 proves the bytes are the stored ones at a fraction of an MD5 pass;
+    // MD5 when asked or when no CRC was recorded.
+    let b = rec.blob();
+    let intact = bytes.len() as u64 == b.size
+        && match (recheck_md5, b.crc32) {
+            (false, Some(crc)) => crate::digest::crc32(&bytes) == crc,
+            _ => Md5::of(&bytes) == b.md5,
+        };
+    if !intact {
         return Err(Failure {
             class: FailureClass::NonTransient,
             reason: format!(
                 "stored bytes are damaged: {} bytes with MD5 {}, expected {} bytes with MD5 {}",
                 bytes.len(),
                 Md5::of(&bytes),
-                rec.blob.size,
-                rec.blob.md5
+                rec.blob().size,
+                rec.blob().md5
             ),
         });
     }
@@ -285,13 +342,13 @@ fn frame(
     match eol {
         LineEndings::Original => {
             let added = mbox::frame_mboxrd(&envelope, &bytes, &mut buf);
-            Ok((buf, added, None))
+            Ok(FramedMessage { buf, newline_added: added, converted: None, size: b.size })
         }
         LineEndings::Crlf => {
             let (crlf, added) = to_crlf(&bytes);
             let converted = Some((crlf.len() as u64, Md5::of(&crlf)));
             mbox::frame_mboxrd(&envelope, &crlf, &mut buf);
-            Ok((buf, added, converted))
+            Ok(FramedMessage { buf, newline_added: added, converted, size: crlf.len() as u64 })
         }
     }
 }

@@ -96,6 +96,13 @@ impl<R: Read> RowReader<R> {
         &self.header
     }
 
+    /// The next row and the line it starts on (the header is line 1; a quoted cell with line
+    /// breaks makes a row span several lines), cells as written; `None` at the end. For inputs
+    /// people edit, whose errors must say where.
+    pub fn next_row_at(&mut self) -> io::Result<Option<(u64, Vec<String>)>> {
+        Ok(self.next_row()?.map(|cells| (self.record.position().map_or(0, |p| p.line()), cells)))
+    }
+
     /// The next row, cells as written (guards not undone); `None` at the end.
     pub fn next_row(&mut self) -> io::Result<Option<Vec<String>>> {
         self.inner.get_mut().reset();

@@ -3,6 +3,11 @@
 //! One document per record, keyed by the record's `seq`. Commits carry the store generation as
 //! their payload so a collection can tell whether its index is in step with its records (see
 //! `Collection::open`). Hits come back as every matching `seq`, sorted: no top-K window.
+//!
+//! Documents that are not records (past the last committed row, or of a removed record) can
+//! exist for a while after a crash or between a removal's commit and its index update; every hit
+//! is resolved through the record table, which leaves them out, and [`Index::stale_docs`] counts
+//! them so the in-step check stays exact.
 
 mod collector;
 pub mod compile;
@@ -14,7 +19,8 @@ use collector::{AccountCounts, AllSeqs};
 pub use schema::Fields;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use tantivy::query::{Query, RangeQuery};
+use tantivy::collector::Count;
+use tantivy::query::{Query, RangeQuery, TermSetQuery};
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -115,6 +121,24 @@ impl Index {
         Ok(seqs)
     }
 
+    /// Documents that are not committed records: those with `seq >= rows` (an unfinished
+    /// commit's) or with a seq in `removed` (ascending; removed records whose documents are not
+    /// deleted yet).
+    pub fn stale_docs(&self, rows: u64, removed: &[u64]) -> Result<u64, IndexError> {
+        let searcher = self.reader.searcher();
+        let seq = self.fields.seq;
+        let past =
+            RangeQuery::new(Bound::Included(Term::from_field_u64(seq, rows)), Bound::Unbounded);
+        let mut n = searcher.search(&past, &Count).map_err(self.err())? as u64;
+        // Removed seqs are below `rows`, so the two counts never overlap.
+        for chunk in removed.chunks(4096) {
+            let terms = chunk.iter().filter(|&&s| s < rows).map(|&s| Term::from_field_u64(seq, s));
+            let q = TermSetQuery::new(terms);
+            n += searcher.search(&q, &Count).map_err(self.err())? as u64;
+        }
+        Ok(n)
+    }
+
     /// `text` as the word fields index it, or the first word the index cannot hold (one of
     /// [`schema::MAX_TOKEN`] bytes or more is dropped at indexing time, so searching for it
     /// could only ever silently find nothing, or, dropped from the query, widen it).
@@ -197,7 +221,7 @@ fn document(f: &Fields, rec: &Record, text: &IndexText<'_>) -> TantivyDocument {
         for ou in rec.org_unit.with_ancestors() {
             d.add_text(f.org_unit, ou);
         }
-        d.add_u64(f.size, rec.blob.size);
+        d.add_u64(f.size, rec.blob().size);
         if let Some(m) = rec.mail() {
             if let Some(id) = &m.message_id {
                 d.add_text(f.message_id, id.to_lowercase());
@@ -301,6 +325,13 @@ impl Writer {
         Ok(())
     }
 
+    /// Remove the documents of these seqs (removed records) at the next commit.
+    pub fn delete_seqs(&mut self, seqs: &[u64]) {
+        for &s in seqs {
+            self.inner.delete_term(Term::from_field_u64(self.fields.seq, s));
+        }
+    }
+
     /// Remove everything.
     pub fn delete_all(&mut self) -> Result<(), IndexError> {
         self.inner.delete_all_documents().map_err(self.err())?;
@@ -330,6 +361,24 @@ impl Writer {
             self.reader.reload().map_err(|source| IndexError { path, source })?;
         }
         Ok(())
+    }
+
+    /// Rewrite the committed segments that hold deleted documents without them, so a removed
+    /// record's words leave the index files (tantivy otherwise only marks them deleted). Keeps
+    /// the last commit's payload. Returns how many segments were rewritten.
+    pub fn merge_deleted(&mut self) -> Result<usize, IndexError> {
+        let metas = self.inner.index().searchable_segment_metas().map_err(self.err())?;
+        let ids: Vec<_> = metas.iter().filter(|m| m.has_deletes()).map(|m| m.id()).collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let path = self.path.clone();
+        self.inner
+            .merge(&ids)
+            .wait()
+            .map_err(|source| IndexError { path: path.clone(), source })?;
+        self.reader.reload().map_err(|source| IndexError { path, source })?;
+        Ok(ids.len())
     }
 
     /// Wait for background merges and release the writer lock.

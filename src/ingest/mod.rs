@@ -19,7 +19,7 @@ mod pipeline;
 pub use pipeline::Workers;
 
 use crate::format::mbox;
-use crate::model::{Defect, DocId, MailMeta, SourceKind, SourceRef};
+use crate::model::{Defect, DocId, Metadata, SourceKind, SourceRef};
 use serde::Serialize;
 use std::fmt;
 use std::fs::File;
@@ -151,8 +151,8 @@ pub enum Item {
 pub struct Prepared {
     /// The raw message (bytes and source).
     pub raw: RawMessage,
-    /// Metadata from headers and container.
-    pub meta: MailMeta,
+    /// Metadata from headers and container (for a message, [`Metadata::Mail`]).
+    pub meta: Metadata,
     /// Decoded body text for the index.
     pub body: String,
     /// Defects found.
@@ -193,7 +193,7 @@ pub fn prepare_within(mut raw: RawMessage, limits: &crate::Limits) -> Prepared {
     }
     meta.envelope_sender = raw.envelope_sender.take();
     let md5 = crate::digest::Md5::of(&raw.bytes);
-    Prepared { raw, meta, body: parsed.body, defects, md5 }
+    Prepared { raw, meta: Metadata::Mail(Box::new(meta)), body: parsed.body, defects, md5 }
 }
 
 fn mbox_items(

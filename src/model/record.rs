@@ -1,6 +1,6 @@
 //! [`Record`]: one item of evidence, its source, its stored bytes and its metadata.
 
-use super::{Account, DocId, OrgUnit};
+use super::{Account, ChatMeta, DocId, DriveMeta, OrgUnit, Parts, VoiceMeta};
 use crate::digest::Md5;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -90,6 +90,10 @@ pub struct BlobRef {
     pub pack: u32,
     /// Offset inside the pack.
     pub offset: u64,
+    /// CRC-32 of the bytes, recorded when they were stored (absent on blobs stored before it
+    /// was): lets an export check what it reads without a second MD5 pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc32: Option<u32>,
 }
 
 /// Something about a record that was not as it should be, kept with the record so exports and
@@ -127,6 +131,22 @@ pub enum Defect {
     /// The `Date` year was written `01nn` (`0102`): a mailer printed C's `tm_year`, years since
     /// 1900, with four digits. Read as `20nn`; the header itself is unchanged.
     DateYearRepaired,
+    /// The file's content is not searchable, or not all of it: a type Vault does not search
+    /// (image, audio, video, archive, binary), encrypted content, an image-only PDF, or a
+    /// part that could not be read. The bytes are stored whole all the same; without this a
+    /// search that misses the file would look like evidence that its words are not in it.
+    TextNotExtracted {
+        /// Why, with the part and position where known (`extract::ExtractError`'s message).
+        reason: String,
+    },
+    /// Only the first part of the file's text is searchable: a cap of `Limits` was reached
+    /// (Vault too searches only the first 100 pages).
+    TextTruncated {
+        /// The `Limits` field that cut it (`extract_text_bytes`, `extract_pages`, …).
+        cap: String,
+        /// Its value then.
+        limit: u64,
+    },
 }
 
 impl Defect {
@@ -142,6 +162,8 @@ impl Defect {
             Defect::DateWithoutZone => "date_without_zone",
             Defect::MimeTooDeep { .. } => "mime_too_deep",
             Defect::DateYearRepaired => "date_year_repaired",
+            Defect::TextNotExtracted { .. } => "text_not_extracted",
+            Defect::TextTruncated { .. } => "text_truncated",
         }
     }
 }
@@ -236,14 +258,20 @@ pub struct MailMeta {
     pub delivered_to: Vec<String>,
 }
 
-/// Metadata per corpus. Mail and groups share [`MailMeta`]; the other corpora are added with their
-/// sources.
+/// Metadata per corpus: what was read from a record, in the shape its Vault export describes.
+/// Mail and groups share [`MailMeta`]. Boxed so a record's size does not follow the largest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Metadata {
     /// Mail or group mail.
     Mail(Box<MailMeta>),
+    /// A chat message.
+    Chat(Box<ChatMeta>),
+    /// A Drive file.
+    Drive(Box<DriveMeta>),
+    /// A Voice item.
+    Voice(Box<VoiceMeta>),
 }
 
 impl Metadata {
@@ -251,6 +279,30 @@ impl Metadata {
     pub fn mail(&self) -> Option<&MailMeta> {
         match self {
             Metadata::Mail(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Does this metadata belong to records of `corpus`? (Mail metadata to mail and groups,
+    /// each other kind to its own corpus.) The store refuses a record where it does not, so an
+    /// export never renders, say, a Drive file as an empty mail row.
+    pub fn fits(&self, corpus: Corpus) -> bool {
+        matches!(
+            (self, corpus),
+            (Metadata::Mail(_), Corpus::Mail | Corpus::Groups)
+                | (Metadata::Chat(_), Corpus::Chat)
+                | (Metadata::Drive(_), Corpus::Drive)
+                | (Metadata::Voice(_), Corpus::Voice)
+        )
+    }
+
+    /// The date a record is placed by on a timeline (see [`Record::date`]).
+    pub fn date(&self) -> Option<i64> {
+        match self {
+            Metadata::Mail(m) => m.date_sent.or(m.date_received),
+            Metadata::Chat(c) => Some(c.created),
+            Metadata::Drive(d) => d.modified.or(d.created),
+            Metadata::Voice(v) => Some(v.started),
         }
     }
 }
@@ -271,8 +323,8 @@ pub struct Record {
     pub org_unit: OrgUnit,
     /// Where it came from.
     pub source: SourceRef,
-    /// Where its original bytes are.
-    pub blob: BlobRef,
+    /// Its stored blobs, the main one first (the message, the file, the voicemail audio).
+    pub parts: Parts,
     /// What was read from it.
     pub meta: Metadata,
     /// What was wrong with it.
@@ -286,10 +338,21 @@ impl Record {
         self.meta.mail()
     }
 
-    /// The date the record is placed by on a timeline (scopes, ordering, export names): sent,
-    /// else received; `None` when it has neither.
+    /// The date the record is placed by on a timeline (scopes, ordering, export names), the
+    /// one place it is decided: mail sent, else received; a chat message's send time; a Drive
+    /// file's last modification, else creation; a Voice item's start. `None` when unknown.
     pub fn date(&self) -> Option<i64> {
-        self.mail().and_then(|m| m.date_sent.or(m.date_received))
+        self.meta.date()
+    }
+
+    /// The main part's blob: the bytes Vault's `FileName`, `FileSize` and `Hash` describe.
+    pub fn blob(&self) -> &BlobRef {
+        &self.parts.main().blob
+    }
+
+    /// Bytes of all its parts (an account's stored size counts each of them).
+    pub fn stored_bytes(&self) -> u64 {
+        self.parts.iter().fold(0u64, |n, p| n.saturating_add(p.blob.size))
     }
 }
 
@@ -329,6 +392,8 @@ mod tests {
             Defect::DateWithoutZone,
             Defect::MimeTooDeep { limit: 1 },
             Defect::DateYearRepaired,
+            Defect::TextNotExtracted { reason: "image".into() },
+            Defect::TextTruncated { cap: "extract_pages".into(), limit: 100 },
         ];
         for d in all {
             let v = serde_json::to_value(&d).unwrap_or_default();

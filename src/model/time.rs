@@ -447,6 +447,18 @@ pub fn civil_utc(secs: i64) -> Option<(i32, u8, u8, u8, u8, u8)> {
     ))
 }
 
+/// Parse an ISO-8601 instant as UTC seconds: `2023-06-01T09:00:00Z`, with an offset
+/// (`+02:00`), with fractional seconds (dropped), or a bare day `2023-06-01` (its midnight UTC).
+/// For files people write (an organisation's account list), not for mail headers.
+pub fn parse_iso8601(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Some(t.as_second());
+    }
+    let d = CivilDay::parse(s).filter(|_| s.len() == 10 && s.as_bytes()[4] == b'-')?;
+    day_start(d, &Zone(TimeZone::UTC))
+}
+
 /// Now, UTC seconds.
 pub fn now() -> i64 {
     Timestamp::now().as_second()
@@ -481,6 +493,17 @@ mod tests {
         assert_eq!(back_by(1688169600, 0, 1, 0), Some(1685577600)); // 2023-07-01 → 2023-06-01
         assert_eq!(CivilDay::parse("2024/02/29").map(|d| d.to_string()), Some("2024-02-29".into()));
         assert!(CivilDay::parse("2023-02-29").is_none());
+    }
+
+    #[test]
+    fn iso8601_instants_and_days() {
+        assert_eq!(parse_iso8601("2023-07-01T00:00:00Z"), Some(1_688_169_600));
+        assert_eq!(parse_iso8601("2023-07-01T02:00:00+02:00"), Some(1_688_169_600));
+        assert_eq!(parse_iso8601("2023-07-01T00:00:00.750Z"), Some(1_688_169_600));
+        assert_eq!(parse_iso8601("2023-07-01"), Some(1_688_169_600));
+        for bad in ["2023/07/01", "2023-02-30", "yesterday", "", "2023-07-01T00:00:00"] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -15,6 +15,28 @@ pub enum Method {
     EntireOrg,
 }
 
+/// Which data a search looks at, as Vault's `dataScope`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DataScope {
+    /// Every record (`ALL_DATA`).
+    #[default]
+    All,
+    /// Only records a hold of an open matter keeps (`HELD_DATA`). The scope only says so: which
+    /// records those are is resolved by the governance layer and handed to the search as a
+    /// [`crate::search::HeldSet`]; a search without one refuses, never falling back to all data.
+    Held,
+}
+
+impl DataScope {
+    /// Vault's name: `ALL_DATA`, `HELD_DATA`.
+    pub fn vault_name(self) -> &'static str {
+        match self {
+            DataScope::All => "ALL_DATA",
+            DataScope::Held => "HELD_DATA",
+        }
+    }
+}
+
 /// A search scope, like the Vault API's `Query` minus its `terms`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scope {
@@ -33,6 +55,8 @@ pub struct Scope {
     /// Reproduce Vault's mail boundaries: Gmail send times are rounded to the hour, so Vault's
     /// range runs from 23:30 the day before `start` to 00:30 the day after `end`.
     pub vault_rounding: bool,
+    /// All data, or only held data.
+    pub data_scope: DataScope,
 }
 
 impl Scope {
@@ -46,6 +70,7 @@ impl Scope {
             time_zone: "UTC".to_owned(),
             exclude_drafts: false,
             vault_rounding: false,
+            data_scope: DataScope::All,
         }
     }
 
@@ -149,6 +174,8 @@ pub struct ScopeSpec {
     pub exclude_drafts: bool,
     /// `--vault-rounding`: Vault's ±30-minute mail day boundaries.
     pub vault_rounding: bool,
+    /// `--data-scope`: `all` (the default) or `held`.
+    pub data_scope: String,
 }
 
 impl Default for ScopeSpec {
@@ -164,6 +191,7 @@ impl Default for ScopeSpec {
             time_zone: "UTC".to_owned(),
             exclude_drafts: false,
             vault_rounding: false,
+            data_scope: "all".to_owned(),
         }
     }
 }
@@ -214,6 +242,17 @@ impl ScopeSpec {
             time_zone: self.time_zone.clone(),
             exclude_drafts: self.exclude_drafts,
             vault_rounding: self.vault_rounding,
+            data_scope: match self.data_scope.to_ascii_lowercase().as_str() {
+                "all" | "all_data" => DataScope::All,
+                "held" | "held_data" => DataScope::Held,
+                _ => {
+                    return Err(bad(
+                        "--data-scope",
+                        &self.data_scope,
+                        "use all or held".to_owned(),
+                    ));
+                }
+            },
         };
         scope.zone().map_err(|_| {
             bad(

@@ -50,6 +50,7 @@ impl SeqIndex {
     }
 
     /// Entries held.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

@@ -17,17 +17,28 @@
 //! manifest, which names only complete data: bytes past a committed length and files it does not
 //! name are ignored by readers and removed by the next writer.
 //!
+//! Records are removed by a commit like any other ([`StoreWriter::remove`], then
+//! [`StoreWriter::commit`]): the record table tombstones their seqs, and from that commit on
+//! [`Store::get`], [`Store::iter`], [`Store::find`], [`Store::seqs_of`], [`Store::len`],
+//! [`Store::accounts`] and [`Store::stats`] leave them out. [`StoreWriter::compact`] later
+//! rewrites the record table without their bytes, into a new epoch committed by the same manifest
+//! rename. Seqs are never reused: [`Store::rows`] (the next seq) counts removed rows too. A
+//! removed record's blob stays in its pack: blobs are shared by identical records, and dropping
+//! bytes from packs (with the bookkeeping that proves no live record needs them) belongs to
+//! retention purge, not to removal.
+//!
 //! Format 1 collections kept records in JSON Lines segments (`records/000001.jsonl`, one per
 //! commit). A reader reads them as they are (parsing every record at open, as format 1 always
 //! did); the first writer converts them once into the record table (seq = line position, so the
 //! index stays valid) and commits format 2.
 
+mod legacy;
 mod lookup;
 mod map;
 pub mod table;
 
 use crate::digest::Md5;
-use crate::model::{Account, BlobRef, Corpus, DocId, Record};
+use crate::model::{Account, BlobRef, Corpus, DocId, Part, Record};
 use lookup::SeqIndex;
 use map::Mapped;
 use serde::{Deserialize, Serialize};
@@ -68,6 +79,10 @@ pub enum StoreError {
     /// The record table (its errors name the file and the row or byte).
     #[error(transparent)]
     Table(#[from] TableError),
+    /// Records were removed or compacted with records pushed and not committed (commit first:
+    /// a removal or compaction commits on its own, so its report names only what it did).
+    #[error("{0}: records pushed but not committed; commit them before removing or compacting")]
+    Uncommitted(PathBuf),
     /// Another process is writing to the collection.
     #[error("{0}: another process is writing to this collection")]
     Locked(PathBuf),
@@ -77,6 +92,22 @@ pub enum StoreError {
     /// Not a collection folder.
     #[error("{0} is not a collection (no MANIFEST.json)")]
     NotACollection(PathBuf),
+    /// A record's metadata is not of its corpus's kind (say, Drive metadata on a mail record).
+    #[error("record {doc_id}: {corpus} record with metadata of another corpus")]
+    MetadataMismatch {
+        /// The record.
+        doc_id: DocId,
+        /// Its corpus.
+        corpus: Corpus,
+    },
+    /// The bytes of a streamed blob could not be read from their source.
+    #[error("{what}: reading a blob to store: {source}")]
+    Source {
+        /// What was being read, as the caller named it (a path, a record id).
+        what: String,
+        /// The cause.
+        source: io::Error,
+    },
     /// A blob lies outside its pack's committed bytes.
     #[error(
         "record {doc_id}: blob at pack {pack} offset {offset} size {size} is outside the committed pack"
@@ -107,7 +138,7 @@ struct Manifest {
     /// Format 1 only: record segment file names, in commit order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     segments: Vec<String>,
-    /// Records.
+    /// Records not removed.
     records: u64,
     /// Distinct blobs the records reference (format 2; computed at open for format 1).
     #[serde(default)]
@@ -120,16 +151,17 @@ struct Manifest {
     table: Option<TableManifest>,
 }
 
-/// Statistics of a collection.
+/// Statistics of a collection: of its records, removed ones left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     /// Records.
     pub records: u64,
     /// Bytes of all records (duplicates counted each time).
     pub bytes: u64,
-    /// Distinct blobs.
+    /// Distinct blobs the records reference.
     pub blobs: u64,
-    /// Bytes of distinct blobs (what the packs hold).
+    /// Bytes of those blobs (what the packs hold for the records; the packs also keep the blobs
+    /// of removed records until a purge).
     pub blob_bytes: u64,
     /// Per corpus and account: (records, bytes).
     pub per_account: BTreeMap<(Corpus, Account), (u64, u64)>,
@@ -197,7 +229,25 @@ impl Store {
     /// Open the collection in `dir` as of its last commit. Reads the manifest and the record
     /// table's account summaries and maps the rest: no record is decoded (a format 1
     /// collection, not yet converted by a writer, is parsed whole).
+    ///
+    /// A writer that commits while this reads may delete the files the manifest just read names
+    /// (the previous summaries, or a compacted epoch): a missing table file is retried with the
+    /// new manifest a few times before it is an error.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let mut attempt = 0;
+        loop {
+            match Store::open_once(dir) {
+                Err(StoreError::Table(TableError::Io { source, .. }))
+                    if source.kind() == io::ErrorKind::NotFound && attempt < 3 =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(dir: &Path) -> Result<Store, StoreError> {
         let mpath = dir.join("MANIFEST.json");
         let text = match fs::read(&mpath) {
             Ok(t) => t,
@@ -243,9 +293,11 @@ impl Store {
                 for rec in &records {
                     let s = accounts.entry((rec.corpus, rec.account.clone())).or_default();
                     s.records += 1;
-                    s.bytes += rec.blob.size;
+                    s.bytes += rec.stored_bytes();
                     s.org_units.insert(rec.org_unit.clone());
-                    blobs.entry(rec.blob.md5).or_insert(rec.blob.size);
+                    for p in &rec.parts {
+                        blobs.entry(p.blob.md5).or_insert(p.blob.size);
+                    }
                 }
                 manifest.blobs = blobs.len() as u64;
                 manifest.blob_bytes = blobs.values().sum();
@@ -290,13 +342,32 @@ impl Store {
         self.manifest.generation
     }
 
-    /// Committed records (read from the manifest, nothing decoded).
+    /// Committed records, removed ones left out (read from the manifest, nothing decoded): the
+    /// count to show. Seqs run to [`rows`](Self::rows), which counts removed rows too.
     pub fn len(&self) -> u64 {
         self.manifest.records
     }
 
+    /// Rows of the record table, removed ones included: the seq the next record gets, and the
+    /// bound on every committed seq.
+    pub fn rows(&self) -> u64 {
+        match &self.records {
+            Records::Table(t) => t.rows(),
+            Records::Jsonl(v) => v.len() as u64,
+        }
+    }
+
+    /// The seqs removed since the last compaction, ascending (their index documents may remain
+    /// until a writer deletes them; see `Collection::open`).
+    pub fn removed(&self) -> &[u64] {
+        match &self.records {
+            Records::Table(t) => t.removed(),
+            Records::Jsonl(_) => &[],
+        }
+    }
+
     /// Whether records were removed (rows of the record table that are no longer live), so a
-    /// `seq` below [`len`](Self::len) is not necessarily a record.
+    /// `seq` below [`rows`](Self::rows) is not necessarily a record.
     pub fn has_removed(&self) -> bool {
         match &self.records {
             Records::Table(t) => t.rows() != t.live(),
@@ -310,7 +381,9 @@ impl Store {
     }
 
     /// The record with sequence number `seq`, decoded from the record table; `None` when there
-    /// is none.
+    /// is none: past the last row, or removed (a removed record is gone for every reader; one
+    /// holding its seq from before the removal, such as an export plan, finds nothing and says
+    /// so).
     pub fn get(&self, seq: u64) -> Result<Option<Record>, StoreError> {
         match &self.records {
             Records::Table(t) => Ok(t.get(seq)?),
@@ -328,19 +401,6 @@ impl Store {
         }
     }
 
-    /// The corpus, account and [`Key`] (DocId, blob, date) of record `seq`, read from fixed-width
-    /// rows without decoding the record (a format 1 collection, or a table written before the
-    /// keys file, decodes it); `None` when there is none.
-    pub fn key(&self, seq: u64) -> Result<Option<(Corpus, &Account, Key)>, StoreError> {
-        match &self.records {
-            Records::Table(t) => Ok(t.key(seq)?),
-            Records::Jsonl(v) => Ok(usize::try_from(seq)
-                .ok()
-                .and_then(|i| v.get(i))
-                .map(|r| (r.corpus, &r.account, Key::of(r)))),
-        }
-    }
-
     /// The seqs of `account`'s records in `corpus`, ascending, without decoding records.
     pub fn seqs_of(&self, corpus: Corpus, account: &Account) -> Result<Vec<u64>, StoreError> {
         match &self.records {
@@ -353,24 +413,52 @@ impl Store {
         }
     }
 
-    /// Every record in `seq` order, each decoded as it is reached.
+    /// The corpus, account and [`Key`] (DocId, main blob, date, part count) of record `seq`,
+    /// read from fixed-width rows without decoding the record (a format 1 collection, or a
+    /// table written before the keys file, decodes it); `None` when there is none (removed).
+    pub fn key(&self, seq: u64) -> Result<Option<(Corpus, &Account, Key)>, StoreError> {
+        match &self.records {
+            Records::Table(t) => Ok(t.key(seq)?),
+            Records::Jsonl(v) => Ok(usize::try_from(seq)
+                .ok()
+                .and_then(|i| v.get(i))
+                .map(|r| (r.corpus, &r.account, Key::of(r)))),
+        }
+    }
+
+    /// The seqs of the live records with these DocIds, read from the key rows in one pass
+    /// (nothing decoded): what a removal needs. DocIds not found are absent from the map.
+    pub fn seqs_of_docs(
+        &self,
+        ids: &std::collections::HashSet<DocId>,
+    ) -> Result<HashMap<DocId, u64>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        for seq in 0..self.rows() {
+            if let Some((_, _, k)) = self.key(seq)?
+                && ids.contains(&k.doc_id)
+            {
+                out.entry(k.doc_id).or_insert(seq);
+                if out.len() == ids.len() {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every record in `seq` order, each decoded as it is reached; removed ones left out.
     pub fn iter(&self) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
-        let rows = match &self.records {
-            Records::Table(t) => t.rows(),
-            Records::Jsonl(v) => v.len() as u64,
-        };
-        (0..rows).filter_map(move |seq| self.get(seq).transpose())
+        (0..self.rows()).filter_map(move |seq| self.get(seq).transpose())
     }
 
     /// The record with this DocId. Reads every record's key until it is found (decoding only
     /// that record): for rare paths (a retry naming DocIds the search did not give) and tests,
     /// not for loops.
     pub fn find(&self, doc_id: &DocId) -> Result<Option<Record>, StoreError> {
-        let rows = match &self.records {
-            Records::Table(t) => t.rows(),
-            Records::Jsonl(v) => v.len() as u64,
-        };
-        for seq in 0..rows {
+        for seq in 0..self.rows() {
             if let Some((_, _, k)) = self.key(seq)?
                 && k.doc_id == *doc_id
             {
@@ -380,9 +468,15 @@ impl Store {
         Ok(None)
     }
 
-    /// The stored original bytes of `rec`, borrowed from the pack map (no copy).
+    /// The stored original bytes of `rec`'s main part (the message, the file), borrowed from
+    /// the pack map (no copy).
     pub fn bytes(&self, rec: &Record) -> Result<&[u8], StoreError> {
-        let b = &rec.blob;
+        self.part_bytes(rec, rec.parts.main())
+    }
+
+    /// The stored bytes of one of `rec`'s parts, borrowed from the pack map (no copy).
+    pub fn part_bytes(&self, rec: &Record, part: &Part) -> Result<&[u8], StoreError> {
+        let b = &part.blob;
         let out_of_range = || StoreError::BlobOutOfRange {
             doc_id: rec.doc_id,
             pack: b.pack,
@@ -431,9 +525,10 @@ impl Store {
     /// generation): a format 1 collection to the record table, a table without a keys file to
     /// one with it (both decode every record once).
     ///
-    /// Builds the blob lookup (MD5 → first record holding it) from the keys file's fixed-width
-    /// rows: no record is decoded, 8 bytes of memory per slot (128 MB at 10 million records).
-    /// DocIds are looked up per account, when asked ([`StoreWriter::contains`]).
+    /// Builds the blob lookup (main blob MD5 → first live record holding it) from the keys
+    /// file's fixed-width rows: 8 bytes of memory per slot (128 MB at 10 million records). Only
+    /// records with more than one part are decoded, for the blobs of their other parts. DocIds
+    /// are looked up per account, when asked ([`StoreWriter::contains`]).
     pub fn writer(self) -> Result<StoreWriter, StoreError> {
         let lock_path = self.dir.join("LOCK");
         let lock = OpenOptions::new()
@@ -456,7 +551,6 @@ impl Store {
         // Under the lock: cuts the table's files back to their committed lengths and deletes the
         // ones the manifest does not name (a format 1 collection starts an empty table).
         let committed = if jsonl { None } else { this.manifest.table.as_ref() };
-        // Builds the keys file of a table committed without one.
         let mut table = RecordTableWriter::open(&rec_dir, committed)?;
         if jsonl {
             for r in this.iter() {
@@ -470,12 +564,26 @@ impl Store {
         if rows > lookup::SEQ_LIMIT {
             return Err(StoreError::Full(this.dir.clone()));
         }
+        let mut multi = Vec::new();
         let live = (0..rows).filter_map(|seq| match this.key(seq) {
-            Ok(Some((_, _, k))) => Some(Ok((seq, k.blob.md5.0))),
+            Ok(Some((_, _, k))) => {
+                if k.parts > 1 {
+                    multi.push(seq);
+                }
+                Some(Ok((seq, k.blob.md5.0)))
+            }
             Ok(None) => None,
             Err(e) => Some(Err(e)),
         });
         let blobs = SeqIndex::build(live, |s| committed_md5(&this, s))?;
+        let mut other_parts = HashMap::new();
+        for seq in multi {
+            if let Some(r) = this.get(seq)? {
+                for p in r.parts.iter().skip(1) {
+                    other_parts.entry(p.blob.md5).or_insert(p.blob);
+                }
+            }
+        }
         let (pack, pack_len) = match this.manifest.packs.last() {
             Some(&len) if len < PACK_LIMIT => (this.manifest.packs.len() as u32 - 1, len),
             _ => (this.manifest.packs.len() as u32, 0),
@@ -484,6 +592,7 @@ impl Store {
         let file =
             OpenOptions::new().create(true).append(true).open(&path).map_err(io_err(&path))?;
         let blob_bytes = this.manifest.blob_bytes;
+        let this_blobs = this.manifest.blobs;
         Ok(StoreWriter {
             store: this,
             _lock: lock,
@@ -494,10 +603,13 @@ impl Store {
             committed_rows: rows,
             docs: None,
             blobs,
+            other_parts,
+            blob_count: this_blobs,
             blob_bytes,
             unreferenced: HashMap::new(),
             pending: Vec::new(),
             pending_accounts: HashSet::new(),
+            removed: Vec::new(),
             closed: Vec::new(),
         })
     }
@@ -588,7 +700,7 @@ fn load_segment(path: &Path, out: &mut Vec<Record>) -> Result<(), StoreError> {
     let file = File::open(path).map_err(io_err(path))?;
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line.map_err(io_err(path))?;
-        let rec: Record = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
+        let rec = legacy::decode(line.as_bytes()).map_err(|e| StoreError::Corrupt {
             path: path.to_path_buf(),
             reason: format!("line {}: {e}", i + 1),
         })?;
@@ -626,6 +738,94 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// A point in a commit that removes records or compacts, in the order they are reached.
+///
+/// Each is a place a crash can leave the collection in, so tests stop a process at each one;
+/// callers may also show progress or log them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum CommitStep {
+    /// The record table's new state (a removal's tombstones and account totals, or a
+    /// compaction's new epoch) is written and synced. Nothing is committed yet.
+    Prepared,
+    /// Dependent state (the index) committed under the new generation. Still nothing is
+    /// committed: the manifest names the previous state.
+    IndexCommitted,
+    /// The manifest naming the new state is renamed into place: the commit point.
+    Committed,
+    /// Files the manifest no longer names (the previous summaries; after a compaction, the old
+    /// epoch) are deleted.
+    CleanedUp,
+    /// After the commit, the index caught up: a removal's documents are deleted, or a
+    /// compaction's index segments holding deleted documents are merged away.
+    IndexUpdated,
+}
+
+/// Told of each [`CommitStep`] as a removal or compaction reaches it; the default does nothing.
+pub trait CommitSteps {
+    /// `step` is done.
+    fn reached(&mut self, _step: CommitStep) {}
+}
+
+/// A [`CommitSteps`] that ignores every step.
+pub struct NoSteps;
+impl CommitSteps for NoSteps {}
+
+/// What a compaction did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Compaction {
+    /// The generation that committed it (unchanged when there was nothing to compact).
+    pub generation: u64,
+    /// Records whose bytes left the record table: those removed since the previous compaction.
+    pub records_dropped: u64,
+    /// Records kept (every one not removed).
+    pub records_kept: u64,
+    /// Bytes of the record table's data file before.
+    pub data_bytes_before: u64,
+    /// And after.
+    pub data_bytes_after: u64,
+}
+
+/// The one writer of a collection: appends blobs and records, removes records, compacts, and
+/// commits.
+///
+/// After an error part-way through a commit, drop the writer and open a new one: it starts
+/// from the last commit and deletes whatever the failed one left.
+pub struct StoreWriter {
+    store: Store,
+    _lock: File,
+    pack: u32,
+    pack_file: BufWriter<File>,
+    pack_len: u64,
+    table: RecordTableWriter,
+    /// Rows of the committed table: pending records have the seqs from here on.
+    committed_rows: u64,
+    /// The DocIds of the account last asked about (a DocId derives from its corpus and account,
+    /// so no other account's records can hold it), read from the keys file once per account;
+    /// removed records left out (a removed record's source ingested again is stored again).
+    docs: Option<AccountDocs>,
+    /// Main blobs of live records, committed or pending: MD5 → seq of the first record holding
+    /// it (its key row has the `BlobRef`).
+    blobs: SeqIndex,
+    /// Blobs of the other parts (attachments, transcripts) of live records, committed or
+    /// pending. Only records with more than one part have them, so this stays small beside
+    /// `blobs`.
+    other_parts: HashMap<Md5, BlobRef>,
+    /// Distinct blobs live records reference ([`Stats::blobs`]), and their bytes.
+    blob_count: u64,
+    blob_bytes: u64,
+    /// Blobs written since the last commit that no pushed record references yet.
+    unreferenced: HashMap<Md5, BlobRef>,
+    /// Records pushed since the last commit, seq = `committed_rows` + position.
+    pending: Vec<Pending>,
+    /// The accounts of those records.
+    pending_accounts: HashSet<(Corpus, Account)>,
+    /// Records removed since the last commit (their parts' blobs are counted off at commit).
+    removed: Vec<Record>,
+    /// Packs closed since the last commit, with their final length.
+    closed: Vec<(u32, u64)>,
+}
+
 /// The blob MD5 of committed record `seq`, for [`SeqIndex`] (`None`: removed).
 fn committed_md5(store: &Store, seq: u64) -> Result<Option<[u8; 16]>, StoreError> {
     Ok(store.key(seq)?.map(|(_, _, k)| k.blob.md5.0))
@@ -638,39 +838,11 @@ struct Pending {
     key: Key,
 }
 
-/// The DocIds of one account's records, committed and pending.
+/// The DocIds of one account's live records, committed and pending.
 struct AccountDocs {
     corpus: Corpus,
     account: Account,
     docs: HashSet<DocId>,
-}
-
-/// The one writer of a collection: appends blobs and records, commits them together.
-pub struct StoreWriter {
-    store: Store,
-    _lock: File,
-    pack: u32,
-    pack_file: BufWriter<File>,
-    pack_len: u64,
-    table: RecordTableWriter,
-    /// Rows of the committed table: pending records have the seqs from here on.
-    committed_rows: u64,
-    /// The DocIds of the account last asked about (a DocId derives from its corpus and account,
-    /// so no other account's records can hold it): read from the keys file once per account.
-    docs: Option<AccountDocs>,
-    /// The blobs records reference, committed or pending: MD5 → seq of the first record holding
-    /// it (its key has the `BlobRef`).
-    blobs: SeqIndex,
-    /// Bytes of those blobs.
-    blob_bytes: u64,
-    /// Blobs written since the last commit that no pushed record references yet.
-    unreferenced: HashMap<Md5, BlobRef>,
-    /// Records pushed since the last commit, seq = `committed_rows` + position.
-    pending: Vec<Pending>,
-    /// The accounts of those records.
-    pending_accounts: HashSet<(Corpus, Account)>,
-    /// Packs closed since the last commit, with their final length.
-    closed: Vec<(u32, u64)>,
 }
 
 /// The key of record `seq`, committed (from `store`) or pending.
@@ -687,12 +859,13 @@ fn key_at(
 }
 
 impl StoreWriter {
-    /// The committed state (pending records are not visible in it).
+    /// The committed state (pending records and removals are not visible in it).
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// Is this DocId, of a record of `account` in `corpus`, already committed or pending?
+    /// Is this DocId, of a record of `account` in `corpus`, already committed or pending (and
+    /// not removed)?
     ///
     /// The first question about an account reads the DocIds of its records from the keys file
     /// (no record decoded); later ones about the same account are answered from memory.
@@ -705,8 +878,12 @@ impl StoreWriter {
         let cached =
             self.docs.as_ref().is_some_and(|d| d.corpus == corpus && d.account == *account);
         if !cached {
+            let gone: HashSet<u64> = self.removed.iter().map(|r| r.seq).collect();
             let mut docs = HashSet::new();
             for seq in self.store.seqs_of(corpus, account)? {
+                if gone.contains(&seq) {
+                    continue;
+                }
                 if let Some((_, _, k)) = self.store.key(seq)? {
                     docs.insert(k.doc_id);
                 }
@@ -717,6 +894,12 @@ impl StoreWriter {
             self.docs = Some(AccountDocs { corpus, account: account.clone(), docs });
         }
         Ok(self.docs.as_ref().is_some_and(|d| d.docs.contains(doc_id)))
+    }
+
+    /// The seqs of the committed live records with these DocIds (one pass over the key rows;
+    /// see [`Store::seqs_of_docs`]).
+    pub fn seqs_of_docs(&self, ids: &HashSet<DocId>) -> Result<HashMap<DocId, u64>, StoreError> {
+        self.store.seqs_of_docs(ids)
     }
 
     /// The next record's sequence number.
@@ -735,36 +918,113 @@ impl StoreWriter {
         self.pending_accounts.contains(&(corpus, account.clone()))
     }
 
+    /// Removals waiting for the next commit.
+    pub fn removals(&self) -> u64 {
+        self.removed.len() as u64
+    }
+
+    /// Where a live record (committed or pending) already stored these bytes.
+    fn blob(&self, md5: &Md5) -> Result<Option<BlobRef>, StoreError> {
+        let (store, rows, pending) = (&self.store, self.committed_rows, &self.pending);
+        let md5_of = |s: u64| -> Result<Option<[u8; 16]>, StoreError> {
+            Ok(key_at(store, rows, pending, s)?.map(|k| k.blob.md5.0))
+        };
+        if let Some(seq) = self.blobs.find(&md5.0, md5_of)?
+            && let Some(k) = key_at(store, rows, pending, seq)?
+        {
+            return Ok(Some(k.blob));
+        }
+        Ok(self.other_parts.get(md5).copied())
+    }
+
+    /// Where these bytes are already: a live record's blob, or one written since the last
+    /// commit.
+    fn known(&self, md5: &Md5) -> Result<Option<BlobRef>, StoreError> {
+        match self.blob(md5)? {
+            Some(b) => Ok(Some(b)),
+            None => Ok(self.unreferenced.get(md5).copied()),
+        }
+    }
+
     /// Store `bytes` (once per distinct MD5). Returns where they are and whether they were new.
     pub fn put_blob(&mut self, md5: Md5, bytes: &[u8]) -> Result<(BlobRef, bool), StoreError> {
-        if let Some(b) = self.blob(&md5)? {
+        if let Some(b) = self.known(&md5)? {
             return Ok((b, false));
-        }
-        if let Some(b) = self.unreferenced.get(&md5) {
-            return Ok((*b, false));
         }
         if self.pack_len > 0 && self.pack_len + bytes.len() as u64 > PACK_LIMIT {
             self.roll_pack()?;
         }
         let path = pack_path(&self.store.dir, self.pack);
         self.pack_file.write_all(bytes).map_err(io_err(&path))?;
-        let blob =
-            BlobRef { md5, size: bytes.len() as u64, pack: self.pack, offset: self.pack_len };
+        let blob = BlobRef {
+            md5,
+            size: bytes.len() as u64,
+            pack: self.pack,
+            offset: self.pack_len,
+            crc32: Some(crate::digest::crc32(bytes)),
+        };
         self.pack_len += bytes.len() as u64;
         self.unreferenced.insert(md5, blob);
         Ok((blob, true))
     }
 
-    /// Where a record already stored these bytes.
-    fn blob(&self, md5: &Md5) -> Result<Option<BlobRef>, StoreError> {
-        let (store, rows, pending) = (&self.store, self.committed_rows, &self.pending);
-        let md5_of = |s: u64| -> Result<Option<[u8; 16]>, StoreError> {
-            Ok(key_at(store, rows, pending, s)?.map(|k| k.blob.md5.0))
-        };
-        match self.blobs.find(&md5.0, md5_of)? {
-            Some(seq) => Ok(key_at(store, rows, pending, seq)?.map(|k| k.blob)),
-            None => Ok(None),
+    /// Store the bytes `src` yields, copied into the pack in 64 KiB pieces and hashed as they
+    /// pass, so memory does not grow with the blob (a 5 GB Drive file is never held whole).
+    /// `what` names the source in errors. Returns where they are and whether they were new.
+    ///
+    /// The MD5 is known only at the end: bytes already stored under it are written once more and
+    /// then cut off again (the pack's uncommitted tail is the writer's to cut; a crash meanwhile
+    /// leaves bytes past the committed length, which the next writer removes). A blob may make
+    /// its pack grow past [`PACK_LIMIT`]; the next blob starts a new pack.
+    pub fn put_stream(
+        &mut self,
+        what: &str,
+        mut src: impl io::Read,
+    ) -> Result<(BlobRef, bool), StoreError> {
+        if self.pack_len >= PACK_LIMIT {
+            self.roll_pack()?;
         }
+        let path = pack_path(&self.store.dir, self.pack);
+        let start = self.pack_len;
+        let mut md5 = crate::digest::Md5Hasher::new();
+        let mut crc = crate::digest::Crc32Hasher::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = match src.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    self.cut_pack_to(start)?;
+                    return Err(StoreError::Source { what: what.to_owned(), source });
+                }
+            };
+            let piece = buf.get(..n).unwrap_or_default();
+            md5.update(piece);
+            crc.update(piece);
+            self.pack_file.write_all(piece).map_err(io_err(&path))?;
+            size += n as u64;
+            self.pack_len += n as u64;
+        }
+        let md5 = md5.finish();
+        if let Some(b) = self.known(&md5)? {
+            self.cut_pack_to(start)?;
+            return Ok((b, false));
+        }
+        let blob = BlobRef { md5, size, pack: self.pack, offset: start, crc32: Some(crc.finish()) };
+        self.unreferenced.insert(md5, blob);
+        Ok((blob, true))
+    }
+
+    /// Cut the current pack back to `len` bytes (only ever uncommitted bytes written since).
+    fn cut_pack_to(&mut self, len: u64) -> Result<(), StoreError> {
+        let path = pack_path(&self.store.dir, self.pack);
+        self.pack_file.flush().map_err(io_err(&path))?;
+        // The file is opened for appending: after the cut, writes continue at the new end.
+        self.pack_file.get_ref().set_len(len).map_err(io_err(&path))?;
+        self.pack_len = len;
+        Ok(())
     }
 
     fn roll_pack(&mut self) -> Result<(), StoreError> {
@@ -783,10 +1043,24 @@ impl StoreWriter {
     }
 
     /// Append a record to the record table for the next commit. Its `seq` must be
-    /// [`next_seq`](Self::next_seq).
+    /// [`next_seq`](Self::next_seq). Needs every removal committed first
+    /// ([`StoreError::Uncommitted`]), so a commit either appends or removes.
     pub fn push(&mut self, rec: &Record) -> Result<(), StoreError> {
+        if !rec.meta.fits(rec.corpus) {
+            return Err(StoreError::MetadataMismatch { doc_id: rec.doc_id, corpus: rec.corpus });
+        }
+        if !self.removed.is_empty() {
+            return Err(StoreError::Uncommitted(self.store.dir.clone()));
+        }
         if rec.seq >= lookup::SEQ_LIMIT {
             return Err(StoreError::Full(self.store.dir.clone()));
+        }
+        // Which of its blobs no live record references yet (counted once each).
+        let mut fresh: Vec<BlobRef> = Vec::new();
+        for p in &rec.parts {
+            if self.blob(&p.blob.md5)?.is_none() && !fresh.iter().any(|b| b.md5 == p.blob.md5) {
+                fresh.push(p.blob);
+            }
         }
         self.table.append(rec)?;
         let key = Key::of(rec);
@@ -797,13 +1071,20 @@ impl StoreWriter {
             d.docs.insert(rec.doc_id);
         }
         self.pending.push(Pending { corpus: rec.corpus, account: rec.account.clone(), key });
-        self.unreferenced.remove(&rec.blob.md5);
         let (store, rows, pending) = (&self.store, self.committed_rows, &self.pending);
         let md5_of = |s: u64| -> Result<Option<[u8; 16]>, StoreError> {
             Ok(key_at(store, rows, pending, s)?.map(|k| k.blob.md5.0))
         };
-        if self.blobs.insert(&rec.blob.md5.0, rec.seq, md5_of)? {
-            self.blob_bytes += rec.blob.size;
+        self.blobs.insert(&rec.blob().md5.0, rec.seq, md5_of)?;
+        for p in rec.parts.iter().skip(1) {
+            self.other_parts.entry(p.blob.md5).or_insert(p.blob);
+        }
+        for p in &rec.parts {
+            self.unreferenced.remove(&p.blob.md5);
+        }
+        for b in fresh {
+            self.blob_count += 1;
+            self.blob_bytes += b.size;
         }
         if !self.has_pending(rec.corpus, &rec.account) {
             self.pending_accounts.insert((rec.corpus, rec.account.clone()));
@@ -811,8 +1092,68 @@ impl StoreWriter {
         Ok(())
     }
 
-    /// Make everything pushed so far durable. `then` runs after the data is synced and before
-    /// the manifest names it, with the new generation: the place to commit dependent state.
+    /// Remove the committed record `seq` at the next commit. Returns it, or `None` when there is
+    /// no such record (never committed, or already removed). Needs every pushed record
+    /// committed first ([`StoreError::Uncommitted`]), so a commit either appends or removes.
+    ///
+    /// Its parts' blobs stay in their packs (see the module documentation); at the commit,
+    /// [`Stats::blobs`] stops counting each one no live record references any more (one pass
+    /// over the key rows finds out).
+    pub fn remove(&mut self, seq: u64) -> Result<Option<Record>, StoreError> {
+        if !self.pending.is_empty() {
+            return Err(StoreError::Uncommitted(self.store.dir.clone()));
+        }
+        let Some(rec) = self.store.get(seq)? else { return Ok(None) };
+        if !self.table.remove(seq)? {
+            // Removed since the last commit.
+            return Ok(None);
+        }
+        if let Some(d) = &mut self.docs
+            && d.corpus == rec.corpus
+            && d.account == rec.account
+        {
+            d.docs.remove(&rec.doc_id);
+        }
+        self.removed.push(rec.clone());
+        Ok(Some(rec))
+    }
+
+    /// After removals: the blobs of the removed records that no live record references any
+    /// more, each once. One pass over the key rows (decoding only records with several parts),
+    /// so memory grows with the removed records, not with the collection.
+    fn orphaned_blobs(&self) -> Result<Vec<BlobRef>, StoreError> {
+        let gone: HashSet<u64> = self.removed.iter().map(|r| r.seq).collect();
+        let mut candidates: HashMap<Md5, BlobRef> = HashMap::new();
+        for r in &self.removed {
+            for p in &r.parts {
+                candidates.entry(p.blob.md5).or_insert(p.blob);
+            }
+        }
+        for seq in 0..self.store.rows() {
+            if candidates.is_empty() {
+                break;
+            }
+            if gone.contains(&seq) {
+                continue;
+            }
+            let Some((_, _, k)) = self.store.key(seq)? else { continue };
+            candidates.remove(&k.blob.md5);
+            if k.parts > 1
+                && let Some(r) = self.store.get(seq)?
+            {
+                for p in &r.parts {
+                    candidates.remove(&p.blob.md5);
+                }
+            }
+        }
+        let mut out: Vec<BlobRef> = candidates.into_values().collect();
+        out.sort_by_key(|b| b.md5.0);
+        Ok(out)
+    }
+
+    /// Make everything pushed and removed so far durable. `then` runs after the data is synced
+    /// and before the manifest names it, with the new generation: the place to commit dependent
+    /// state.
     ///
     /// Order: sync the packs; prepare the record table (its files synced, a new summaries file);
     /// `then`; rename the new manifest into place (the commit); let the table delete what the
@@ -821,43 +1162,121 @@ impl StoreWriter {
         &mut self,
         then: impl FnOnce(u64) -> Result<(), crate::Error>,
     ) -> Result<u64, crate::Error> {
-        if self.pending.is_empty() {
+        self.commit_steps(&mut NoSteps, then)
+    }
+
+    /// [`commit`](Self::commit), telling `steps` of each [`CommitStep`] it passes.
+    pub fn commit_steps(
+        &mut self,
+        steps: &mut dyn CommitSteps,
+        then: impl FnOnce(u64) -> Result<(), crate::Error>,
+    ) -> Result<u64, crate::Error> {
+        if self.pending.is_empty() && self.removed.is_empty() {
             return Ok(self.store.manifest.generation);
         }
         let path = pack_path(&self.store.dir, self.pack);
         self.pack_file.flush().map_err(io_err(&path))?;
         self.pack_file.get_ref().sync_data().map_err(io_err(&path))?;
+        let orphaned = self.orphaned_blobs()?;
         let tm = self.table.prepare().map_err(StoreError::from)?;
+        steps.reached(CommitStep::Prepared);
+        // After an error from here on the writer is dropped (see the type's documentation), so
+        // the counts can change before the commit.
+        for b in &orphaned {
+            self.blob_count = self.blob_count.saturating_sub(1);
+            self.blob_bytes = self.blob_bytes.saturating_sub(b.size);
+        }
 
         let generation = self.store.manifest.generation + 1;
         then(generation)?;
+        steps.reached(CommitStep::IndexCommitted);
 
         let mut m = self.store.manifest.clone();
-        m.generation = generation;
         for &(n, len) in &self.closed {
             set_pack_len(&mut m.packs, n, len);
         }
         set_pack_len(&mut m.packs, self.pack, self.pack_len);
+        let rows = tm.rows;
+        self.install(m, generation, tm, steps)?;
+        self.closed.clear();
+        self.unreferenced.clear();
+        // The pending records are committed rows now: their keys are read from the table.
+        self.committed_rows = rows;
+        self.pending.clear();
+        self.pending_accounts.clear();
+        self.removed.clear();
+        for b in &orphaned {
+            self.other_parts.remove(&b.md5);
+        }
+        Ok(generation)
+    }
+
+    /// Commit `m` as `generation` with the record table `tm` and the writer's blob counts:
+    /// rename it into place, let the table delete what it no longer names, reopen for reading.
+    fn install(
+        &mut self,
+        mut m: Manifest,
+        generation: u64,
+        tm: TableManifest,
+        steps: &mut dyn CommitSteps,
+    ) -> Result<(), StoreError> {
+        m.generation = generation;
         m.records = tm.live;
-        m.blobs = self.blobs.len() as u64;
+        m.blobs = self.blob_count;
         m.blob_bytes = self.blob_bytes;
         m.table = Some(tm.clone());
         write_manifest(&self.store.dir, &m)?;
+        steps.reached(CommitStep::Committed);
 
-        self.table.committed(&tm).map_err(StoreError::from)?;
-        self.closed.clear();
-        self.unreferenced.clear();
-        let t =
-            RecordTable::open(&self.store.dir.join("records"), &tm).map_err(StoreError::from)?;
+        self.table.committed(&tm)?;
+        steps.reached(CommitStep::CleanedUp);
+        let t = RecordTable::open(&self.store.dir.join("records"), &tm)?;
         self.store.accounts = summaries_of(&t);
         self.store.records = Records::Table(Box::new(t));
         self.store.manifest = m;
-        self.store.remap()?;
-        // The pending records are committed rows now: their keys are read from the table.
-        self.committed_rows = tm.rows;
-        self.pending.clear();
-        self.pending_accounts.clear();
-        Ok(generation)
+        self.store.remap()
+    }
+
+    /// Rewrite the record table without the bytes of the records removed since the last
+    /// compaction, into a new epoch, and commit it: `then` runs after the new epoch is synced and
+    /// before the manifest names it, with the new generation (as in [`commit`](Self::commit)).
+    /// Seqs do not change. Needs every push and removal committed first
+    /// ([`StoreError::Uncommitted`]); with nothing removed since the last compaction, nothing is
+    /// written.
+    ///
+    /// A crash before the manifest rename leaves the old epoch committed (the new one's files
+    /// are deleted by the next writer); after it, the new one (the old one's files are deleted
+    /// by this writer, or the next). Packs are not touched: removed records' blobs stay.
+    pub fn compact(
+        &mut self,
+        steps: &mut dyn CommitSteps,
+        then: impl FnOnce(u64) -> Result<(), crate::Error>,
+    ) -> Result<Compaction, crate::Error> {
+        if !self.pending.is_empty() || !self.removed.is_empty() {
+            return Err(StoreError::Uncommitted(self.store.dir.clone()).into());
+        }
+        let base = self.table.base().clone();
+        let mut report = Compaction {
+            generation: self.store.manifest.generation,
+            records_dropped: self.store.removed().len() as u64,
+            records_kept: base.live,
+            data_bytes_before: base.data_len,
+            data_bytes_after: base.data_len,
+        };
+        if report.records_dropped == 0 {
+            return Ok(report);
+        }
+        let tm = self.table.compact().map_err(StoreError::from)?;
+        steps.reached(CommitStep::Prepared);
+        let generation = self.store.manifest.generation + 1;
+        then(generation)?;
+        steps.reached(CommitStep::IndexCommitted);
+        report.generation = generation;
+        report.data_bytes_after = tm.data_len;
+        report.records_kept = tm.live;
+        let m = self.store.manifest.clone();
+        self.install(m, generation, tm, steps)?;
+        Ok(report)
     }
 
     /// Record (replace) the members of `group`, durably.

@@ -9,8 +9,8 @@
 //! records/accounts-EEEE.bin      runs [prev run u64][n u64][n × seq u64], one per account per
 //!                                commit, linked backwards (u64::MAX = none)
 //! records/tombstones-EEEE.bin    u64 seqs removed in this epoch
-//! records/keys-EEEE.bin          64-byte rows, row number = seq: DocId, blob MD5, blob size,
-//!                                offset and pack, flags, date (see [`Key`])
+//! records/keys-EEEE.bin          72-byte rows, row number = seq: DocId, main blob MD5, size,
+//!                                offset and pack, flags, date, CRC-32, parts (see [`Key`])
 //! records/summaries-GGGGGGGG.bin account ids ↔ (corpus, account), totals, last run (+ MD5)
 //! ```
 //!
@@ -23,11 +23,12 @@
 //!
 //! Records are decoded only by [`RecordTable::get`]: opening and counting maps files and reads
 //! the summaries and tombstones, nothing per record. The keys file holds, per row, what a writer
-//! looks records up by (DocId, blob MD5 → where the blob is) and what a search orders hits by
-//! (date, size), so neither decodes records at 10 million. Tables written before it existed have
-//! none (`keys: false` in their manifest): readers decode records for it, and the first writer
-//! builds it, once. The format byte of each record (1 = serde
-//! JSON) lets a faster encoding come later without a migration.
+//! looks records up by (DocId, main blob MD5 → where the blob is, its CRC-32, how many parts) and
+//! what a search orders hits by (date, size), so neither decodes records at 10 million. Tables
+//! written before it existed have none (`keys: false` in their manifest): readers decode records
+//! for it, and the first writer builds it, once. The format byte of each record (1 = serde JSON
+//! of a one-blob record, 2 = serde JSON of a record with parts) lets an encoding change without
+//! a migration: old rows are read as they are.
 //!
 //! Every offset and length read from disk is bounds-checked: a damaged file gives a
 //! [`TableError::Corrupt`] naming the file and the row or byte, never a panic.
@@ -48,19 +49,25 @@ mod tests;
 /// Bytes per row of the rows file.
 const ROW: u64 = 16;
 /// Bytes per row of the keys file.
-const KEY: u64 = 64;
+const KEY: u64 = 72;
 /// Key row flag: the row was written (a live row without it is damage, not a record).
 const KEY_WRITTEN: u32 = 1;
 /// Key row flag: the record has a date.
 const KEY_DATED: u32 = 2;
+/// Key row flag: the main blob's CRC-32 is known (recorded at ingest since issue 10).
+const KEY_CRC: u32 = 4;
 /// Bytes of a record's header in the data file: length u32, format u8.
 const HEADER: u64 = 5;
 /// Account id bit marking a row removed (set only by compaction, which drops its data).
 const DEAD: u32 = 1 << 31;
 /// "No run" in the account runs chain.
 const NONE: u64 = u64::MAX;
-/// Record format byte: the record's serde JSON.
-const FORMAT_JSON: u8 = 1;
+/// Record format byte: serde JSON of a record with one `blob` (read through
+/// [`super::legacy`]).
+const FORMAT_JSON_V1: u8 = 1;
+/// Record format byte: serde JSON of a record with `parts` (written by this version). A reader
+/// that predates it refuses the row ("unknown record format 2") instead of misreading it.
+const FORMAT_JSON: u8 = 2;
 /// First bytes of a summaries file.
 const SUMMARIES_MAGIC: &[u8; 8] = b"EDRTSUM1";
 /// Buffer size of each appended file.
@@ -163,7 +170,7 @@ pub struct TableManifest {
     pub accounts_len: u64,
     /// Committed bytes of the tombstones file.
     pub tombstones_len: u64,
-    /// Whether the keys file holds a row per row (`rows` × 64 bytes committed). Missing in
+    /// Whether the keys file holds a row per row (`rows` × 72 bytes committed). Missing in
     /// manifests written before the keys file existed: read as `false`.
     #[serde(default)]
     pub keys: bool,
@@ -188,9 +195,10 @@ impl Default for TableManifest {
 /// What the keys file holds of one record: what a writer looks it up by and a search orders it
 /// by, read without decoding the record.
 ///
-/// Row layout (64 bytes, little-endian): DocId 16, blob MD5 16, blob size u64, blob offset u64,
-/// blob pack u32, flags u32 (bit 0: written, bit 1: dated), date i64 (UTC seconds; 0 without
-/// one).
+/// Row layout (72 bytes, little-endian): DocId 16, main blob MD5 16, blob size u64, blob offset
+/// u64, blob pack u32, flags u32 (bit 0: written, bit 1: dated, bit 2: CRC known), date i64 (UTC
+/// seconds; 0 without one), blob CRC-32 u32 (0 without one), parts u32 (the record's part count:
+/// a writer decodes the record for the blobs of its other parts only when it is above 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Key {
     /// The record's DocId.
@@ -199,12 +207,19 @@ pub struct Key {
     pub blob: BlobRef,
     /// [`Record::date`].
     pub date: Option<i64>,
+    /// How many parts the record has (the main part's blob is `blob`).
+    pub parts: u32,
 }
 
 impl Key {
     /// The key of `rec`.
     pub fn of(rec: &Record) -> Key {
-        Key { doc_id: rec.doc_id, blob: rec.blob, date: rec.date() }
+        Key {
+            doc_id: rec.doc_id,
+            blob: *rec.blob(),
+            date: rec.date(),
+            parts: u32::try_from(rec.parts.len()).unwrap_or(u32::MAX),
+        }
     }
 
     fn bytes(&self) -> [u8; KEY as usize] {
@@ -214,9 +229,13 @@ impl Key {
         r[32..40].copy_from_slice(&self.blob.size.to_le_bytes());
         r[40..48].copy_from_slice(&self.blob.offset.to_le_bytes());
         r[48..52].copy_from_slice(&self.blob.pack.to_le_bytes());
-        let flags = KEY_WRITTEN | if self.date.is_some() { KEY_DATED } else { 0 };
+        let flags = KEY_WRITTEN
+            | if self.date.is_some() { KEY_DATED } else { 0 }
+            | if self.blob.crc32.is_some() { KEY_CRC } else { 0 };
         r[52..56].copy_from_slice(&flags.to_le_bytes());
         r[56..64].copy_from_slice(&self.date.unwrap_or(0).to_le_bytes());
+        r[64..68].copy_from_slice(&self.blob.crc32.unwrap_or(0).to_le_bytes());
+        r[68..72].copy_from_slice(&self.parts.to_le_bytes());
         r
     }
 
@@ -239,6 +258,10 @@ impl Key {
         if flags & KEY_WRITTEN == 0 {
             return None;
         }
+        let mut crc = [0u8; 4];
+        crc.copy_from_slice(&b[64..68]);
+        let mut parts = [0u8; 4];
+        parts.copy_from_slice(&b[68..72]);
         Some(Key {
             doc_id: DocId::from_bytes(doc),
             blob: BlobRef {
@@ -246,8 +269,10 @@ impl Key {
                 size: u64::from_le_bytes(u(32..40)),
                 offset: u64::from_le_bytes(u(40..48)),
                 pack: u32::from_le_bytes(pack),
+                crc32: (flags & KEY_CRC != 0).then(|| u32::from_le_bytes(crc)),
             },
             date: (flags & KEY_DATED != 0).then(|| i64::from_le_bytes(u(56..64))),
+            parts: u32::from_le_bytes(parts),
         })
     }
 }
@@ -356,14 +381,14 @@ impl AccountTotals {
     fn add(&mut self, rec: &Record) {
         // Saturating: totals read back from a damaged file must not overflow into a panic.
         self.records = self.records.saturating_add(1);
-        self.bytes = self.bytes.saturating_add(rec.blob.size);
+        self.bytes = self.bytes.saturating_add(rec.stored_bytes());
         let n = self.org_units.entry(rec.org_unit.clone()).or_default();
         *n = n.saturating_add(1);
     }
 
     fn sub(&mut self, rec: &Record) {
         self.records = self.records.saturating_sub(1);
-        self.bytes = self.bytes.saturating_sub(rec.blob.size);
+        self.bytes = self.bytes.saturating_sub(rec.stored_bytes());
         if let Some(n) = self.org_units.get_mut(&rec.org_unit) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -603,6 +628,7 @@ fn decode_record(path: &Path, seq: u64, row: &Row, b: &[u8]) -> Result<Record, T
     }
     let rec: Record = match format {
         FORMAT_JSON => serde_json::from_slice(body).map_err(|e| bad(format!("record: {e}")))?,
+        FORMAT_JSON_V1 => super::legacy::decode(body).map_err(|e| bad(format!("record: {e}")))?,
         other => return Err(bad(format!("unknown record format {other}"))),
     };
     if rec.seq != seq {
@@ -682,6 +708,12 @@ impl RecordTable {
     /// Records not removed.
     pub fn live(&self) -> u64 {
         self.manifest.live
+    }
+
+    /// The seqs removed since the last compaction (its tombstones), ascending. Rows removed
+    /// before it are marked in the rows file and listed nowhere: their data is gone.
+    pub fn removed(&self) -> &[u64] {
+        &self.tombstones
     }
 
     fn path(&self, kind: Kind) -> PathBuf {

@@ -99,8 +99,8 @@ fn spamassassin_mbox_and_maildir_are_ingested_exactly() {
         for row in &rows {
             let rec = got.get(&key_of(row)).unwrap_or_else(|| panic!("missing {}", key_of(row)));
             let bytes = c.store().bytes(rec).unwrap();
-            assert_eq!(ediscovery::digest::Md5::of(bytes), rec.blob.md5);
-            if rec.blob.md5.to_string() == row.md5 && rec.blob.size == row.size {
+            assert_eq!(ediscovery::digest::Md5::of(bytes), rec.blob().md5);
+            if rec.blob().md5.to_string() == row.md5 && rec.blob().size == row.size {
                 continue;
             }
             // The one thing mbox cannot carry: a message without a final newline gets one.

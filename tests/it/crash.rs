@@ -52,7 +52,7 @@ fn killed_mid_ingest_keeps_the_last_commit() {
         "{n} records after {committed:?}"
     );
     for r in c.store().records().iter() {
-        assert_eq!(ediscovery::digest::Md5::of(c.store().bytes(r).unwrap()), r.blob.md5);
+        assert_eq!(ediscovery::digest::Md5::of(c.store().bytes(r).unwrap()), r.blob().md5);
     }
     // Searches see exactly the committed records, whatever the index holds past them.
     let all = |c: &Collection| {

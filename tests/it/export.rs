@@ -78,7 +78,7 @@ fn hostile_content_round_trips_through_independent_readers_and_stays_inside() {
     let msgs = v["messages"].as_object().unwrap();
     assert_eq!(msgs.len(), 15);
     for r in c.store().records().iter() {
-        assert_eq!(msgs[&r.doc_id.to_string()], r.blob.md5.to_string());
+        assert_eq!(msgs[&r.doc_id.to_string()], r.blob().md5.to_string());
     }
     // Nothing was written outside the output folder, and every name in it is a plain name.
     let mut top: Vec<String> = std::fs::read_dir(tmp.path())
@@ -557,5 +557,32 @@ fn the_plan_lists_every_file_and_the_export_writes_exactly_those() {
             let p = plan.files.iter().find(|f| f.name == wf.name).unwrap();
             assert_eq!(wf.kind, Some(p.kind));
         }
+    }
+}
+
+/// Damaged stored bytes are found by the CRC-32 recorded at ingest (the default) and by a full
+/// MD5 re-check (`recheck_md5`) alike, and only those records fail.
+#[test]
+fn damaged_bytes_are_found_by_the_recorded_crc_and_by_md5() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = sample_collection(tmp.path());
+    for recheck in [false, true] {
+        let mut req = request(&format!("Damage-{recheck}"), "MAIL", &["alice@example.org"], "");
+        req.ediscovery.recheck_md5 = recheck;
+        let plan = export::plan_search(&c, &req, 0, None).unwrap();
+        let recs: Vec<Record> = plan
+            .zips
+            .iter()
+            .flat_map(|z| &z.records)
+            .map(|s| c.store().by_seq(*s).unwrap())
+            .collect();
+        assert!(recs.iter().all(|r| r.blob().crc32.is_some()), "new blobs carry a CRC");
+        let damaged: BTreeSet<DocId> = recs.iter().step_by(7).map(|r| r.doc_id).collect();
+        let faulty = Faulty { store: c.store(), transient: BTreeSet::new(), damaged };
+        let o = export::run(&c, &req, &plan, &faulty, &tmp.path().join("out"), &NoExportProgress)
+            .unwrap();
+        assert_eq!(o.summary.totals.failed_non_transient, faulty.damaged.len() as u64);
+        assert_eq!(o.summary.totals.exported, (recs.len() - faulty.damaged.len()) as u64);
+        assert!(verify(&o.dir).unwrap().ok(), "{:?}", verify(&o.dir).unwrap().problems);
     }
 }

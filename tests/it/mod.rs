@@ -11,11 +11,16 @@ mod corpus; // the SpamAssassin corpus (skipped with a message when absent)
 mod crash; // a process killed mid-ingest leaves the last commit
 mod examples; // examples run and check themselves
 mod export; // exports read back by Python readers and verify; threads; faults; retry; groups
+mod extract; // issue 11: Drive file text against Python's zipfile/xml.etree and pdftotext; hostile files
 mod fixtures; // every bad-input case, LF and CRLF
-mod migration;
+mod governance; // issue 12: matters, holds, HELD_DATA vs an independent predicate, audit chain vs Python
+mod migration; // format 1 and pre-parts format 2 collections: read as they are, exported as before, extended by writers
+mod parts; // records of every corpus with typed parts; blobs stored as streams
 mod props; // property tests: mbox framing round trip, query display round trip
 mod query_table; // the query language, case by case
 mod recall; // issue 9: full text, sent dates and Message-IDs against an independent Python reader (corpus)
+mod removal; // issue 9: removal and compaction through the collection; killed at each step
 mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports
 mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
-mod store; // dedup, determinism, reopen, torn writes, locking, index repair // a format 1 (JSON Lines) collection: read as it is, converted once by a writer
+mod store; // dedup, determinism, reopen, torn writes, locking, index repair
+mod zip_writer; // issue 10.1: our zip writer and parallel deflate, read back by Python zipfile/zlib and unzip -t

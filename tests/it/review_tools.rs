@@ -210,7 +210,7 @@ fn crlf_export_converts_bare_lf_and_keeps_the_ingest_hash() {
         assert!(
             xml.contains(&format!(
                 "TagName='IngestHash' TagDataType='Text' TagValue='{}'",
-                r.blob.md5
+                r.blob().md5
             )),
             "{}",
             r.doc_id
@@ -219,7 +219,7 @@ fn crlf_export_converts_bare_lf_and_keeps_the_ingest_hash() {
         let (conv, _) = ediscovery::export::run::to_crlf(bytes);
         let md5 = ediscovery::digest::Md5::of(&conv).to_hex();
         assert!(xml.contains(&format!("FileSize='{}' Hash='{md5}'", conv.len())), "{}", r.doc_id);
-        assert!(csv.contains(&format!(",{},{md5},{}", conv.len(), r.blob.md5)), "{}", r.doc_id);
+        assert!(csv.contains(&format!(",{},{md5},{}", conv.len(), r.blob().md5)), "{}", r.doc_id);
     }
     // An original-mode export has neither the tag nor the column.
     let req = request("O", LineEndings::Original, true, Compression::Store, 2);

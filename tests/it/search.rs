@@ -32,7 +32,7 @@ fn ids(c: &Collection, scope: Scope, q: &str) -> BTreeSet<u64> {
     assert_eq!(r.counts.total as usize, r.hits.len());
     assert_eq!(r.counts.per_account.values().sum::<u64>(), r.counts.total);
     // Counting (per account inside the index, no hit list) gives the search's counts.
-    let req = SearchRequest { scope, query: parse(q).unwrap(), now: NOW };
+    let req = SearchRequest::new(scope, parse(q).unwrap(), NOW);
     assert_eq!(c.count(&req).unwrap(), r.counts, "{q}");
     r.hits.iter().map(|h| h.seq).collect()
 }
@@ -129,9 +129,9 @@ fn every_mail_operator_matches_an_independent_predicate() {
         ("in:drafts", Box::new(|_, m| m.is_draft)),
         ("is:starred", Box::new(|_, m| m.labels.iter().any(|l| l == "^STARRED"))),
         ("is:read", Box::new(|_, m| !m.labels.iter().any(|l| l == "^UNREAD"))),
-        ("larger:1000", Box::new(|r, _| r.blob.size > 1000)),
-        ("smaller:900", Box::new(|r, _| r.blob.size < 900)),
-        ("larger:1K", Box::new(|r, _| r.blob.size > 1024)),
+        ("larger:1000", Box::new(|r, _| r.blob().size > 1000)),
+        ("smaller:900", Box::new(|r, _| r.blob().size < 900)),
+        ("larger:1K", Box::new(|r, _| r.blob().size > 1024)),
         ("-has:attachment", Box::new(|_, m| m.attachments.is_empty())),
         (
             "has:attachment -filename:pdf",
@@ -409,7 +409,7 @@ fn message_ids_with_domain_literals_and_angle_brackets() {
 #[test]
 fn a_request_value_runs_like_text() {
     let c = org();
-    let req = SearchRequest { scope: mail(), query: parse("has:attachment").unwrap(), now: NOW };
+    let req = SearchRequest::new(mail(), parse("has:attachment").unwrap(), NOW);
     assert_eq!(c.search(&req).unwrap().counts.total, ids(c, mail(), "has:attachment").len() as u64);
 }
 
@@ -438,7 +438,7 @@ fn several_collections_search_as_one() {
         (Scope { method: Method::OrgUnit(OrgUnit::new("/Sales")), ..mail() }, "-has:attachment"),
         (Scope::entire_org(Corpus::Groups), ""),
     ] {
-        let req = SearchRequest { scope: scope.clone(), query: parse(q).unwrap(), now: NOW };
+        let req = SearchRequest::new(scope.clone(), parse(q).unwrap(), NOW);
         let whole = one.search(&req).unwrap();
         let merged = ediscovery::search::search_many(&refs, &req).unwrap();
         assert_eq!(merged.counts, whole.counts, "{q}");

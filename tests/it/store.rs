@@ -3,7 +3,7 @@
 use super::common::*;
 use ediscovery::format::mbox::frame_mboxrd;
 use ediscovery::ingest::Source;
-use ediscovery::model::Corpus;
+use ediscovery::model::{Corpus, Part, PartKind, Parts};
 use ediscovery::query::Scope;
 use ediscovery::search::search_text;
 use ediscovery::store::{Store, StoreError};
@@ -35,7 +35,7 @@ fn identical_bytes_are_stored_once_each_record_keeps_its_id() {
         (3, 1, 3 * msg.len() as u64, msg.len() as u64)
     );
     let recs = c.store().records();
-    assert_eq!(recs[0].blob, recs[2].blob);
+    assert_eq!(recs[0].blob(), recs[2].blob());
     assert_ne!(recs[0].doc_id, recs[1].doc_id);
     // Duplicate Message-IDs are flagged on the later copies.
     assert!(recs[0].defects.is_empty() && !recs[1].defects.is_empty());
@@ -99,8 +99,8 @@ impl Check for Collection {
     fn records_equal_to_disk(&self) {
         for r in self.store().records().iter() {
             let b = self.store().bytes(r).unwrap();
-            assert_eq!(b.len() as u64, r.blob.size);
-            assert_eq!(ediscovery::digest::Md5::of(b), r.blob.md5, "{}", r.doc_id);
+            assert_eq!(b.len() as u64, r.blob().size);
+            assert_eq!(ediscovery::digest::Md5::of(b), r.blob().md5, "{}", r.doc_id);
         }
     }
 }
@@ -202,7 +202,7 @@ fn a_writer_stopped_between_table_prepare_and_the_manifest_rename_leaves_the_las
     let mut rec = records[0].clone();
     rec.seq = w.next_seq();
     rec.doc_id = ediscovery::model::DocId::derive("mail", &rec.account, "late", &md5);
-    rec.blob = blob;
+    rec.parts = Parts::new(Part::new(PartKind::Message, blob));
     w.push(&rec).unwrap();
     assert!(w.contains(rec.corpus, &rec.account, &rec.doc_id).unwrap());
     let stop = || {
@@ -229,7 +229,7 @@ fn a_writer_stopped_between_table_prepare_and_the_manifest_rename_leaves_the_las
     // And carries on: the same record commits at the same seq.
     let (blob, new) = w.put_blob(md5, bytes).unwrap();
     assert!(new);
-    rec.blob = blob;
+    rec.parts = Parts::new(Part::new(PartKind::Message, blob));
     w.push(&rec).unwrap();
     w.commit(|_| Ok(())).unwrap();
     assert_eq!(w.store().len(), records.len() as u64 + 1);
@@ -348,10 +348,8 @@ fn counts_and_searches_ignore_index_documents_past_the_last_commit() {
     let p = sample_mbox(tmp.path());
     let dir = tmp.path().join("c");
     let (c, _) = ingest_into(&dir, Source::Mbox(p), "alice@example.org", Corpus::Mail);
-    let req = |q: &str| SearchRequest {
-        scope: Scope::entire_org(Corpus::Mail),
-        query: ediscovery::query::parse(q).unwrap(),
-        now: 0,
+    let req = |q: &str| {
+        SearchRequest::new(Scope::entire_org(Corpus::Mail), ediscovery::query::parse(q).unwrap(), 0)
     };
     let before = c.search(&req("")).unwrap().counts;
     let records = c.store().records();
@@ -366,7 +364,10 @@ fn counts_and_searches_ignore_index_documents_past_the_last_commit() {
     let mut rec = records[0].clone();
     rec.seq = w.next_seq();
     rec.doc_id = ediscovery::model::DocId::derive("mail", &rec.account, "ahead", &md5);
-    rec.blob = blob;
+    rec.parts = ediscovery::model::Parts::new(ediscovery::model::Part::new(
+        ediscovery::model::PartKind::Message,
+        blob,
+    ));
     w.push(&rec).unwrap();
     iw.add(&rec, &IndexText { body: "zanzibar" }).unwrap();
     let stop = |g: u64| {

@@ -12,7 +12,7 @@ pub const USAGE: u8 = 2;
 /// Done, but some items were left out and listed: records that failed to export (in
 /// `NAME-error.csv`), items an ingest rejected (in its report).
 pub const PARTIAL: u8 = 3;
-/// `verify` read the export and found it unsound.
+/// `verify` read the export, or `audit verify` the audit log, and found it unsound.
 pub const UNSOUND: u8 = 4;
 
 /// The table for the top-level `--help`.
@@ -22,7 +22,7 @@ Exit codes (the same table for every command):
   1  error: the command could not do its job (bad query or scope, unreadable input, I/O)
   2  usage: wrong flags or arguments
   3  partial: done, but some items were left out and listed (export failures, ingest rejections)
-  4  verify found the export unsound";
+  4  verify found the export unsound, or audit verify the audit log";
 
 /// `code` as the process's exit status.
 pub fn code(code: u8) -> ExitCode {

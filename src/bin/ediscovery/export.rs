@@ -7,17 +7,23 @@ use crate::scope::ScopeArgs;
 use clap::Args;
 use ediscovery::Collection;
 use ediscovery::export::request::LineEndings;
-use ediscovery::export::{self, ExportRequest};
+use ediscovery::export::{self, ExportPlan, ExportRequest};
 use ediscovery::format::zip::Compression;
+use ediscovery::governance::{Governance, MatterAction, MatterId};
+use ediscovery::model::Account;
+use ediscovery::query::DataScope;
+use ediscovery::search::HeldSet;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Args)]
 #[command(after_help = "\
 Exit codes:
   0  done: every record in scope exported (or, with --dry-run, planned)
   1  error: nothing was exported (a bad query, scope or request, an unreadable collection, an
-     index out of step with the records, a limit passed, I/O)
+     index out of step with the records, a limit passed, I/O, an export in a matter refused by a
+     rule: named, and the refusal is in the audit log)
   2  usage: wrong flags or arguments, or a query starting with `--` (a mistyped flag?)
   3  partial: the export is written, but records failed (listed in NAME-error.csv; export them
      again with --retry-from)")]
@@ -36,7 +42,7 @@ pub struct ExportArgs {
     #[arg(long, conflicts_with_all = [
         "name", "query", "corpus", "accounts", "org_unit", "entire_org", "start", "end",
         "time_zone", "exclude_drafts", "vault_rounding", "compression", "line_endings",
-        "no_csv_guard", "split_size", "threads",
+        "no_csv_guard", "split_size", "threads", "recheck_md5", "data_scope",
     ])]
     request: Option<PathBuf>,
     #[command(flatten)]
@@ -52,6 +58,10 @@ pub struct ExportArgs {
     /// (for machine pipelines, which would read the `'` as data).
     #[arg(long)]
     no_csv_guard: bool,
+    /// Check every message read from the store against its ingest-time MD5 (a second MD5 pass)
+    /// instead of the CRC-32 recorded at ingest. `verify` re-hashes the output either way.
+    #[arg(long)]
+    recheck_md5: bool,
     /// An account's mbox continues in the next zip past this many bytes.
     #[arg(long, default_value_t = 10_000_000_000)]
     split_size: u64,
@@ -64,10 +74,18 @@ pub struct ExportArgs {
     /// Export again only what this error.csv lists (still within the scope).
     #[arg(long)]
     retry_from: Option<PathBuf>,
-    /// Print JSON: {"dir": the export folder, "summary": NAME-summary.json as written}. (With
-    /// --dry-run the plan is JSON either way.)
+    /// Print JSON: {"dir": the export folder, "summary": NAME-summary.json as written}, and
+    /// with --matter "exportId". (With --dry-run the plan is JSON either way.)
     #[arg(long)]
     json: bool,
+    /// Export in this matter (needs --as): only its owner and collaborators may, only while it
+    /// is open; the export is recorded in the matter (IN_PROGRESS, then COMPLETED or FAILED
+    /// with its numbers and files) and logged.
+    #[arg(long, requires = "actor")]
+    matter: Option<String>,
+    /// The account exporting (with --matter).
+    #[arg(long = "as", value_name = "ACCOUNT", requires = "matter")]
+    actor: Option<String>,
     /// The Vault query (quote it in the shell). It may start with `-` (`-has:attachment`);
     /// after `--` nothing is read as a flag.
     #[arg(default_value = "", allow_hyphen_values = true)]
@@ -96,6 +114,7 @@ fn request(a: &ExportArgs) -> Result<ExportRequest, Box<dyn std::error::Error>> 
         other => return Err(format!("--line-endings {other}: use original or crlf").into()),
     };
     o.csv_formula_guard = !a.no_csv_guard;
+    o.recheck_md5 = a.recheck_md5;
     o.threads = a.threads;
     Ok(req)
 }
@@ -107,18 +126,69 @@ pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
     let req = request(&a)?;
     let coll = Collection::open(&a.collection)?;
     let only = a.retry_from.as_deref().map(export::failed_doc_ids).transpose()?;
-    let plan = export::plan_search(&coll, &req, ediscovery::model::time::now(), only.as_ref())?;
+    let now = ediscovery::model::time::now();
+    let in_matter = match (&a.matter, &a.actor) {
+        (Some(m), Some(who)) => Some((
+            Governance::open(&a.collection)?,
+            Account::new(who).map_err(|e| format!("--as {who}: {e}"))?,
+            MatterId::new(m),
+        )),
+        _ => None,
+    };
+    let Some((g, actor, id)) = in_matter else {
+        let plan = export::plan_search(&coll, &req, now, only.as_ref())?;
+        if a.dry_run {
+            output::json(o, &plan)?;
+            return Ok(exit::code(exit::OK));
+        }
+        let progress = ExportBar::new(plan.zips.iter().map(|z| z.bytes).sum());
+        let outcome = export::run(&coll, &req, &plan, coll.store(), &a.out, &progress)?;
+        progress.finish();
+        return report(o, &a, &outcome, None);
+    };
+    let held_scope = req.scope()?.data_scope == DataScope::Held;
+    // The plan's search, limited to what holds keep for a HELD_DATA request.
+    let plan_with = |held: Option<Arc<HeldSet>>| -> Result<ExportPlan, Box<dyn std::error::Error>> {
+        let mut sr = export::search_request(&req, now)?;
+        sr.held = held;
+        let result = coll.search(&sr)?;
+        Ok(export::plan(&coll, &req, &result, only.as_ref())?)
+    };
     if a.dry_run {
-        output::json(o, &plan)?;
+        let held = g.run(|tx| {
+            tx.authorize(&actor, &id, MatterAction::Export)?;
+            held_scope.then(|| tx.held_set(&coll).map(Arc::new)).transpose()
+        })?;
+        output::json(o, &plan_with(held)?)?;
         return Ok(exit::code(exit::OK));
     }
-    let progress = ExportBar::new(plan.zips.iter().map(|z| z.bytes).sum());
-    let outcome = export::run(&coll, &req, &plan, coll.store(), &a.out, &progress)?;
-    progress.finish();
+    let (export_id, held) = g.run(|tx| tx.start_export(&actor, &id, &coll, &req))?;
+    let outcome = plan_with(held).and_then(|plan| {
+        let progress = ExportBar::new(plan.zips.iter().map(|z| z.bytes).sum());
+        let outcome = export::run(&coll, &req, &plan, coll.store(), &a.out, &progress)?;
+        progress.finish();
+        Ok(outcome)
+    });
+    // Recorded either way: the matter says how its export ended.
+    let finished = outcome.as_ref().map_err(|e| e.to_string());
+    g.run(|tx| tx.finish_export(&actor, &id, &export_id, finished))?;
+    report(o, &a, &outcome?, Some(&export_id))
+}
+
+fn report(
+    o: &mut dyn Write,
+    a: &ExportArgs,
+    outcome: &export::Outcome,
+    export_id: Option<&str>,
+) -> CliResult {
     let code = exit::code(if outcome.has_failures() { exit::PARTIAL } else { exit::OK });
     let s = &outcome.summary;
     if a.json {
-        output::json(o, &serde_json::json!({"dir": outcome.dir.to_string_lossy(), "summary": s}))?;
+        let mut v = serde_json::json!({"dir": outcome.dir.to_string_lossy(), "summary": s});
+        if let Some(id) = export_id {
+            v["exportId"] = serde_json::json!(id);
+        }
+        output::json(o, &v)?;
         return Ok(code);
     }
     writeln!(o, "export          {} → {}", s.name, a.out.display())?;
@@ -137,6 +207,9 @@ pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
         s.exported_bytes as f64 / 1e6 / s.seconds.max(1e-9),
         s.totals.exported as f64 / s.seconds.max(1e-9)
     )?;
+    if let Some(id) = export_id {
+        writeln!(o, "recorded        export {id} in the matter")?;
+    }
     if outcome.has_failures() {
         writeln!(o, "see {}-error.csv; retry with --retry-from", s.name)?;
     }

@@ -5,12 +5,20 @@
 //! it quietly with exit 0; progress bars only on a terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod actor;
+mod audit;
+mod delete;
 mod exit;
 mod export;
+mod hold;
 mod ingest;
+mod matter;
+mod org;
 mod output;
 mod progress;
+mod query;
 mod reindex;
+mod retention;
 mod scope;
 mod search;
 mod stats;
@@ -47,6 +55,20 @@ enum Command {
     Reindex(reindex::ReindexArgs),
     /// Records per corpus and account, bytes, distinct blobs.
     Stats(stats::StatsArgs),
+    /// The organisation: accounts, org units, administrators.
+    Org(org::OrgArgs),
+    /// Matters: create, list, show, update, close, reopen, delete, undelete, share.
+    Matter(matter::MatterArgs),
+    /// Holds in a matter: create, list, show, add or remove accounts, delete.
+    Hold(hold::HoldArgs),
+    /// Saved queries in a matter.
+    Query(query::QueryArgs),
+    /// A user deletes items: purged by the next retention apply unless a hold or rule keeps them.
+    Delete(delete::DeleteArgs),
+    /// Retention rules, and the purge of what is past its time (never what a hold keeps).
+    Retention(retention::RetentionArgs),
+    /// The audit log: list entries, verify the hash chain.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +89,13 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify::run(&mut o, a),
         Command::Reindex(a) => reindex::run(&mut o, a),
         Command::Stats(a) => stats::run(&mut o, a),
+        Command::Org(a) => org::run(&mut o, a),
+        Command::Matter(a) => matter::run(&mut o, a),
+        Command::Hold(a) => hold::run(&mut o, a),
+        Command::Query(a) => query::run(&mut o, a),
+        Command::Delete(a) => delete::run(&mut o, a),
+        Command::Retention(a) => retention::run(&mut o, a),
+        Command::Audit(a) => audit::run(&mut o, a),
     };
     let result = result.and_then(|code| {
         o.flush()?;

@@ -33,6 +33,9 @@ pub struct ScopeArgs {
     /// Reproduce Vault's ±30-minute mail day boundaries.
     #[arg(long)]
     vault_rounding: bool,
+    /// all, or held: only what holds of open matters keep (needs --matter).
+    #[arg(long, default_value = "all", requires = "matter")]
+    data_scope: String,
 }
 
 impl ScopeArgs {
@@ -48,6 +51,7 @@ impl ScopeArgs {
             time_zone: self.time_zone.clone(),
             exclude_drafts: self.exclude_drafts,
             vault_rounding: self.vault_rounding,
+            data_scope: self.data_scope.clone(),
         }
     }
 }

@@ -5,7 +5,8 @@ use crate::output::{self, CliResult};
 use crate::scope::ScopeArgs;
 use clap::Args;
 use ediscovery::Collection;
-use ediscovery::model::time;
+use ediscovery::governance::{Governance, MatterId};
+use ediscovery::model::{Account, time};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -14,7 +15,8 @@ use std::path::PathBuf;
 Exit codes:
   0  done (also when nothing matched, and when stdout closes early, as with `| head`)
   1  error: a bad query (pointed at), a bad scope flag, an unreadable collection, an index out of
-     step with the records (run `ediscovery reindex`)
+     step with the records (run `ediscovery reindex`), a search in a matter refused by a rule
+     (named; the refusal is in the audit log)
   2  usage: wrong flags or arguments, or a query starting with `--` (a mistyped flag?)")]
 pub struct SearchArgs {
     /// The collection folder.
@@ -36,6 +38,13 @@ pub struct SearchArgs {
     /// "Now" for older_than:/newer_than:, epoch seconds (default: the clock).
     #[arg(long)]
     now: Option<i64>,
+    /// Search in this matter (needs --as): only its owner and collaborators may, only while it
+    /// is open, and the search is logged with its counts.
+    #[arg(long, requires = "actor")]
+    matter: Option<String>,
+    /// The account searching (with --matter).
+    #[arg(long = "as", value_name = "ACCOUNT", requires = "matter")]
+    actor: Option<String>,
     /// The Vault query (quote it in the shell). Empty: everything in scope. It may start with
     /// `-` (`-has:attachment`); after `--` nothing is read as a flag.
     #[arg(default_value = "", allow_hyphen_values = true)]
@@ -56,9 +65,17 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
     };
     let coll = Collection::open(&a.collection)?;
     let now = a.now.unwrap_or_else(time::now);
-    let req = ediscovery::SearchRequest { scope: scope.clone(), query: query.clone(), now };
-    // Counting decodes no record: hits are not needed.
-    let r = if a.count { coll.count_result(&req)? } else { coll.search(&req)? };
+    let req = ediscovery::SearchRequest::new(scope.clone(), query.clone(), now);
+    let r = match (&a.matter, &a.actor) {
+        (Some(m), Some(who)) => {
+            let actor = Account::new(who).map_err(|e| format!("--as {who}: {e}"))?;
+            let g = Governance::open(&a.collection)?;
+            g.run(|tx| tx.search(&actor, &MatterId::new(m), &coll, &req))?
+        }
+        // Counting decodes no record: hits are not needed.
+        _ if a.count => coll.count_result(&req)?,
+        _ => coll.search(&req)?,
+    };
     let explain = if a.explain {
         let zone = scope.zone()?;
         let show = |t: Option<i64>| {

@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::{
-    Attachment, BlobRef, Defect, DocId, MailMeta, Mailbox, Metadata, SourceKind, SourceRef,
+    Attachment, BlobRef, Defect, DocId, MailMeta, Mailbox, Metadata, Part, PartKind, Parts,
+    SourceKind, SourceRef,
 };
 use std::cell::Cell;
 
@@ -42,7 +43,10 @@ fn rec(seq: u64, corpus: Corpus, acct: &str, ou: &str) -> Record {
             key: format!("x.mbox#{seq}"),
             offset: (!seq.is_multiple_of(3)).then_some(seq * 100),
         },
-        blob: BlobRef { md5: content, size: 100 + seq, pack: 0, offset: seq * 1000 },
+        parts: Parts::new(Part::new(
+            PartKind::Message,
+            BlobRef { md5: content, size: 100 + seq, pack: 0, offset: seq * 1000, crc32: None },
+        )),
         meta: Metadata::Mail(Box::new(meta)),
         defects: match seq % 4 {
             0 => vec![],
@@ -712,7 +716,7 @@ fn a_table_without_keys_is_read_and_given_them_by_the_first_writer() {
     let t = RecordTable::open(dir, &m2).unwrap();
     assert!(t.has_keys());
     check(&t, &model);
-    assert_eq!(fs::read(epoch_path(dir, Kind::Keys, 0)).unwrap()[3 * 64..4 * 64], [0u8; 64]);
+    assert_eq!(fs::read(epoch_path(dir, Kind::Keys, 0)).unwrap()[3 * 72..4 * 72], [0u8; 72]);
     drop(t);
     // And keeps it up from then on.
     append(&mut w, &mut model, 14, 17);
@@ -735,7 +739,7 @@ fn an_unwritten_key_row_is_corrupt() {
     drop(w);
     let keys = epoch_path(dir, Kind::Keys, 0);
     let mut b = fs::read(&keys).unwrap();
-    b[2 * 64..3 * 64].fill(0);
+    b[2 * 72..3 * 72].fill(0);
     fs::write(&keys, &b).unwrap();
     let t = RecordTable::open(dir, &m).unwrap();
     match t.key(2) {

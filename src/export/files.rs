@@ -1,0 +1,267 @@
+//! The files of an export besides its content zips, each behind one small trait after ripgrep's
+//! `Sink`: a [`FileSink`] is told each record it describes (most files describe none) and
+//! [`finish`](FileSink::finish)es with the file's name, length and MD5. Which files a corpus
+//! has, and when, is the plan's table ([`super::plan::file_set`]); [`open`] makes the sink for a
+//! planned file. So the runner writes whatever the plan lists, in its order, without asking which
+//! corpus or kind it is writing.
+
+use super::metadata::{self, Converted};
+use super::plan::{ExportPlan, FileKind, PlannedFile, When};
+use super::run::Failure;
+use super::summary::{Balance, WrittenFile};
+use crate::digest::Md5Writer;
+use crate::format::csv::CsvWriter;
+use crate::format::xml::EdrmWriter;
+use crate::model::{GroupMember, Record};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// A file being written under a temporary name and hashed as it is written; renamed into place
+/// by [`finish`](Self::finish) once complete and synced.
+pub struct FileOut {
+    tmp: PathBuf,
+    path: PathBuf,
+    name: String,
+    kind: FileKind,
+    w: Md5Writer<BufWriter<File>>,
+}
+
+impl FileOut {
+    /// Start `dir/name` (written as `dir/.name.partial` until finished).
+    pub fn create(dir: &Path, name: &str, kind: FileKind) -> io::Result<FileOut> {
+        let tmp = dir.join(format!(".{name}.partial"));
+        let w = Md5Writer::new(BufWriter::with_capacity(1 << 20, File::create(&tmp)?));
+        Ok(FileOut { tmp, path: dir.join(name), name: name.to_owned(), kind, w })
+    }
+
+    /// Sync the file, rename it into place, and say what was written.
+    pub fn finish(self) -> io::Result<WrittenFile> {
+        let (buf, md5, size) = self.w.finish();
+        let file = buf.into_inner().map_err(|e| e.into_error())?;
+        file.sync_data()?;
+        fs::rename(&self.tmp, &self.path)?;
+        Ok(WrittenFile { name: self.name, kind: Some(self.kind), size, md5: md5.to_hex() })
+    }
+}
+
+impl Write for FileOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.w.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.w.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// A finished file, and what writing it changed that the summary reports.
+#[derive(Debug)]
+pub struct Finished {
+    /// Name, kind, length and MD5.
+    pub file: WrittenFile,
+    /// Characters an XML file replaced (XML-illegal ones); 0 for other files.
+    pub xml_replaced: u64,
+}
+
+/// One file of an export's file set.
+pub trait FileSink: Send {
+    /// One record the file describes, in plan order, with its size and MD5 as exported when
+    /// they differ from the stored ones. Files that list no records ignore it.
+    fn record(&mut self, _r: &Record, _converted: Converted<'_>) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Write what is left and close the file.
+    fn finish(self: Box<Self>) -> io::Result<Finished>;
+}
+
+impl FileKind {
+    /// Does this file have a line or element per exported record (so it is fed records)?
+    pub fn lists_records(self) -> bool {
+        matches!(self, FileKind::MetadataXml | FileKind::MetadataCsv)
+    }
+}
+
+/// What the files written after the zips are made from.
+pub struct RunEnd<'a> {
+    /// The plan.
+    pub plan: &'a ExportPlan,
+    /// Records that failed, with why.
+    pub failed: &'a [(Record, Failure)],
+    /// Per account: found, exported, failed.
+    pub balances: &'a BTreeMap<String, Balance>,
+    /// Member lists recorded at ingest, by group address.
+    pub members: &'a BTreeMap<String, Vec<GroupMember>>,
+}
+
+impl RunEnd<'_> {
+    /// Groups in scope without an ingested member list.
+    pub fn missing_member_lists(&self) -> Vec<&str> {
+        self.plan
+            .in_scope
+            .keys()
+            .map(|g| g.as_str())
+            .filter(|g| !self.members.contains_key(*g))
+            .collect()
+    }
+}
+
+impl When {
+    /// Is a file planned with this condition written, given how the run ended?
+    pub fn applies(self, end: &RunEnd<'_>) -> bool {
+        match self {
+            When::Always => true,
+            When::IfFailures => !end.failed.is_empty(),
+            When::IfMissingMemberLists => !end.missing_member_lists().is_empty(),
+        }
+    }
+}
+
+/// The sink of a file that lists records, which needs only the plan (so it can be written
+/// alongside the zips); `None` for other kinds.
+pub fn open_listing<'a>(
+    file: &PlannedFile,
+    plan: &'a ExportPlan,
+    out: &Path,
+) -> io::Result<Option<Box<dyn FileSink + 'a>>> {
+    Ok(match file.kind {
+        FileKind::MetadataXml => {
+            let x = metadata::xml_start(plan, FileOut::create(out, &file.name, file.kind)?)?;
+            Some(Box::new(Xml { plan, x }))
+        }
+        FileKind::MetadataCsv => {
+            let c = metadata::csv_start(plan, FileOut::create(out, &file.name, file.kind)?)?;
+            Some(Box::new(Csv { plan, c }))
+        }
+        _ => None,
+    })
+}
+
+/// The sink of any planned file but the content zips, the summary and the checksum file (the
+/// runner writes those itself: they describe the others).
+pub fn open<'a>(
+    file: &PlannedFile,
+    end: &'a RunEnd<'a>,
+    out: &Path,
+) -> io::Result<Box<dyn FileSink + 'a>> {
+    if let Some(s) = open_listing(file, end.plan, out)? {
+        return Ok(s);
+    }
+    let guard = end.plan.csv_formula_guard;
+    let csv = |header: &'static [&'static str]| -> io::Result<CsvWriter<FileOut>> {
+        CsvWriter::with_guard(FileOut::create(out, &file.name, file.kind)?, header, guard)
+    };
+    Ok(match file.kind {
+        FileKind::ResultsCount => {
+            Box::new(Rows(csv(&["Account", "Count"])?, move |c: &mut CsvWriter<FileOut>| {
+                for (a, n) in end.plan.in_scope.iter().filter(|(_, n)| **n > 0) {
+                    c.row(&[a.as_str(), &n.to_string()])?;
+                }
+                Ok(())
+            }))
+        }
+        FileKind::GroupMembership => Box::new(Rows(
+            csv(&["Member", "Group", "JoinTime", "Role", "Type"])?,
+            move |c: &mut CsvWriter<FileOut>| {
+                for g in end.plan.in_scope.keys() {
+                    for m in end.members.get(g.as_str()).into_iter().flatten() {
+                        c.row(&[&m.member, &m.group, &m.join_time, &m.role, &m.kind])?;
+                    }
+                }
+                Ok(())
+            },
+        )),
+        FileKind::Errors => {
+            let f = FileOut::create(out, &file.name, file.kind)?;
+            Box::new(Whole(f, move |w: &mut FileOut| {
+                let rows: Vec<(&Record, &Failure)> =
+                    end.failed.iter().map(|(r, f)| (r, f)).collect();
+                metadata::write_errors(&rows, guard, w)
+            }))
+        }
+        FileKind::AccountExceptions => Box::new(Rows(
+            csv(&["Account", "Exported", "Failed"])?,
+            move |c: &mut CsvWriter<FileOut>| {
+                for b in end.balances.values().filter(|b| b.failed() > 0) {
+                    c.row(&[b.account.clone(), b.exported.to_string(), b.failed().to_string()])?;
+                }
+                Ok(())
+            },
+        )),
+        FileKind::FailedGroupMembershipLookups => {
+            Box::new(Rows(csv(&["Group", "Reason"])?, move |c: &mut CsvWriter<FileOut>| {
+                for g in end.missing_member_lists() {
+                    c.row(&[g, "no member list was ingested for this group"])?;
+                }
+                Ok(())
+            }))
+        }
+        FileKind::MetadataXml
+        | FileKind::MetadataCsv
+        | FileKind::Content
+        | FileKind::Summary
+        | FileKind::Checksums => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: the runner writes this file itself", file.name),
+            ));
+        }
+    })
+}
+
+/// `metadata.xml`: a `Document` per record.
+struct Xml<'a> {
+    plan: &'a ExportPlan,
+    x: EdrmWriter<FileOut>,
+}
+
+impl FileSink for Xml<'_> {
+    fn record(&mut self, r: &Record, converted: Converted<'_>) -> io::Result<()> {
+        metadata::xml_document(&mut self.x, self.plan, r, converted)
+    }
+    fn finish(self: Box<Self>) -> io::Result<Finished> {
+        let (f, xml_replaced) = self.x.finish()?;
+        Ok(Finished { file: f.finish()?, xml_replaced })
+    }
+}
+
+/// `metadata.csv`: a row per record.
+struct Csv<'a> {
+    plan: &'a ExportPlan,
+    c: CsvWriter<FileOut>,
+}
+
+impl FileSink for Csv<'_> {
+    fn record(&mut self, r: &Record, converted: Converted<'_>) -> io::Result<()> {
+        metadata::csv_row(&mut self.c, self.plan, r, converted)
+    }
+    fn finish(self: Box<Self>) -> io::Result<Finished> {
+        Ok(Finished { file: self.c.finish()?.finish()?, xml_replaced: 0 })
+    }
+}
+
+/// A CSV file whose rows come from the run's end state, all written at `finish`.
+struct Rows<F>(CsvWriter<FileOut>, F);
+
+impl<F: FnOnce(&mut CsvWriter<FileOut>) -> io::Result<()> + Send> FileSink for Rows<F> {
+    fn finish(self: Box<Self>) -> io::Result<Finished> {
+        let Rows(mut c, rows) = *self;
+        rows(&mut c)?;
+        Ok(Finished { file: c.finish()?.finish()?, xml_replaced: 0 })
+    }
+}
+
+/// A file written whole at `finish`.
+struct Whole<F>(FileOut, F);
+
+impl<F: FnOnce(&mut FileOut) -> io::Result<()> + Send> FileSink for Whole<F> {
+    fn finish(self: Box<Self>) -> io::Result<Finished> {
+        let Whole(mut f, body) = *self;
+        body(&mut f)?;
+        Ok(Finished { file: f.finish()?, xml_replaced: 0 })
+    }
+}
