@@ -987,6 +987,15 @@ proptest::proptest! {
         let per_rule: u64 = report.plan.per_rule.values().flat_map(|m| m.values()).sum();
         proptest::prop_assert_eq!(per_rule, want.len() as u64);
         if let Some(rm) = &report.remove { proptest::prop_assert!(rm.balances()); }
+        // The purge gave back its blobs' disk space and no byte a kept record needs.
+        proptest::prop_assert_eq!(report.reclaimed.is_some(), report.purged > 0);
+        for r in after.store().iter() {
+            let r = r.unwrap();
+            for p in &r.parts {
+                let bytes = after.store().part_bytes(&r, p).unwrap();
+                proptest::prop_assert_eq!(ediscovery::digest::Md5::of(bytes), p.blob.md5);
+            }
+        }
         proptest::prop_assert!(audit::verify(&dir).unwrap().ok());
     }
 }
