@@ -1235,3 +1235,106 @@ fn retention_apply_killed_at_each_step_purges_all_or_none_and_the_log_verifies()
         assert!(audit::verify(&dir).unwrap().ok(), "{at:?}");
     }
 }
+
+/// Sources carry deletions too (issue 12.4): a Maildir message flagged `T` and a Takeout message
+/// in Trash are deleted items. Ordinary searches leave them out, `--include-deleted` finds them,
+/// and the next retention apply purges them (nothing keeps them) under `source-deletion`.
+#[test]
+fn messages_their_sources_mark_deleted_are_deleted_items() {
+    let tmp = tempfile::tempdir().unwrap();
+    let msg = |id: &str| {
+        format!(
+            "Message-ID: <{id}@x>\nFrom: a@example.org\nTo: b@example.org\nSubject: {id}\n\
+             Date: Mon, 1 Jan 2024 10:00:00 +0000\n\nbody of {id}\n"
+        )
+    };
+    let md = tmp.path().join("md");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    std::fs::write(md.join("cur/1.A.host:2,S"), msg("kept")).unwrap();
+    std::fs::write(md.join("cur/2.A.host:2,ST"), msg("trashed")).unwrap();
+    let takeout = tmp.path().join("t.mbox");
+    std::fs::write(
+        &takeout,
+        format!(
+            "From 1@xxx Mon Jan  1 10:00:00 +0000 2024\nX-Gmail-Labels: Trash,Opened\n{}\n\
+             From 2@xxx Mon Jan  1 10:00:00 +0000 2024\nX-Gmail-Labels: Inbox\n{}\n",
+            msg("binned"),
+            msg("inboxed")
+        ),
+    )
+    .unwrap();
+    let dir = tmp.path().join("c");
+    let a = acct("a@example.org");
+    let (c, _) = super::common::ingest_into(
+        &dir,
+        ediscovery::ingest::Source::Maildir(md),
+        a.as_str(),
+        Corpus::Mail,
+    );
+    drop(c);
+    let (c, _) = super::common::ingest_into(
+        &dir,
+        ediscovery::ingest::Source::Takeout(takeout),
+        a.as_str(),
+        Corpus::Mail,
+    );
+    let id_of = |subject: &str| {
+        c.store()
+            .iter()
+            .map(|r| r.unwrap())
+            .find(|r| r.mail().unwrap().subject.as_deref() == Some(subject))
+            .unwrap()
+            .doc_id
+            .to_string()
+    };
+    let (trashed, binned) = (id_of("trashed"), id_of("binned"));
+    let deleted = Governance::open(&dir).unwrap().deleted_set(&c).unwrap();
+    let mut got: Vec<String> = deleted.doc_ids().map(|d| d.to_string()).collect();
+    got.sort();
+    let mut want = vec![trashed.clone(), binned.clone()];
+    want.sort();
+    assert_eq!(got, want, "exactly the two messages their sources deleted");
+    drop(c);
+    assert!(!dir.join("governance").exists(), "reading deletions writes nothing");
+
+    let cli = |args: &[&str]| -> Value {
+        let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        all.extend(["--collection".into(), dir.clone().into_os_string()]);
+        let refs: Vec<&std::ffi::OsStr> = all.iter().map(|s| s.as_os_str()).collect();
+        let (code, out, err) = super::common::run_cli(&refs);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let ids = |v: &Value| -> BTreeSet<String> {
+        v["hits"].as_array().unwrap().iter().map(|h| h["doc_id"].as_str().unwrap().into()).collect()
+    };
+    let plain = ids(&cli(&["search", "--json", "--entire-org"]));
+    assert_eq!(plain.len(), 2);
+    assert!(!plain.contains(&trashed) && !plain.contains(&binned));
+    assert_eq!(ids(&cli(&["search", "--json", "--entire-org", "--include-deleted"])).len(), 4);
+
+    // Nothing keeps them: the next apply purges them, and only them.
+    let org = tmp.path().join("org.csv");
+    std::fs::write(
+        &org,
+        "Account,OrgUnit,Type,Created,Admin\nadmin@example.org,/,USER,2020-01-01T00:00:00Z,true\n\
+         a@example.org,/,USER,2020-01-01T00:00:00Z,false\n",
+    )
+    .unwrap();
+    cli(&["org", "import", "--as", "admin@example.org", "--json", org.to_str().unwrap()]);
+    let r =
+        cli(&["retention", "apply", "--as", "admin@example.org", "--json", "--now", "2024-02-01"]);
+    assert_eq!(r["purged"], 2, "{r}");
+    let items: BTreeSet<(String, String)> = r["plan"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["docId"].as_str().unwrap().into(), i["ruleId"].as_str().unwrap().into()))
+        .collect();
+    let want: BTreeSet<(String, String)> =
+        [(trashed, "source-deletion".into()), (binned, "source-deletion".into())].into();
+    assert_eq!(items, want);
+    assert_eq!(ids(&cli(&["search", "--json", "--entire-org", "--include-deleted"])), plain);
+}
