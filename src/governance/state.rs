@@ -86,6 +86,12 @@ pub(crate) struct State {
     /// Items their users deleted, by id, until a purge removes them.
     #[serde(default)]
     pub deletions: BTreeMap<crate::model::DocId, super::retention::Deletion>,
+    /// Backups made of this state, and the minimum interval between them.
+    #[serde(default)]
+    pub backup: super::backup::BackupState,
+    /// Organisation-wide exports started (the 30-day rule counts them).
+    #[serde(default)]
+    pub org_exports: Vec<super::org_export::OrgExportRecord>,
     /// The audit log as of this state.
     #[serde(default)]
     pub log: LogHead,

@@ -5,6 +5,7 @@ mod common; // shared helpers, the `cli!` macro
 mod adversarial; // issue 7: search, export and CLI holes, one test per case
 mod adversarial_ingest; // symlinks, FIFOs, odd names, deep MIME, mbox separators, dates (issue 7)
 mod adversarial_verify; // verify against damaged and hostile export folders: problems, never panics or hangs
+mod backup; // issue 13: governance backup and restore, read back by Python zipfile/csv; one restore at a time
 mod boundary; // each outside crate is used only in its owning module
 mod cli; // the ediscovery binary: exit codes, reports, stats
 mod corpus; // the SpamAssassin corpus (skipped with a message when absent)

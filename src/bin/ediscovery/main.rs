@@ -7,6 +7,7 @@
 
 mod actor;
 mod audit;
+mod backup;
 mod delete;
 mod exit;
 mod export;
@@ -69,6 +70,9 @@ enum Command {
     Retention(retention::RetentionArgs),
     /// The audit log: list entries, verify the hash chain.
     Audit(audit::AuditArgs),
+    /// Back up the governance state (one CSV per object type in a zip) and restore chosen
+    /// properties from a backup after a review.
+    Backup(backup::BackupArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
         Command::Delete(a) => delete::run(&mut o, a),
         Command::Retention(a) => retention::run(&mut o, a),
         Command::Audit(a) => audit::run(&mut o, a),
+        Command::Backup(a) => backup::run(&mut o, a),
     };
     let result = result.and_then(|code| {
         o.flush()?;
