@@ -15,6 +15,7 @@ mod hold;
 mod ingest;
 mod matter;
 mod org;
+mod org_export;
 mod output;
 mod progress;
 mod query;
@@ -73,6 +74,9 @@ enum Command {
     /// Back up the governance state (one CSV per object type in a zip) and restore chosen
     /// properties from a backup after a review.
     Backup(backup::BackupArgs),
+    /// Export every account's data into one archive (a folder per account, zips per product,
+    /// report.html at the root), as Google Workspace's Data Export; `prune` removes expired ones.
+    OrgExport(org_export::OrgExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Command::Retention(a) => retention::run(&mut o, a),
         Command::Audit(a) => audit::run(&mut o, a),
         Command::Backup(a) => backup::run(&mut o, a),
+        Command::OrgExport(a) => org_export::run(&mut o, a),
     };
     let result = result.and_then(|code| {
         o.flush()?;
