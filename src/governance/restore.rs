@@ -43,6 +43,17 @@ const MAX_BACKUP: u64 = 256 << 20;
 /// Longest CSV row read from a backup.
 const MAX_ROW: u64 = 16 << 20;
 
+/// What to restore: properties of one object type, from one backup file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreRequest {
+    /// The backup file.
+    pub backup: PathBuf,
+    /// The object type.
+    pub object: ObjectType,
+    /// The properties (column names).
+    pub properties: Vec<String>,
+}
+
 /// One property of one record a restore writes back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -170,23 +181,20 @@ impl Tx {
     pub fn restore_plan(
         &mut self,
         actor: &Account,
-        backup: &Path,
-        object: ObjectType,
-        properties: &[String],
+        req: &RestoreRequest,
     ) -> Result<RestorePlan, GovernanceError> {
-        let params = json!({"file": backup.display().to_string(), "object": object.name(), "properties": properties});
+        let params = json!({
+            "file": req.backup.display().to_string(), "object": req.object.name(),
+            "properties": req.properties,
+        });
         self.read(actor, "restore.plan", None, params, |tx| {
             tx.admin(actor)?;
-            tx.compute_restore_plan(backup, object, properties)
+            tx.compute_restore_plan(req)
         })
     }
 
-    fn compute_restore_plan(
-        &self,
-        backup: &Path,
-        object: ObjectType,
-        properties: &[String],
-    ) -> Result<RestorePlan, GovernanceError> {
+    fn compute_restore_plan(&self, req: &RestoreRequest) -> Result<RestorePlan, GovernanceError> {
+        let (backup, object, properties) = (req.backup.as_path(), req.object, &req.properties);
         if properties.is_empty() {
             return Err(self.refuse(Rule::RestorableProperties, "name at least one property"));
         }
@@ -260,12 +268,11 @@ impl Tx {
     fn apply_restore(
         &mut self,
         actor: &Account,
-        backup: &Path,
-        object: ObjectType,
-        properties: &[String],
+        req: &RestoreRequest,
         digest: &str,
         acknowledged: bool,
     ) -> Result<RestoreReport, GovernanceError> {
+        let (backup, object, properties) = (req.backup.as_path(), req.object, &req.properties);
         let action = format!("Data Restore - {}", object.title());
         let params = json!({
             "file": backup.display().to_string(), "object": object.name(),
@@ -279,7 +286,7 @@ impl Tx {
                     "a restore changes data and cannot be undone: acknowledge it (--acknowledge-irreversible)",
                 ));
             }
-            let plan = tx.compute_restore_plan(backup, object, properties)?;
+            let plan = tx.compute_restore_plan(req)?;
             if plan.digest != digest.trim().to_ascii_lowercase() {
                 return Err(tx.refuse(
                     Rule::RestorePlanUnchanged,
@@ -315,17 +322,15 @@ fn tx_refuse(rule: Rule, reason: String) -> GovernanceError {
 impl Governance {
     /// Restore as [`Tx::restore_plan`] planned it (the plan's `digest`), holding the restore
     /// lock: a second restore meanwhile is refused. `step` is told when the lock is held.
-    #[allow(clippy::too_many_arguments)]
     pub fn restore(
         &self,
         actor: &Account,
-        backup: &Path,
-        object: ObjectType,
-        properties: &[String],
+        req: &RestoreRequest,
         digest: &str,
         acknowledged: bool,
         step: &mut dyn FnMut(RestoreStep),
     ) -> Result<RestoreReport, GovernanceError> {
+        let (backup, object) = (req.backup.as_path(), req.object);
         let dir = self.collection().join("governance");
         std::fs::create_dir_all(&dir)
             .map_err(|source| GovernanceError::Io { path: dir.clone(), source })?;
@@ -346,23 +351,15 @@ impl Governance {
             };
             let params = json!({"file": backup.display().to_string(), "object": object.name()});
             let action = format!("Data Restore - {}", object.title());
-            return self
-                .run(|tx| {
-                    tx.act(
-                        actor,
-                        &action,
-                        None,
-                        params,
-                        |_| -> Result<((), serde_json::Value), _> {
-                            Err(tx_refuse(Rule::OneRestoreAtATime, reason))
-                        },
-                    )
+            let logged: Result<(), GovernanceError> = self.run(|tx| {
+                tx.act(actor, &action, None, params, |_| {
+                    Err(tx_refuse(Rule::OneRestoreAtATime, reason.clone()))
                 })
-                .and_then(|()| Err(tx_refuse(Rule::OneRestoreAtATime, String::new())));
+            });
+            return Err(logged.err().unwrap_or(tx_refuse(Rule::OneRestoreAtATime, reason)));
         }
         step(RestoreStep::Locked);
-        let r = self
-            .run(|tx| tx.apply_restore(actor, backup, object, properties, digest, acknowledged));
+        let r = self.run(|tx| tx.apply_restore(actor, req, digest, acknowledged));
         drop(lock);
         r
     }

@@ -6,6 +6,7 @@
 //!                             commit point of every governance action
 //! DIR/governance/audit.jsonl  the audit log: append-only JSON Lines, hash-chained
 //! DIR/governance/LOCK         held (exclusively) by the one transaction at a time
+//! DIR/governance/RESTORE.LOCK held by the one restore at a time (see `restore.rs`)
 //! ```
 //!
 //! **Commit protocol.** A transaction takes the lock, reads the state, and checks the log against

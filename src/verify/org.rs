@@ -12,7 +12,7 @@ use crate::Limits;
 use crate::export::org::CHECKSUMS;
 use crate::export::org::products::PRODUCTS;
 use crate::export::org::report::OrgReport;
-use crate::format::{mbox, md5sum, zip};
+use crate::format::{mbox, md5sum};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -74,7 +74,7 @@ fn count_zip(
         }
     };
     let mut seen = BTreeSet::new();
-    let r = zip::for_each_entry_sized(BufReader::new(file), |entry, size, rd| {
+    let r = crate::format::zip::for_each_entry_sized(BufReader::new(file), |entry, size, rd| {
         let Some(p) = PRODUCTS.iter().find(|p| p.entry == entry) else {
             problems.push(format!("{name}: entry {entry:?} is not a product's"));
             return Ok(());

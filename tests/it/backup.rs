@@ -358,22 +358,18 @@ fn restore_child() {
         return;
     };
     let gov = Governance::open(Path::new(&dir)).unwrap();
-    let props = vec!["description".to_owned()];
-    let _ = gov.restore(
-        &acct(ADMIN),
-        Path::new(&file),
-        ObjectType::Matters,
-        &props,
-        &digest,
-        true,
-        &mut |_| {
-            let mut out = std::io::stdout();
-            writeln!(out, "LOCKED").unwrap();
-            out.flush().unwrap();
-            std::thread::sleep(std::time::Duration::from_secs(120));
-            std::process::exit(9);
-        },
-    );
+    let req = ediscovery::governance::RestoreRequest {
+        backup: PathBuf::from(file),
+        object: ObjectType::Matters,
+        properties: vec!["description".to_owned()],
+    };
+    let _ = gov.restore(&acct(ADMIN), &req, &digest, true, &mut |_| {
+        let mut out = std::io::stdout();
+        writeln!(out, "LOCKED").unwrap();
+        out.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        std::process::exit(9);
+    });
 }
 
 #[test]

@@ -5,7 +5,7 @@ use crate::actor::{EXIT_CODES, GovArgs};
 use crate::exit;
 use crate::output::{self, CliResult};
 use clap::{Args, Subcommand};
-use ediscovery::governance::ObjectType;
+use ediscovery::governance::{ObjectType, RestoreRequest};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -157,9 +157,9 @@ pub fn run(o: &mut dyn Write, a: BackupArgs) -> CliResult {
             digest,
         } => {
             let (g, actor) = gov.open()?;
-            let object = object(&name)?;
+            let req = RestoreRequest { backup: file, object: object(&name)?, properties };
             if plan {
-                let p = g.run(|tx| tx.restore_plan(&actor, &file, object, &properties))?;
+                let p = g.run(|tx| tx.restore_plan(&actor, &req))?;
                 if gov.json {
                     output::json(o, &p)?;
                 } else {
@@ -167,15 +167,7 @@ pub fn run(o: &mut dyn Write, a: BackupArgs) -> CliResult {
                 }
             } else {
                 let digest = digest.unwrap_or_default();
-                let r = g.restore(
-                    &actor,
-                    &file,
-                    object,
-                    &properties,
-                    &digest,
-                    acknowledge_irreversible,
-                    &mut |_| {},
-                )?;
+                let r = g.restore(&actor, &req, &digest, acknowledge_irreversible, &mut |_| {})?;
                 if gov.json {
                     output::json(o, &r)?;
                 } else {
