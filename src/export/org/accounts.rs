@@ -79,3 +79,42 @@ pub fn plan(
     }
     (out, left_out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_are_unique_safe_names_and_new_accounts_are_left_out() {
+        let csv = "Account,OrgUnit,Type,Created,Admin\n\
+                   admin@x,/,USER,2020-01-01,true\n\
+                   \"a/b@x\",/,USER,2020-01-01,false\n\
+                   a_b@x,/,GROUP,2020-01-01,false\n\
+                   new@x,/,USER,2026-01-09T23:00:00Z,false\n\
+                   drives@x,/,CUSTOMER,2020-01-01,false\n";
+        let org = Org::parse(std::path::Path::new("org.csv"), csv.as_bytes()).unwrap();
+        let stray = Account::new("../etc@x").unwrap();
+        let start = 1_768_003_200; // 2026-01-10T00:00:00Z
+        let (accounts, left) = plan(
+            &org,
+            [(Corpus::Mail, stray.clone()), (Corpus::Groups, Account::new("a_b@x").unwrap())],
+            start,
+            &OrgExportRules::default(),
+        );
+        let got: Vec<(&str, &str, AccountKind)> =
+            accounts.iter().map(|a| (a.account.as_str(), a.folder.as_str(), a.kind)).collect();
+        assert_eq!(
+            got,
+            [
+                ("../etc@x", "__etc@x", AccountKind::ServiceAccount),
+                ("a/b@x", "a_b@x", AccountKind::User),
+                ("a_b@x", "a_b@x_2", AccountKind::Group),
+                ("admin@x", "admin@x", AccountKind::User),
+                ("drives@x", "drives@x", AccountKind::CustomerOwned),
+            ]
+        );
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].id, "new@x");
+        assert!(left[0].reason.contains("24 hours"));
+    }
+}

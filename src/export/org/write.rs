@@ -65,13 +65,22 @@ impl Items<'_> {
                     self.counts.entry(product.name.to_owned()).or_default().not_exported += 1;
                     self.failures.push(FailedFile {
                         product: product.name.to_owned(),
-                        file: crate::export::naming::message_file_name(&rec),
+                        file: failed_name(&rec),
                         reason,
                     });
                 }
             }
         }
         Ok(None)
+    }
+}
+
+/// The name a failed record is listed under: a Drive file's title (what its owner knows it by;
+/// hostile text, escaped by the report), else the message's Vault `FileName`.
+fn failed_name(rec: &Record) -> String {
+    match &rec.meta {
+        crate::model::Metadata::Drive(d) if !d.title.is_empty() => d.title.clone(),
+        _ => crate::export::naming::message_file_name(rec),
     }
 }
 
