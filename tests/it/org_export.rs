@@ -349,6 +349,12 @@ fn a_second_export_within_30_days_is_refused_unless_forced_and_prune_removes_exp
     );
     assert_eq!(code, 1);
     assert!(stderr.contains("org-export-interval") && stderr.contains("--force"), "{stderr}");
+    let inside = cdir.join("archives/new");
+    let (code, _, stderr) =
+        cli!("org-export", "--collection", &cdir, "--as", ADMIN, "--out", &inside, "--force");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("inside the collection"), "{stderr}");
+    assert!(!cdir.join("archives").exists(), "nothing created inside the collection");
     let (code, _, stderr) = cli!(
         "org-export",
         "--collection",

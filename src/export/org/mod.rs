@@ -233,12 +233,29 @@ pub fn run(
     let coll = Collection::open(&dir)
         .map_err(|e| OrgExportError::Collection { path: dir.clone(), source: Box::new(e) })?;
     let out = &opts.out;
-    std::fs::create_dir_all(out).map_err(io_at(out))?;
-    if let (Ok(o), Ok(c)) = (out.canonicalize(), dir.canonicalize())
-        && o.starts_with(&c)
-    {
-        return Err(OrgExportError::InsideCollection { out: out.clone(), collection: dir });
+    // Refuse before creating anything: the nearest existing ancestor of OUT, resolved.
+    let mut probe = out.clone();
+    let mut rest = Vec::new();
+    while !probe.exists() {
+        match (probe.file_name().map(ToOwned::to_owned), probe.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                probe = if parent.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    parent.to_path_buf()
+                };
+            }
+            _ => break,
+        }
     }
+    if let (Ok(o), Ok(c)) = (probe.canonicalize(), dir.canonicalize()) {
+        let o = rest.iter().rev().fold(o, |p, n| p.join(n));
+        if o.starts_with(&c) {
+            return Err(OrgExportError::InsideCollection { out: out.clone(), collection: dir });
+        }
+    }
+    std::fs::create_dir_all(out).map_err(io_at(out))?;
     // Resume the partial archive of this collection, if there is one.
     let collection_name = dir.canonicalize().unwrap_or_else(|_| dir.clone()).display().to_string();
     let mut resume = None;

@@ -203,9 +203,7 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {
-                let _ = write!(out, "&#xFFFD;");
-            }
+            c if c.is_control() && c != '\n' && c != '\t' => out.push_str("&#xFFFD;"),
             c => out.push(c),
         }
     }
