@@ -44,8 +44,8 @@ fn duration(secs: u64) -> String {
     if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
 }
 
-/// The readable body of an item: its texts, or its call line.
-fn body(v: &VoiceMeta, r: &Record, store: &Store, source: &dyn BlobSource) -> Result<String, Failure> {
+/// The readable body of an item: its texts, or its call line. `main` is the record's main part.
+fn body(v: &VoiceMeta, r: &Record, main: &[u8]) -> String {
     let when = |t: i64| time::rfc2822_utc(t).unwrap_or_default();
     let others = v.participant_numbers.join(", ");
     let mut s = String::new();
@@ -58,8 +58,7 @@ fn body(v: &VoiceMeta, r: &Record, store: &Store, source: &dyn BlobSource) -> Re
             if v.texts.is_empty() {
                 // The conversation as its source rendered it (the record's message part).
                 if r.parts.main().kind == PartKind::Message {
-                    let b = part_bytes(store, source, r, r.parts.main(), true)?;
-                    s.push_str(&String::from_utf8_lossy(&b));
+                    s.push_str(&String::from_utf8_lossy(main));
                 }
             }
         }
@@ -77,7 +76,7 @@ fn body(v: &VoiceMeta, r: &Record, store: &Store, source: &dyn BlobSource) -> Re
             s.push('\n');
         }
     }
-    Ok(s)
+    s
 }
 
 /// Render one item as a MIME message (CRLF); its `Subject` and `Message-ID` are its FileName.
@@ -88,7 +87,10 @@ fn render(r: &Record, store: &Store, source: &dyn BlobSource) -> Result<Vec<u8>,
     let others = v.participant_numbers.join(", ");
     let outgoing = v.kind == VoiceKind::OutgoingCall || v.texts.first().is_some_and(|t| t.outgoing);
     let (from, to) = if outgoing { (&owner, &others) } else { (&others, &owner) };
-    let text = body(v, r, store, source)?;
+    // The main part is read and checked even where the body is made from the metadata: an item
+    // whose stored bytes are gone or damaged fails rather than exporting without them.
+    let main = part_bytes(store, source, r, r.parts.main(), true)?;
+    let text = body(v, r, &main);
     let boundary = format!("----=_Part_0_{}", &Md5::of(file_name.as_bytes()).to_hex()[..12]);
     let mut m = Vec::with_capacity(text.len() + 1024);
     let mut h = |k: &str, val: &str| {
@@ -116,7 +118,7 @@ fn render(r: &Record, store: &Store, source: &dyn BlobSource) -> Result<Vec<u8>,
         if !matches!(p.kind, PartKind::Audio | PartKind::Transcript | PartKind::Attachment) {
             continue;
         }
-        let bytes = part_bytes(store, source, r, p, i == 0)?;
+        let bytes = if i == 0 { main.clone() } else { part_bytes(store, source, r, p, false)? };
         let default = match p.kind {
             PartKind::Audio => ("voicemail.mp3", "audio/mpeg"),
             PartKind::Transcript => ("transcript.txt", "text/plain; charset=UTF-8"),
