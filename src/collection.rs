@@ -521,6 +521,14 @@ impl CollectionWriter {
         Ok(report)
     }
 
+    /// Give back the disk space of pack bytes no live record references (purged blobs), by
+    /// punching holes; no blob moves ([`StoreWriter::reclaim`](crate::store::StoreWriter::reclaim)).
+    /// Pending ingest is committed first.
+    pub fn reclaim(&mut self) -> Result<crate::store::Reclaimed> {
+        self.commit(&mut NoProgress)?;
+        Ok(self.store.reclaim()?)
+    }
+
     /// Record (replace) a group's member list.
     pub fn set_members(
         &mut self,

@@ -22,12 +22,17 @@ pub struct SearchRequest {
     /// What holds keep in the searched collection: required when the scope's data scope is
     /// [`DataScope::Held`], ignored otherwise. The governance layer resolves it.
     pub held: Option<Arc<HeldSet>>,
+    /// Records users deleted that a hold or retention rule still keeps
+    /// (`Governance::deleted_set`): an all-data search leaves them out, as Vault's users no
+    /// longer see them; a `HELD_DATA` search ignores this (holds keep them findable). `None`:
+    /// nothing is left out — a search that asks for retained data.
+    pub deleted: Option<Arc<HeldSet>>,
 }
 
 impl SearchRequest {
-    /// A search of all data (no held set).
+    /// A search of all data (no held set, nothing left out).
     pub fn new(scope: Scope, query: Query, now: i64) -> SearchRequest {
-        SearchRequest { scope, query, now, held: None }
+        SearchRequest { scope, query, now, held: None, deleted: None }
     }
 }
 
@@ -56,6 +61,11 @@ impl HeldSet {
     /// Add a hit of a search of the same collection.
     pub fn insert(&mut self, hit: &Hit) {
         self.records.insert(hit.seq, hit.doc_id);
+    }
+
+    /// Add the record `seq` with this DocId (of the same collection, as it is now).
+    pub fn insert_record(&mut self, seq: u64, doc_id: DocId) {
+        self.records.insert(seq, doc_id);
     }
 
     /// Add every record of another set; refused when it was resolved for another collection
@@ -263,8 +273,10 @@ impl Collection {
     /// instead, which leaves removed records out; a `HELD_DATA` count checks each hit against
     /// the held set.
     pub fn count_result(&self, req: &SearchRequest) -> Result<SearchResult> {
-        if req.scope.data_scope == DataScope::Held {
-            // Held records are a set of seqs: each hit is checked against it.
+        if req.scope.data_scope == DataScope::Held
+            || req.deleted.as_ref().is_some_and(|d| !d.is_empty())
+        {
+            // Held or deleted records are a set of seqs: each hit is checked against it.
             let (seqs, compiled) = self.matching(req)?;
             let counts = self.tally(&req.scope, &seqs)?;
             return Ok(SearchResult {
@@ -307,6 +319,9 @@ impl Collection {
             let held = req.held.as_deref().ok_or(crate::Error::HeldDataWithoutHolds)?;
             held.check(self)?;
             seqs.retain(|s| held.records.contains_key(s));
+        } else if let Some(deleted) = req.deleted.as_deref().filter(|d| !d.is_empty()) {
+            deleted.check(self)?;
+            seqs.retain(|s| !deleted.records.contains_key(s));
         }
         Ok((seqs, compiled))
     }

@@ -262,6 +262,11 @@ pub struct ApplyReport {
     /// The store's account of the removal (none for a dry run or when nothing was due).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remove: Option<RemoveReport>,
+    /// The disk space given back from the packs after the removal (none for a dry run, when
+    /// nothing was purged, or when the reclaim failed: then the audit entry says why, and the
+    /// next purge that removes records, or `ediscovery compact`, gives it back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaimed: Option<crate::store::Reclaimed>,
 }
 
 fn collection_error(dir: &Path, e: crate::Error) -> GovernanceError {
@@ -551,7 +556,7 @@ impl Tx {
             Ok((plan, outcome))
         })?;
         if dry_run {
-            return Ok(ApplyReport { dry_run, plan, purged: 0, remove: None });
+            return Ok(ApplyReport { dry_run, plan, purged: 0, remove: None, reclaimed: None });
         }
         // The plan is on record before anything is removed.
         self.checkpoint()?;
@@ -559,7 +564,7 @@ impl Tx {
         let params = json!({"now": at, "idsSha256": plan.ids_sha256, "requested": ids.len()});
         let remove = self.act(actor, "retention.apply", None, params, |tx| {
             if ids.is_empty() {
-                return Ok((None, json!({"purged": 0})));
+                return Ok(((None, None), json!({"purged": 0})));
             }
             let mut w = CollectionWriter::open(dir, 1).map_err(|e| collection_error(dir, e))?;
             let (report, after) = match w.remove(&ids, steps) {
@@ -570,7 +575,22 @@ impl Tx {
                 }
                 Err(e) => return Err(collection_error(dir, e)),
             };
+            // The purged blobs' bytes leave the disk once no live record shares them. The
+            // removal is committed whatever happens here: a failure is logged, and the next
+            // reclaim finds the same bytes (it reads what is referenced, nothing tracked).
+            let mut reclaimed = None;
+            let mut blob_bytes = json!("kept in packs: the writer failed after the removal");
             if after.is_none() {
+                match w.reclaim() {
+                    Ok(r) => {
+                        blob_bytes = json!({
+                            "supported": r.supported, "freed": r.freed(),
+                            "ranges": r.ranges, "rangeBytes": r.range_bytes,
+                        });
+                        reclaimed = Some(r);
+                    }
+                    Err(e) => blob_bytes = json!(format!("kept in packs: {e}")),
+                }
                 w.finish().map_err(|e| collection_error(dir, e))?;
             }
             for r in &report.removed {
@@ -590,12 +610,13 @@ impl Tx {
                 "notFound": report.not_found, "duplicates": report.duplicates.len(),
                 "balances": report.balances(), "generation": report.generation,
                 "perRule": per_rule, "afterCommit": after,
-                "blobBytes": "kept in packs (reclaimed by a later step)",
+                "blobBytes": blob_bytes,
             });
-            Ok((Some(report), outcome))
+            Ok(((Some(report), reclaimed), outcome))
         })?;
+        let (remove, reclaimed) = remove;
         let purged = remove.as_ref().map_or(0, |r| r.removed.len() as u64);
-        Ok(ApplyReport { dry_run, plan, purged, remove })
+        Ok(ApplyReport { dry_run, plan, purged, remove, reclaimed })
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod actor;
 mod audit;
+mod compact;
 mod delete;
 mod exit;
 mod export;
@@ -53,6 +54,9 @@ enum Command {
     /// Rebuild the search index from the stored records (when search or export says the index is
     /// out of step with the records).
     Reindex(reindex::ReindexArgs),
+    /// Drop removed records' bytes from the record table and give back the disk space of pack
+    /// bytes no live record references.
+    Compact(compact::CompactArgs),
     /// Records per corpus and account, bytes, distinct blobs.
     Stats(stats::StatsArgs),
     /// The organisation: accounts, org units, administrators.
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export::run(&mut o, a),
         Command::Verify(a) => verify::run(&mut o, a),
         Command::Reindex(a) => reindex::run(&mut o, a),
+        Command::Compact(a) => compact::run(&mut o, a),
         Command::Stats(a) => stats::run(&mut o, a),
         Command::Org(a) => org::run(&mut o, a),
         Command::Matter(a) => matter::run(&mut o, a),
