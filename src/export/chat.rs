@@ -91,8 +91,7 @@ pub fn plan_documents(plan: &mut ExportPlan, store: &Store) -> Result<(), Export
             }
         }
         convs.retain(|_, ms| ms.iter().any(|m| matched.contains(&m.seq)));
-        let sizes: HashMap<u64, u64> =
-            convs.values().flatten().map(|m| (m.seq, m.size)).collect();
+        let sizes: HashMap<u64, u64> = convs.values().flatten().map(|m| (m.seq, m.size)).collect();
         let ctx: BTreeMap<String, Vec<ChatMessage>> = convs
             .iter()
             .map(|(space, ms)| {
@@ -238,10 +237,7 @@ fn render_records(
     // thread for the `N Replies` marker.
     let tops: BTreeSet<&str> = metas.iter().map(|c| c.message_id.as_str()).collect();
     let reply_of = |c: &ChatMeta| -> Option<String> {
-        c.thread_id
-            .as_deref()
-            .filter(|t| *t != c.message_id && tops.contains(t))
-            .map(str::to_owned)
+        c.thread_id.as_deref().filter(|t| *t != c.message_id && tops.contains(t)).map(str::to_owned)
     };
     let mut replies: HashMap<String, usize> = HashMap::new();
     for c in &metas {
@@ -259,7 +255,9 @@ fn render_records(
             if marked.insert(t.clone()) {
                 let n = replies.get(t).copied().unwrap_or(1);
                 let word = if n == 1 { "Reply" } else { "Replies" };
-                html.push_str(&format!("<div style=\"padding-left:40px\"><div>{n} {word}</div></div>\n"));
+                html.push_str(&format!(
+                    "<div style=\"padding-left:40px\"><div>{n} {word}</div></div>\n"
+                ));
             }
             html.push_str("<div style=\"padding-left:40px\">");
         }
@@ -314,7 +312,10 @@ fn render_records(
     };
     h("Message-ID", &format!("<{}>", d.file_name));
     h("Subject", &d.file_name);
-    h("Date", &time::format_in(first, PACIFIC, "%a, %-d %b %Y %H:%M:%S %z (%Z)").unwrap_or_default());
+    h(
+        "Date",
+        &time::format_in(first, PACIFIC, "%a, %-d %b %Y %H:%M:%S %z (%Z)").unwrap_or_default(),
+    );
     h("From", first_sender);
     h("To", &participants.join(", "));
     h(
@@ -448,12 +449,12 @@ pub fn write_listing(
             for &seq in &d.messages {
                 recs.push(planned_record(store, seq)?);
             }
-            let metas: Vec<&ChatMeta> =
-                recs.iter().filter_map(|r| chat_of(r).ok()).collect();
+            let metas: Vec<&ChatMeta> = recs.iter().filter_map(|r| chat_of(r).ok()).collect();
             let Some(first) = metas.first() else { continue };
             let people = participants(&metas);
             let times: Vec<i64> = metas.iter().map(|c| c.created).collect();
-            let iso = |t: Option<&i64>| t.and_then(|t| time::iso_utc_millis(*t)).unwrap_or_default();
+            let iso =
+                |t: Option<&i64>| t.and_then(|t| time::iso_utc_millis(*t)).unwrap_or_default();
             let (lo, hi) = (iso(times.iter().min()), iso(times.iter().max()));
             let doc_ids: Vec<String> = recs.iter().map(|r| r.doc_id.to_string()).collect();
             let (count, matched) = (d.messages.len().to_string(), d.matched.len().to_string());
@@ -464,7 +465,11 @@ pub fn write_listing(
                 Tag { name: "Account", data_type: "Text", value: z.account.as_str() },
                 Tag { name: "RoomID", data_type: "Text", value: &first.space_id },
                 Tag { name: "RoomName", data_type: "Text", value: &room },
-                Tag { name: "ConversationType", data_type: "Text", value: conversation_type(first) },
+                Tag {
+                    name: "ConversationType",
+                    data_type: "Text",
+                    value: conversation_type(first),
+                },
                 Tag { name: "Participants", data_type: "LongText", value: &people },
                 Tag { name: "#DateFirstMessageSent", data_type: "DateTime", value: &lo },
                 Tag { name: "#DateLastMessageSent", data_type: "DateTime", value: &hi },

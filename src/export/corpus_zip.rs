@@ -8,7 +8,9 @@
 //! export.
 
 use super::plan::{ExportPlan, FileKind, ZipPlan};
-use super::run::{self, BlobSource, ExportProgress, Failure, FailureClass, RecordOutcome, ZipOutcome};
+use super::run::{
+    self, BlobSource, ExportProgress, Failure, FailureClass, RecordOutcome, ZipOutcome,
+};
 use super::{ExportError, chat, drive, voice};
 use crate::digest::Md5;
 use crate::format::mbox;
@@ -106,7 +108,9 @@ pub fn write(
                 entry.write_all(buf)
             };
             let res = match plan.corpus {
-                Corpus::Chat => chat::write_documents(plan, z, store, source, &mut put, &mut outcomes),
+                Corpus::Chat => {
+                    chat::write_documents(plan, z, store, source, &mut put, &mut outcomes)
+                }
                 _ => voice::write_items(z, store, source, &mut put, &mut outcomes),
             };
             if res.is_ok() {

@@ -261,10 +261,18 @@ pub fn xml_document<W: Write>(
             data_type: "Text",
             value: d.shared_drive_id.as_deref().unwrap_or(""),
         },
-        Tag { name: "SourceHash", data_type: "Text", value: d.source_hash.as_deref().unwrap_or("") },
+        Tag {
+            name: "SourceHash",
+            data_type: "Text",
+            value: d.source_hash.as_deref().unwrap_or(""),
+        },
         Tag { name: "DriveID", data_type: "Text", value: &d.drive_id },
         Tag { name: "MimeType", data_type: "Text", value: &d.mime_type },
-        Tag { name: "Trashed", data_type: "Boolean", value: if d.trashed { "true" } else { "false" } },
+        Tag {
+            name: "Trashed",
+            data_type: "Boolean",
+            value: if d.trashed { "true" } else { "false" },
+        },
     ];
     let tags: Vec<Tag<'_>> =
         tags.into_iter().filter(|t| !(t.data_type == "DateTime" && t.value.is_empty())).collect();
@@ -357,7 +365,8 @@ mod tests {
         let cjk = "文".repeat(129);
         let n = entry_name(&meta(&cjk, "ID"), "");
         assert!(n.len() <= MAX_BYTES && n.ends_with("_ID"), "{n}");
-        let native = DriveMeta { document_type: Some(DocumentType::Document), ..meta("Plan", "D1") };
+        let native =
+            DriveMeta { document_type: Some(DocumentType::Document), ..meta("Plan", "D1") };
         assert_eq!(entry_name(&native, ""), "Plan_D1.docx");
         assert_eq!(entry_name(&meta("x.pdf", "ID"), "_2"), "x_ID_2.pdf");
     }

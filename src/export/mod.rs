@@ -1,10 +1,14 @@
-//! Vault-exact exports of mail and groups: plan, then run, then (in `verify`) re-read.
+//! Vault-exact exports of every corpus: plan, then run, then (in `verify`) re-read.
 //!
 //! Files (export name `NAME`), as `docs/export-contract.md` fixes them:
 //! `NAME-1.zip`… (one account's mbox per zip, split at the split size), `NAME-metadata.xml`,
 //! `NAME-metadata.csv` (mail), `NAME-results-count.csv`, `NAME-group-membership.csv` (groups),
 //! `NAME-error.csv` + `NAME-account-exceptions.csv` / `NAME-failed-group-membership-lookups.csv`
-//! (only with errors), `NAME-summary.json`, and last `NAME-checksums.md5`.
+//! (only with errors), `NAME-summary.json`, and last `NAME-checksums.md5`. Chat, Drive and
+//! Voice (`chat.rs`, `drive.rs`, `voice.rs`) have their own file sets (`plan::file_set`):
+//! Chat conversation documents in `NAME-N.zip`; Drive files in `NAME_0.zip`… with
+//! `NAME-custodian-docid.csv` and, on errors, `NAME-incomplete-accounts.csv`; Voice one zip per
+//! account and no count file.
 
 mod chat;
 pub mod chat_context;

@@ -142,7 +142,9 @@ pub fn file_set(corpus: Corpus) -> &'static [(FileKind, When)] {
             (Errors, When::IfFailures),
             (FailedGroupMembershipLookups, When::IfMissingMemberLists),
         ],
-        Corpus::Chat => &[(MetadataXml, When::Always), (ResultsCount, When::Always), (Errors, When::IfFailures)],
+        Corpus::Chat => {
+            &[(MetadataXml, When::Always), (ResultsCount, When::Always), (Errors, When::IfFailures)]
+        }
         Corpus::Drive => &[
             (MetadataXml, When::Always),
             (CustodianDocid, When::Always),

@@ -472,7 +472,9 @@ mod tests {
 
     #[test]
     fn chat_drive_and_voice_are_exportable() {
-        for (c, want) in [("chat", Corpus::Chat), ("drive", Corpus::Drive), ("voice", Corpus::Voice)] {
+        for (c, want) in
+            [("chat", Corpus::Chat), ("drive", Corpus::Drive), ("voice", Corpus::Voice)]
+        {
             let req = ExportRequest::from_spec("N", &ScopeSpec { corpus: c.into(), ..spec() }, "")
                 .unwrap();
             assert_eq!(req.scope().unwrap().corpus, want, "{c}");

@@ -181,9 +181,9 @@ pub fn write_zips(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(z) = plan.zips.get(i) else { break };
                     let r = match plan.corpus {
-                        Corpus::Chat | Corpus::Drive | Corpus::Voice => {
-                            super::corpus_zip::write(plan, z, store, source, out, progress, &deflate)
-                        }
+                        Corpus::Chat | Corpus::Drive | Corpus::Voice => super::corpus_zip::write(
+                            plan, z, store, source, out, progress, &deflate,
+                        ),
                         Corpus::Mail | Corpus::Groups => {
                             write_zip(plan, z, store, source, out, progress, (&pool, &deflate))
                         }

@@ -213,7 +213,11 @@ impl Verifier<'_> {
             .iter()
             .filter(|n| names::is_zip(n, &self.name))
             .map(|n| {
-                (names::drive_zip_number(n, &self.name).unwrap_or_else(|| zip_number(n, &self.name)), n)
+                (
+                    names::drive_zip_number(n, &self.name)
+                        .unwrap_or_else(|| zip_number(n, &self.name)),
+                    n,
+                )
             })
             .collect();
         zips.sort();

@@ -55,7 +55,13 @@ impl Builder {
         Builder { dir: dir.to_path_buf(), w, iw, _index: index, n: 0, words: Vec::new() }
     }
 
-    fn add(&mut self, account: &str, meta: Metadata, parts: Vec<RawPart<'_>>, words: &str) -> Record {
+    fn add(
+        &mut self,
+        account: &str,
+        meta: Metadata,
+        parts: Vec<RawPart<'_>>,
+        words: &str,
+    ) -> Record {
         let corpus = match &meta {
             Metadata::Chat(_) => Corpus::Chat,
             Metadata::Drive(_) => Corpus::Drive,
@@ -85,7 +91,12 @@ impl Builder {
             corpus,
             account,
             org_unit: OrgUnit::root(),
-            source: SourceRef { kind: SourceKind::Mbox, path: "hand-made".into(), key, offset: None },
+            source: SourceRef {
+                kind: SourceKind::Mbox,
+                path: "hand-made".into(),
+                key,
+                offset: None,
+            },
             parts,
             meta,
             defects: Vec::new(),
@@ -229,7 +240,10 @@ fn chat_worked_example_exports_a_b_b2_not_c() {
     assert_eq!(t["Participants"], "alice@example.com,bob@example.com");
     assert_eq!(t["#DateFirstMessageSent"], "2023-11-14T22:13:20.000Z");
     assert_eq!(t["#DateLastMessageSent"], "2023-11-17T08:13:20.000Z");
-    assert_eq!((t["MessageCount"].as_str(), t["MatchedMessageCount"].as_str()), (Some("3"), Some("1")));
+    assert_eq!(
+        (t["MessageCount"].as_str(), t["MatchedMessageCount"].as_str()),
+        (Some("3"), Some("1"))
+    );
     // One match in scope, exported; the context messages are not counted as found.
     assert_eq!((o.summary.totals.in_scope, o.summary.totals.exported), (1, 1));
     assert_eq!(v["csv"]["results-count.csv"], serde_json::json!([["Account", "Count"], [a, "1"]]));
@@ -248,7 +262,14 @@ fn chat_breaks_overlaps_order_edits_and_attachments() {
         b.add(who, Metadata::Chat(Box::new(m)), text(&format!("{id} {words}")), words)
     };
     // Room S1 (older matches at 9 h and 15 h): windows overlap into one document.
-    for (id, h, w) in [("s1", 0, "x"), ("s2", 9, "zebra"), ("s3", 12, "x"), ("s4", 15, "zebra"), ("s5", 26, "x"), ("s6", 28, "x")] {
+    for (id, h, w) in [
+        ("s1", 0, "x"),
+        ("s2", 9, "zebra"),
+        ("s3", 12, "x"),
+        ("s4", 15, "zebra"),
+        ("s5", 26, "x"),
+        ("s6", 28, "x"),
+    ] {
         add(a, "S1", id, h, w);
     }
     // Bob holds his own copy of one S1 message that matches: a document of his own.
@@ -262,20 +283,23 @@ fn chat_breaks_overlaps_order_edits_and_attachments() {
     m.deleted = Some(T0 + 132 * H);
     let pdf = b"%PDF-1.4 pretend".to_vec();
     let mut parts = text("see attached");
-    parts.push((PartKind::Attachment, Some("plan \"v2\".pdf"), Some("application/pdf"), pdf.clone()));
+    parts.push((
+        PartKind::Attachment,
+        Some("plan \"v2\".pdf"),
+        Some("application/pdf"),
+        pdf.clone(),
+    ));
     drop(add);
     b.add(a, Metadata::Chat(Box::new(m)), parts, "attached");
     let c = b.finish();
     let req = request("Chats", "HANGOUTS_CHAT", &[a, bob], "");
     let (o, v) = export_and_read(&c, &req, TERM, c.0.store(), &tmp.path().join("out"), "chat");
     let docs = v["documents"].as_array().unwrap();
-    let alice: Vec<Vec<String>> = docs
-        .iter()
-        .filter(|d| d["tags"]["Account"] == a)
-        .map(ids)
-        .collect();
+    let alice: Vec<Vec<String>> =
+        docs.iter().filter(|d| d["tags"]["Account"] == a).map(ids).collect();
     assert_eq!(alice, [vec!["t1"], vec!["t2", "t3"], vec!["s1", "s2", "s3", "s4", "s5"]]);
-    let all: Vec<String> = docs.iter().filter(|d| d["tags"]["Account"] == a).flat_map(ids).collect();
+    let all: Vec<String> =
+        docs.iter().filter(|d| d["tags"]["Account"] == a).flat_map(ids).collect();
     assert_eq!(all.len(), all.iter().collect::<BTreeSet<_>>().len(), "no message twice");
     let tokens: BTreeSet<&str> = docs.iter().map(|d| d["file_name"].as_str().unwrap()).collect();
     assert_eq!(tokens.len(), docs.len(), "tokens are unique across custodians: {tokens:?}");
@@ -290,12 +314,8 @@ fn chat_breaks_overlaps_order_edits_and_attachments() {
     // The document's tags are its conversation's (its first message's): a space.
     assert_eq!(with_att["tags"]["ConversationType"], "Room");
     // Matches: alice 4 (s2, s4, t1, t2), bob 1; each custodian's own mbox.
-    let per: Vec<(String, u64, u64)> = o
-        .summary
-        .accounts
-        .iter()
-        .map(|b| (b.account.clone(), b.in_scope, b.exported))
-        .collect();
+    let per: Vec<(String, u64, u64)> =
+        o.summary.accounts.iter().map(|b| (b.account.clone(), b.in_scope, b.exported)).collect();
     assert_eq!(per, [(a.to_owned(), 4, 4), (bob.to_owned(), 1, 1)]);
 }
 
@@ -305,7 +325,8 @@ fn chat_failure_is_reported_per_matched_message() {
     let tmp = tempfile::tempdir().unwrap();
     let mut b = Builder::new(&tmp.path().join("c"));
     let a = "alice@example.com";
-    let bad = b.add(a, Metadata::Chat(Box::new(chat("F", "f1", a, T0, None))), text("zebra"), "zebra");
+    let bad =
+        b.add(a, Metadata::Chat(Box::new(chat("F", "f1", a, T0, None))), text("zebra"), "zebra");
     b.add(a, Metadata::Chat(Box::new(chat("G", "g1", a, T0, None))), text("zebra"), "zebra");
     let c = b.finish();
     let src = FailSome { store: c.0.store(), fail: BTreeSet::from([bad.doc_id]) };
@@ -381,7 +402,12 @@ fn drive_names_access_and_failures() {
     let mut recs = Vec::new();
     for (i, t) in titles.iter().enumerate() {
         let bytes = format!("file {i} {t}").into_bytes();
-        recs.push(b.add(a, Metadata::Drive(Box::new(drive(t, &format!("ID{i}"), a))), file(&bytes), "zebra"));
+        recs.push(b.add(
+            a,
+            Metadata::Drive(Box::new(drive(t, &format!("ID{i}"), a))),
+            file(&bytes),
+            "zebra",
+        ));
     }
     // Indirect access, and a file bob can see directly (custodian-docid lists him too).
     let mut shared = drive("Shared plan", "SH1", a);
@@ -389,11 +415,18 @@ fn drive_names_access_and_failures() {
     shared.viewers = vec![bob.into()];
     shared.collaborators = vec!["carol@example.com".into()];
     shared.indirect = vec![
-        IndirectAccess { via: AccessVia::Group { address: "eng@example.com".into() }, role: AccessRole::Editor },
-        IndirectAccess { via: AccessVia::Domain { domain: "example.com".into() }, role: AccessRole::Viewer },
+        IndirectAccess {
+            via: AccessVia::Group { address: "eng@example.com".into() },
+            role: AccessRole::Editor,
+        },
+        IndirectAccess {
+            via: AccessVia::Domain { domain: "example.com".into() },
+            role: AccessRole::Viewer,
+        },
         IndirectAccess { via: AccessVia::Public, role: AccessRole::Unknown },
     ];
-    let shared_rec = b.add(a, Metadata::Drive(Box::new(shared.clone())), file(b"PK shared"), "zebra");
+    let shared_rec =
+        b.add(a, Metadata::Drive(Box::new(shared.clone())), file(b"PK shared"), "zebra");
     // Bob's own copy of the same Drive file: the same name would collide, so it gets `_2`.
     b.add(bob, Metadata::Drive(Box::new(shared)), file(b"PK shared"), "zebra");
     let c = b.finish();
@@ -401,7 +434,8 @@ fn drive_names_access_and_failures() {
     let mut req = request("Drv", "DRIVE", &[a, bob], "");
     req.ediscovery.split_size = 60; // several zips
     let (o, v) = export_and_read(&c, &req, TERM, c.0.store(), &tmp.path().join("off"), "drive");
-    let zips: Vec<&str> = v["zips"].as_array().unwrap().iter().map(|z| z.as_str().unwrap()).collect();
+    let zips: Vec<&str> =
+        v["zips"].as_array().unwrap().iter().map(|z| z.as_str().unwrap()).collect();
     assert!(zips.len() > 2 && zips[0] == "Drv_0.zip" && zips[1] == "Drv_1.zip", "{zips:?}");
     let files = v["files"].as_array().unwrap();
     assert_eq!(files.len(), titles.len() + 2);
@@ -410,10 +444,17 @@ fn drive_names_access_and_failures() {
     assert_eq!(lower.len(), names.len(), "no collisions: {names:?}");
     for n in &names {
         assert!(n.chars().count() <= 128, "{n}");
-        assert!(!n.contains('/') && !n.contains('\0') && !n.contains("..") && !n.starts_with('.'), "{n}");
+        assert!(
+            !n.contains('/') && !n.contains('\0') && !n.contains("..") && !n.starts_with('.'),
+            "{n}"
+        );
     }
     let name_of = |id: &str| {
-        files.iter().find(|f| f["tags"]["DriveID"] == id).map(|f| f["name"].as_str().unwrap()).unwrap()
+        files
+            .iter()
+            .find(|f| f["tags"]["DriveID"] == id)
+            .map(|f| f["name"].as_str().unwrap())
+            .unwrap()
     };
     assert_eq!(name_of("ID0").chars().count(), 128);
     assert!(name_of("ID0").ends_with("_ID0.pdf"));
@@ -470,7 +511,10 @@ fn drive_names_access_and_failures() {
     assert_eq!(rows[1][12], "ID6");
     assert_eq!(rows[1][14], "title:\"Same title.txt\"");
     let inc = v["csv"]["incomplete-accounts.csv"].as_array().unwrap();
-    assert_eq!(inc[..], [serde_json::json!(["Account", "Exported", "Failed"]), serde_json::json!([a, "8", "1"])]);
+    assert_eq!(
+        inc[..],
+        [serde_json::json!(["Account", "Exported", "Failed"]), serde_json::json!([a, "8", "1"])]
+    );
 }
 
 fn voice(item: &str, kind: VoiceKind, at: i64) -> VoiceMeta {
@@ -496,7 +540,12 @@ fn voice_items_one_zip_per_account() {
     let mut t = voice("txt-1", VoiceKind::TextMessage, T0);
     t.texts = vec![
         VoiceText { at: T0, from: "+15550199".into(), outgoing: false, text: "lunch?".into() },
-        VoiceText { at: T0 + 60, from: "+15550100".into(), outgoing: true, text: "From noon, yes".into() },
+        VoiceText {
+            at: T0 + 60,
+            from: "+15550100".into(),
+            outgoing: true,
+            text: "From noon, yes".into(),
+        },
     ];
     t.labels = vec!["DELETED".into()];
     b.add(a, Metadata::Voice(Box::new(t)), text("texts"), "zebra");
@@ -513,8 +562,18 @@ fn voice_items_one_zip_per_account() {
         ],
         "zebra",
     );
-    let missed = b.add(bob, Metadata::Voice(Box::new(voice("mc-1", VoiceKind::MissedCall, T0))), text("missed"), "zebra");
-    b.add(bob, Metadata::Voice(Box::new(voice("oc-1", VoiceKind::OutgoingCall, T0 + 5))), text("out"), "zebra");
+    let missed = b.add(
+        bob,
+        Metadata::Voice(Box::new(voice("mc-1", VoiceKind::MissedCall, T0))),
+        text("missed"),
+        "zebra",
+    );
+    b.add(
+        bob,
+        Metadata::Voice(Box::new(voice("oc-1", VoiceKind::OutgoingCall, T0 + 5))),
+        text("out"),
+        "zebra",
+    );
     let c = b.finish();
     let req = request("Vox", "VOICE", &[a, bob], "");
     let (o, v) = export_and_read(&c, &req, TERM, c.0.store(), &tmp.path().join("out"), "voice");
