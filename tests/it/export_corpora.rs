@@ -289,7 +289,6 @@ fn chat_breaks_overlaps_order_edits_and_attachments() {
         Some("application/pdf"),
         pdf.clone(),
     ));
-    drop(add);
     b.add(a, Metadata::Chat(Box::new(m)), parts, "attached");
     let c = b.finish();
     let req = request("Chats", "HANGOUTS_CHAT", &[a, bob], "");
