@@ -131,6 +131,8 @@ struct Doc {
     /// Records of the search this document exports (1; a Chat document's
     /// `MatchedMessageCount`: its context messages were not found by the search).
     weight: u64,
+    /// Chat: the document's `MessageCount`, which its HTML must render as as many `data-id`s.
+    messages: Option<u64>,
 }
 
 /// What the summary says that changes how messages are checked.
@@ -141,6 +143,8 @@ struct Mode {
     crlf: bool,
     /// mbox entry → the account whose messages it holds (the summary's `zips`).
     entry_account: BTreeMap<String, String>,
+    /// A Chat export: each message's HTML holds one `data-id` per message its Document counts.
+    chat: bool,
 }
 
 /// One mbox entry as read.
@@ -221,7 +225,8 @@ impl Verifier<'_> {
             })
             .collect();
         zips.sort();
-        let mut seen = Seen { mode: Mode { crlf, entry_account }, ..Seen::default() };
+        let mode = Mode { crlf, entry_account, chat: corpus == "chat" };
+        let mut seen = Seen { mode, ..Seen::default() };
         for (_, z) in zips {
             if drive {
                 self.drive_files(z, &meta, &mut seen);
@@ -397,6 +402,7 @@ impl Verifier<'_> {
                             size: *size,
                             hash: hash.clone(),
                             weight,
+                            messages: tag("MessageCount").and_then(|v| v.parse().ok()),
                         };
                         if !ids.insert(d.doc_id.clone()) || meta.insert(name.clone(), doc).is_some() {
                             problems.push(format!("metadata.xml: DocID {} twice", d.doc_id));
@@ -426,6 +432,7 @@ impl Verifier<'_> {
 
     /// Stream every mbox entry of zip `z`.
     fn mboxes(&mut self, z: &str, meta: &BTreeMap<String, Doc>, seen: &mut Seen) {
+        let chat = seen.mode.chat;
         // A zip that cannot be opened was reported by the checksum pass already.
         let Ok((f, _)) = open::open_regular(self.dir, z) else { return };
         let prefix = format!("{}-", self.name);
@@ -457,7 +464,7 @@ impl Verifier<'_> {
             let mut capped = Capped { inner: r, left: cap, over: false };
             let mut accounts = BTreeSet::new();
             let mut br = BufReader::with_capacity(64 << 10, &mut capped);
-            let res = mbox::split(&mut br, line_cap, |item| {
+            let res = mbox::split(&mut br, line_cap, chat, |item| {
                 message(seen, meta, &label, entry, &mut accounts, item);
             });
             drop(br);
@@ -813,6 +820,13 @@ fn message(
     }
     if md5.to_hex() != doc.hash || size != doc.size {
         seen.problems.push(format!("{label}: message {doc_id} does not match its Hash/FileSize"));
+    }
+    if seen.mode.chat && m.data_ids != doc.messages {
+        seen.problems.push(format!(
+            "{label}: document {doc_id} renders {} data-id elements, its MessageCount is {}",
+            m.data_ids.unwrap_or(0),
+            doc.messages.map_or_else(|| "missing".to_owned(), |n| n.to_string())
+        ));
     }
     match seen.mode.entry_account.get(entry) {
         Some(holder) if *holder != doc.account => seen.problems.push(format!(

@@ -153,10 +153,14 @@ fn export_and_read(
     out: &Path,
     corpus: &str,
 ) -> (Outcome, Value) {
-    let doc_ids =
-        words.iter().filter(|(_, w)| w.split_whitespace().any(|x| x == term)).map(|(d, _)| *d);
+    let result = c.search(&export::search_request(req, 0).unwrap()).unwrap();
+    let found: BTreeSet<DocId> = result.hits.iter().map(|h| h.doc_id).collect();
+    let doc_ids = words
+        .iter()
+        .filter(|(d, w)| found.contains(d) && w.split_whitespace().any(|x| x == term))
+        .map(|(d, _)| *d);
     let only = export::Retry { path: PathBuf::from("matches"), doc_ids: doc_ids.collect() };
-    let plan = export::plan_search(c, req, 0, Some(&only)).unwrap();
+    let plan = export::plan(c, req, &result, Some(&only)).unwrap();
     let o = export::run(c, req, &plan, source, out, &NoExportProgress).unwrap();
     let rep = ediscovery::verify::verify(&o.dir).unwrap();
     assert!(rep.ok(), "{:#?}", rep.problems);
@@ -613,5 +617,78 @@ fn voice_items_one_zip_per_account() {
     assert_eq!(
         v["csv"]["error.csv"],
         serde_json::json!([["Account", "Failed Conversation Count"], [bob, "1"]])
+    );
+}
+
+/// Rewrite `file` of the export in `dir` with `edit`, and its checksum line to match, so only
+/// the check under test can notice.
+fn tamper(dir: &Path, name: &str, file: &str, edit: impl Fn(String) -> String) {
+    let p = dir.join(file);
+    let before = std::fs::read_to_string(&p).unwrap();
+    let after = edit(before.clone());
+    assert_ne!(before, after, "the edit changed nothing");
+    std::fs::write(&p, &after).unwrap();
+    let sums = dir.join(format!("{name}-checksums.md5"));
+    let old = Md5::of(before.as_bytes()).to_hex();
+    let new = Md5::of(after.as_bytes()).to_hex();
+    let s = std::fs::read_to_string(&sums).unwrap().replace(&old, &new);
+    std::fs::write(&sums, s).unwrap();
+}
+
+/// verify reads each corpus's shape: a Chat document whose HTML renders fewer messages than its
+/// `MessageCount`, a Drive file whose `Hash` is wrong, and a Drive file missing from
+/// custodian-docid are problems.
+#[test]
+fn verify_catches_tampered_chat_and_drive_exports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut b = Builder::new(&tmp.path().join("c"));
+    let a = "alice@example.com";
+    b.add(a, Metadata::Chat(Box::new(chat("V", "v1", a, T0, None))), text("x"), TERM);
+    b.add(a, Metadata::Chat(Box::new(chat("V", "v2", a, T0 + H, None))), text("y"), "y");
+    b.add(a, Metadata::Drive(Box::new(drive("Doc.txt", "D1", a))), file(b"doc"), TERM);
+    let c = b.finish();
+    let problems = |dir: &Path| ediscovery::verify::verify(dir).unwrap().problems;
+
+    let (o, _) = export_and_read(
+        &c,
+        &request("VC", "HANGOUTS_CHAT", &[a], ""),
+        TERM,
+        c.0.store(),
+        &tmp.path().join("chat"),
+        "chat",
+    );
+    tamper(&o.dir, "VC", "VC-metadata.xml", |s| {
+        s.replace(
+            "TagName='MessageCount' TagDataType='Integer' TagValue='2'",
+            "TagName='MessageCount' TagDataType='Integer' TagValue='3'",
+        )
+    });
+    let p = problems(&o.dir);
+    assert!(
+        p.iter().any(|p| p.contains("renders 2 data-id elements, its MessageCount is 3")),
+        "{p:?}"
+    );
+
+    let (o, _) = export_and_read(
+        &c,
+        &request("VD", "DRIVE", &[a], ""),
+        TERM,
+        c.0.store(),
+        &tmp.path().join("drive"),
+        "drive",
+    );
+    let md5 = Md5::of(b"doc").to_hex();
+    tamper(&o.dir, "VD", "VD-metadata.xml", |s| s.replace(&md5, &"0".repeat(32)));
+    tamper(&o.dir, "VD", "VD-custodian-docid.csv", |s| {
+        s.lines().take(1).map(|l| format!("{l}\r\n")).collect()
+    });
+    let p = problems(&o.dir);
+    assert!(
+        p.iter().any(|p| p.contains("Doc_D1.txt: file") && p.contains("Hash/FileSize")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|p| p.contains("custodian-docid.csv: DocID") && p.contains("not listed")),
+        "{p:?}"
     );
 }
