@@ -692,3 +692,43 @@ fn verify_catches_tampered_chat_and_drive_exports() {
         "{p:?}"
     );
 }
+
+/// One thread and four write the same files (every zip, metadata and CSV; only the summary
+/// records the thread count), for each of the three corpora.
+#[test]
+fn one_and_four_threads_write_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut b = Builder::new(&tmp.path().join("c"));
+    for (i, a) in ["a@example.com", "b@example.com", "c@example.com"].into_iter().enumerate() {
+        for k in 0..6i64 {
+            let m = chat("T", &format!("m{i}{k}"), a, T0 + k * 5 * H, None);
+            b.add(a, Metadata::Chat(Box::new(m)), text(&format!("chat {k}")), TERM);
+            let d = drive(&format!("File {k}.txt"), &format!("F{i}{k}"), a);
+            b.add(a, Metadata::Drive(Box::new(d)), file(format!("{a} {k}").as_bytes()), TERM);
+            let v = voice(&format!("v{i}{k}"), VoiceKind::IncomingCall, T0 + k);
+            b.add(a, Metadata::Voice(Box::new(v)), text(&format!("call {k}")), TERM);
+        }
+    }
+    let c = b.finish();
+    for (corpus, reader) in [("HANGOUTS_CHAT", "chat"), ("DRIVE", "drive"), ("VOICE", "voice")] {
+        let sums = |threads: usize| {
+            let mut req = request("T", corpus, &[], "");
+            req.ediscovery.threads = threads;
+            req.ediscovery.split_size = 300;
+            let out = tmp.path().join(format!("{reader}-{threads}"));
+            let (o, _) = export_and_read(&c, &req, TERM, c.0.store(), &out, reader);
+            let mut files: Vec<(String, String)> = o
+                .summary
+                .files
+                .into_iter()
+                .filter(|f| !f.name.ends_with("summary.json"))
+                .map(|f| (f.name, f.md5))
+                .collect();
+            files.sort();
+            files
+        };
+        let one = sums(1);
+        assert!(one.iter().filter(|(n, _)| n.ends_with(".zip")).count() >= 3, "{one:?}");
+        assert_eq!(one, sums(4), "{corpus}");
+    }
+}
