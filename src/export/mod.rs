@@ -18,6 +18,7 @@ mod files;
 mod metadata;
 mod mime;
 pub mod naming;
+pub mod org;
 pub mod plan;
 pub mod request;
 pub mod run;

@@ -112,9 +112,11 @@ impl Tx {
         Ok(all)
     }
 
-    /// The records of `coll` users deleted that are still in it (a hold or a retention rule
-    /// keeps them until a retention apply purges the rest): what an all-data search leaves out
-    /// ([`SearchRequest::deleted`]). Read from the key rows, nothing decoded.
+    /// The records of `coll` users deleted, or their sources marked deleted (Maildir `T`,
+    /// Takeout Trash: labels `^DELETED`, `^TRASH`), that are still in it (a hold or a retention
+    /// rule keeps them until a retention apply purges the rest): what an all-data search leaves
+    /// out ([`SearchRequest::deleted`]). User deletions are found from the key rows, source
+    /// deletions by a label search; no record is decoded.
     pub fn deleted_set(&self, coll: &Collection) -> Result<HeldSet, GovernanceError> {
         deleted_in(&self.state.deletions, coll)
     }
@@ -260,6 +262,16 @@ fn deleted_in<V>(
     coll: &Collection,
 ) -> Result<HeldSet, GovernanceError> {
     let mut set = HeldSet::new(coll);
+    for corpus in [crate::model::Corpus::Mail, crate::model::Corpus::Groups] {
+        let labels: Vec<String> =
+            super::retention::DELETED_LABELS.iter().map(|l| format!("label:{l}")).collect();
+        let scope = Scope::entire_org(corpus);
+        let hits =
+            crate::search::search_text(coll, scope, &labels.join(" OR "), 0).map_err(searched)?;
+        for h in &hits.hits {
+            set.insert(h);
+        }
+    }
     if deletions.is_empty() {
         return Ok(set);
     }
@@ -274,12 +286,12 @@ fn deleted_in<V>(
 impl super::Governance {
     /// [`Tx::deleted_set`] without a transaction: the committed state is read as it is (it is
     /// replaced by a rename, never written in place), no lock is taken and nothing is logged,
-    /// so plain searches and exports can leave deleted items out. Empty when the collection
-    /// has no governance state.
+    /// so plain searches and exports can leave deleted items out. Without governance state,
+    /// only what sources marked deleted.
     pub fn deleted_set(&self, coll: &Collection) -> Result<HeldSet, GovernanceError> {
         match super::state::load(&super::state::Paths::of(&self.collection))? {
             Some(state) => deleted_in(&state.deletions, coll),
-            None => Ok(HeldSet::new(coll)),
+            None => deleted_in(&std::collections::BTreeMap::<crate::model::DocId, ()>::new(), coll),
         }
     }
 }

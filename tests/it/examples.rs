@@ -24,7 +24,12 @@ fn investigation_runs_end_to_end() {
     assert!(stdout.contains("330 records"), "{stdout}");
     assert!(stdout.contains("(verified: true)"), "{stdout}");
     assert!(tmp.path().join("inv/collection/MANIFEST.json").is_file());
-    assert_eq!(stdout.matches("verify: OK").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("verify: OK").count(), 3, "{stdout}");
+    // Governance: the unheld deleted message is purged, the held one exported.
+    assert!(stdout.contains("retention apply purged 80 records (330 → 250)"), "{stdout}");
+    assert!(stdout.contains("Alice's deleted message included, verify: OK"), "{stdout}");
+    assert!(stdout.contains("chain intact"), "{stdout}");
+    assert!(tmp.path().join("inv/exports/Falcon-held/Falcon-held-checksums.md5").is_file());
     assert!(tmp.path().join("inv/exports/Falcon-mail/Falcon-mail-checksums.md5").is_file());
     assert!(
         tmp.path().join("inv/exports/Falcon-groups/Falcon-groups-group-membership.csv").is_file()

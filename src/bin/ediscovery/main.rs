@@ -7,6 +7,7 @@
 
 mod actor;
 mod audit;
+mod backup;
 mod compact;
 mod delete;
 mod exit;
@@ -15,6 +16,7 @@ mod hold;
 mod ingest;
 mod matter;
 mod org;
+mod org_export;
 mod output;
 mod progress;
 mod query;
@@ -73,6 +75,12 @@ enum Command {
     Retention(retention::RetentionArgs),
     /// The audit log: list entries, verify the hash chain.
     Audit(audit::AuditArgs),
+    /// Back up the governance state (one CSV per object type in a zip) and restore chosen
+    /// properties from a backup after a review.
+    Backup(backup::BackupArgs),
+    /// Export every account's data into one archive (a folder per account, zips per product,
+    /// report.html at the root), as Google Workspace's Data Export; `prune` removes expired ones.
+    OrgExport(org_export::OrgExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +109,8 @@ fn main() -> ExitCode {
         Command::Delete(a) => delete::run(&mut o, a),
         Command::Retention(a) => retention::run(&mut o, a),
         Command::Audit(a) => audit::run(&mut o, a),
+        Command::Backup(a) => backup::run(&mut o, a),
+        Command::OrgExport(a) => org_export::run(&mut o, a),
     };
     let result = result.and_then(|code| {
         o.flush()?;
