@@ -12,8 +12,8 @@ use super::summary::{Balance, WrittenFile};
 use crate::digest::Md5Writer;
 use crate::format::csv::CsvWriter;
 use crate::format::xml::EdrmWriter;
-use crate::model::{GroupMember, Record};
-use std::collections::BTreeMap;
+use crate::model::{Corpus, GroupMember, Record};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -82,7 +82,7 @@ pub trait FileSink: Send {
 impl FileKind {
     /// Does this file have a line or element per exported record (so it is fed records)?
     pub fn lists_records(self) -> bool {
-        matches!(self, FileKind::MetadataXml | FileKind::MetadataCsv)
+        matches!(self, FileKind::MetadataXml | FileKind::MetadataCsv | FileKind::CustodianDocid)
     }
 }
 
@@ -131,7 +131,21 @@ pub fn open_listing<'a>(
     Ok(match file.kind {
         FileKind::MetadataXml => {
             let x = metadata::xml_start(plan, FileOut::create(out, &file.name, file.kind)?)?;
-            Some(Box::new(Xml { plan, x }))
+            // Drive Documents name their file as the plan named its zip entry.
+            let names = plan
+                .zips
+                .iter()
+                .flat_map(|z| z.records.iter().copied().zip(z.names.iter().map(String::as_str)))
+                .collect();
+            Some(Box::new(Xml { plan, x, names }))
+        }
+        FileKind::CustodianDocid => {
+            let c = CsvWriter::with_guard(
+                FileOut::create(out, &file.name, file.kind)?,
+                &["Custodian", "DocID"],
+                plan.csv_formula_guard,
+            )?;
+            Some(Box::new(CustodianDocid { plan, c }))
         }
         FileKind::MetadataCsv => {
             let c = metadata::csv_start(plan, FileOut::create(out, &file.name, file.kind)?)?;
@@ -180,10 +194,15 @@ pub fn open<'a>(
             Box::new(Whole(f, move |w: &mut FileOut| {
                 let rows: Vec<(&Record, &Failure)> =
                     end.failed.iter().map(|(r, f)| (r, f)).collect();
-                metadata::write_errors(&rows, guard, w)
+                match end.plan.corpus {
+                    Corpus::Chat => super::chat::write_errors(end.plan, &rows, guard, w),
+                    Corpus::Drive => super::drive::write_errors(end.plan, &rows, guard, w),
+                    Corpus::Voice => super::voice::write_errors(end.balances, guard, w),
+                    Corpus::Mail | Corpus::Groups => metadata::write_errors(&rows, guard, w),
+                }
             }))
         }
-        FileKind::AccountExceptions => Box::new(Rows(
+        FileKind::AccountExceptions | FileKind::IncompleteAccounts => Box::new(Rows(
             csv(&["Account", "Exported", "Failed"])?,
             move |c: &mut CsvWriter<FileOut>| {
                 for b in end.balances.values().filter(|b| b.failed() > 0) {
@@ -202,6 +221,7 @@ pub fn open<'a>(
         }
         FileKind::MetadataXml
         | FileKind::MetadataCsv
+        | FileKind::CustodianDocid
         | FileKind::Content
         | FileKind::Summary
         | FileKind::Checksums => {
@@ -213,15 +233,24 @@ pub fn open<'a>(
     })
 }
 
-/// `metadata.xml`: a `Document` per record.
+/// `metadata.xml`: a `Document` per record (Chat's, per conversation document, is written by
+/// `chat::write_listing`).
 struct Xml<'a> {
     plan: &'a ExportPlan,
     x: EdrmWriter<FileOut>,
+    /// Drive: each record's entry name (empty for the other corpora).
+    names: HashMap<u64, &'a str>,
 }
 
 impl FileSink for Xml<'_> {
     fn record(&mut self, r: &Record, converted: Converted<'_>) -> io::Result<()> {
-        metadata::xml_document(&mut self.x, self.plan, r, converted)
+        match self.plan.corpus {
+            Corpus::Drive => {
+                super::drive::xml_document(&mut self.x, self.plan, &self.names, r, converted)
+            }
+            Corpus::Voice => super::voice::xml_document(&mut self.x, r, converted),
+            _ => metadata::xml_document(&mut self.x, self.plan, r, converted),
+        }
     }
     fn finish(self: Box<Self>) -> io::Result<Finished> {
         let (f, xml_replaced) = self.x.finish()?;
@@ -238,6 +267,24 @@ struct Csv<'a> {
 impl FileSink for Csv<'_> {
     fn record(&mut self, r: &Record, converted: Converted<'_>) -> io::Result<()> {
         metadata::csv_row(&mut self.c, self.plan, r, converted)
+    }
+    fn finish(self: Box<Self>) -> io::Result<Finished> {
+        Ok(Finished { file: self.c.finish()?.finish()?, xml_replaced: 0 })
+    }
+}
+
+/// `custodian-docid.csv` (Drive): rows per exported file.
+struct CustodianDocid<'a> {
+    plan: &'a ExportPlan,
+    c: CsvWriter<FileOut>,
+}
+
+impl FileSink for CustodianDocid<'_> {
+    fn record(&mut self, r: &Record, _converted: Converted<'_>) -> io::Result<()> {
+        for row in super::drive::custodian_rows(self.plan, r) {
+            self.c.row(&row)?;
+        }
+        Ok(())
     }
     fn finish(self: Box<Self>) -> io::Result<Finished> {
         Ok(Finished { file: self.c.finish()?.finish()?, xml_replaced: 0 })

@@ -1,20 +1,29 @@
-//! Vault-exact exports of mail and groups: plan, then run, then (in `verify`) re-read.
+//! Vault-exact exports of every corpus: plan, then run, then (in `verify`) re-read.
 //!
 //! Files (export name `NAME`), as `docs/export-contract.md` fixes them:
 //! `NAME-1.zip`… (one account's mbox per zip, split at the split size), `NAME-metadata.xml`,
 //! `NAME-metadata.csv` (mail), `NAME-results-count.csv`, `NAME-group-membership.csv` (groups),
 //! `NAME-error.csv` + `NAME-account-exceptions.csv` / `NAME-failed-group-membership-lookups.csv`
-//! (only with errors), `NAME-summary.json`, and last `NAME-checksums.md5`.
+//! (only with errors), `NAME-summary.json`, and last `NAME-checksums.md5`. Chat, Drive and
+//! Voice (`chat.rs`, `drive.rs`, `voice.rs`) have their own file sets (`plan::file_set`):
+//! Chat conversation documents in `NAME-N.zip`; Drive files in `NAME_0.zip`… with
+//! `NAME-custodian-docid.csv` and, on errors, `NAME-incomplete-accounts.csv`; Voice one zip per
+//! account and no count file.
 
+mod chat;
 pub mod chat_context;
+mod corpus_zip;
+mod drive;
 mod files;
 mod metadata;
+mod mime;
 pub mod naming;
 pub mod org;
 pub mod plan;
 pub mod request;
 pub mod run;
 pub mod summary;
+mod voice;
 
 pub use metadata::{CSV_COLUMNS, ERROR_COLUMNS};
 pub use naming::SafeName;
@@ -195,7 +204,7 @@ pub fn plan(
         Method::Accounts(a) => a.clone(),
         _ => Vec::new(),
     };
-    Ok(ExportPlan {
+    let mut plan = ExportPlan {
         name,
         corpus: scope.corpus,
         compression: req.ediscovery.compression,
@@ -208,9 +217,22 @@ pub fn plan(
         line_endings: req.ediscovery.line_endings,
         csv_formula_guard: req.ediscovery.csv_formula_guard,
         recheck_md5: req.ediscovery.recheck_md5,
+        include_access_info: req
+            .export_options
+            .drive_options
+            .as_ref()
+            .is_some_and(|d| d.include_access_info),
         files: Vec::new(),
     }
-    .assign(&hits))
+    .assign(&hits);
+    // Chat documents and Drive file names need the records themselves (a conversation's context
+    // messages, a file's title): decoded here, once, for those corpora only.
+    match plan.corpus {
+        crate::model::Corpus::Chat => chat::plan_documents(&mut plan, coll.store())?,
+        crate::model::Corpus::Drive => drive::plan_names(&mut plan, coll.store())?,
+        _ => {}
+    }
+    Ok(plan)
 }
 
 /// A planned record, decoded from the record table. One that cannot be read (a damaged table),
@@ -233,6 +255,10 @@ fn write_listings(
     converted: &HashMap<u64, (u64, crate::digest::Md5)>,
     out: &Path,
 ) -> Result<(Vec<WrittenFile>, u64), ExportError> {
+    if plan.corpus == crate::model::Corpus::Chat {
+        // A Chat Document describes a conversation document, not a record.
+        return chat::write_listing(plan, store, converted, out);
+    }
     let mut sinks = Vec::new();
     for f in plan.files.iter().filter(|f| f.kind.lists_records()) {
         let sink = files::open_listing(f, plan, out).map_err(io_at(&out.join(&f.name)))?;
@@ -394,7 +420,10 @@ fn write_all(
     // CRLF line endings the metadata describes the converted bytes, known only once the zips are
     // written, so it is written after them. Records are decoded where they are used, batch by
     // batch: nothing holds every record of the export.
-    let alongside = plan.line_endings == request::LineEndings::Original;
+    // Chat and Voice describe the messages they render, Drive names files in the plan: their
+    // metadata is written after the zips, from what the zips say.
+    let alongside = plan.line_endings == request::LineEndings::Original
+        && matches!(plan.corpus, crate::model::Corpus::Mail | crate::model::Corpus::Groups);
     let no_conversion = HashMap::new();
     let (zips, optimistic) = run::join(
         || run::write_zips(plan, store, source, out, threads, progress),

@@ -34,6 +34,27 @@ pub struct ZipPlan {
     pub bytes: u64,
     /// Latest record date in the zip (the entry's timestamp).
     pub latest: Option<i64>,
+    /// Drive: each record's entry name in the zip (`<title>_<driveid><ext>`), in `records`
+    /// order, unique across the export. Empty for the other corpora.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Chat: the conversation documents of the mbox, in export order; each holds matched
+    /// records (in `records`) and context messages (in no `records` list: not in scope). Empty
+    /// for the other corpora.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<ChatDocPlan>,
+}
+
+/// One Chat conversation document: one mbox message rendering several chat messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChatDocPlan {
+    /// `<SPACEID>-MBI-FLAT:<timestamp>`: the `From ` line's address part, `Message-ID`,
+    /// `Subject` and `ExternalFile/@FileName` (unique across the export).
+    pub file_name: String,
+    /// Every message (by `seq`), in render order.
+    pub messages: Vec<u64>,
+    /// Which of them the search matched (the ones the balance counts).
+    pub matched: Vec<u64>,
 }
 
 /// What a file of an export is.
@@ -56,6 +77,10 @@ pub enum FileKind {
     AccountExceptions,
     /// `NAME-failed-group-membership-lookups.csv` (groups).
     FailedGroupMembershipLookups,
+    /// `NAME-custodian-docid.csv` (Drive).
+    CustodianDocid,
+    /// `NAME-incomplete-accounts.csv` (Drive).
+    IncompleteAccounts,
     /// `NAME-summary.json`.
     Summary,
     /// `NAME-checksums.md5`, written last.
@@ -74,6 +99,8 @@ impl FileKind {
             FileKind::Errors => "error.csv",
             FileKind::AccountExceptions => "account-exceptions.csv",
             FileKind::FailedGroupMembershipLookups => "failed-group-membership-lookups.csv",
+            FileKind::CustodianDocid => "custodian-docid.csv",
+            FileKind::IncompleteAccounts => "incomplete-accounts.csv",
             FileKind::Summary => "summary.json",
             FileKind::Checksums => "checksums.md5",
         })
@@ -115,7 +142,18 @@ pub fn file_set(corpus: Corpus) -> &'static [(FileKind, When)] {
             (Errors, When::IfFailures),
             (FailedGroupMembershipLookups, When::IfMissingMemberLists),
         ],
-        _ => &[
+        Corpus::Chat => {
+            &[(MetadataXml, When::Always), (ResultsCount, When::Always), (Errors, When::IfFailures)]
+        }
+        Corpus::Drive => &[
+            (MetadataXml, When::Always),
+            (CustodianDocid, When::Always),
+            (Errors, When::IfFailures),
+            (IncompleteAccounts, When::IfFailures),
+        ],
+        // Vault writes no count file for Voice.
+        Corpus::Voice => &[(MetadataXml, When::Always), (Errors, When::IfFailures)],
+        Corpus::Mail => &[
             (MetadataXml, When::Always),
             (MetadataCsv, When::Always),
             (ResultsCount, When::Always),
@@ -152,15 +190,23 @@ pub struct ExportPlan {
     pub csv_formula_guard: bool,
     /// Check stored bytes by MD5 rather than by their recorded CRC-32.
     pub recheck_md5: bool,
+    /// Drive `includeAccessInfo`: indirect users sorted by role instead of all in `Others`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_access_info: bool,
     /// Every file, in the order written: the content zips, the corpus's file set, the summary,
     /// and last the checksum file.
     pub files: Vec<PlannedFile>,
 }
 
 impl ExportPlan {
-    /// Assign `hits` (search order: account, date, seq) to zips.
+    /// Assign `hits` (search order: account, date, seq) to zips: one account per zip, a new zip
+    /// before one would pass the split size. Drive zips are `NAME_0.zip`, `NAME_1.zip`… (Vault
+    /// numbers them from 0 with `_`); the others `NAME-1.zip`…; Voice never splits an account
+    /// (Vault writes one zip per account).
     pub fn assign(mut self, hits: &[&Hit]) -> ExportPlan {
-        let (name, split_size) = (self.name.clone(), self.split_size);
+        let name = self.name.clone();
+        let split_size = if self.corpus == Corpus::Voice { u64::MAX } else { self.split_size };
+        let drive = self.corpus == Corpus::Drive;
         let zips = &mut self.zips;
         for r in hits {
             let size = r.size + FRAMING;
@@ -176,8 +222,13 @@ impl ExportPlan {
                     Some(z) if z.account == r.account => z.part + 1,
                     _ => 1,
                 };
+                let file = if drive {
+                    format!("{name}_{}.zip", zips.len())
+                } else {
+                    format!("{name}-{}.zip", zips.len() + 1)
+                };
                 zips.push(ZipPlan {
-                    file: format!("{name}-{}.zip", zips.len() + 1),
+                    file,
                     account: r.account.clone(),
                     part,
                     entry: String::new(),
@@ -185,6 +236,8 @@ impl ExportPlan {
                     sizes: Vec::new(),
                     bytes: 0,
                     latest: None,
+                    names: Vec::new(),
+                    documents: Vec::new(),
                 });
             }
             if let Some(z) = zips.last_mut() {
@@ -194,7 +247,19 @@ impl ExportPlan {
                 z.latest = z.latest.max(date);
             }
         }
-        name_entries(&name, zips);
+        if drive {
+            // A Drive zip holds files, not an mbox: its entries are named per record later.
+            zips.iter_mut().for_each(|z| z.entry.clear());
+        } else {
+            name_entries(&name, zips);
+        }
+        self.list_files();
+        self
+    }
+
+    /// Fill [`files`](Self::files) from the zips and the corpus's file set.
+    pub fn list_files(&mut self) {
+        let name = &self.name;
         let content = self.zips.iter().map(|z| PlannedFile {
             name: z.file.clone(),
             kind: FileKind::Content,
@@ -208,7 +273,6 @@ impl ExportPlan {
                 kind.suffix().map(|s| PlannedFile { name: format!("{name}-{s}"), kind, when })
             });
         self.files = content.chain(fixed).collect();
-        self
     }
 
     /// Does this export's file set have a file of this kind (perhaps conditionally)?

@@ -14,8 +14,8 @@ use super::summary::WrittenFile;
 use crate::digest::Md5;
 use crate::format::mbox;
 use crate::format::zip::{DeflatePool, EntryOptions, ZipOptions, ZipWriter};
-use crate::model::Record;
 use crate::model::time;
+use crate::model::{Corpus, Record};
 use crate::store::{Store, StoreError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -180,7 +180,14 @@ pub fn write_zips(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(z) = plan.zips.get(i) else { break };
-                    let r = write_zip(plan, z, store, source, out, progress, (&pool, &deflate));
+                    let r = match plan.corpus {
+                        Corpus::Chat | Corpus::Drive | Corpus::Voice => super::corpus_zip::write(
+                            plan, z, store, source, out, progress, &deflate,
+                        ),
+                        Corpus::Mail | Corpus::Groups => {
+                            write_zip(plan, z, store, source, out, progress, (&pool, &deflate))
+                        }
+                    };
                     let failed = r.is_err();
                     if let Ok(mut slot) = slots[i].lock() {
                         *slot = Some(r);

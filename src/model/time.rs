@@ -433,6 +433,14 @@ pub fn show_in(secs: i64, zone: &Zone) -> Option<String> {
     ts(secs).map(|t| t.to_zoned(zone.0.clone()).strftime("%Y-%m-%d %H:%M:%S %Z (%:z)").to_string())
 }
 
+/// UTC seconds rendered with a `strftime` format in the IANA zone `zone` (bundled database),
+/// for formats whose readers expect local times (Chat exports write US Pacific times, as
+/// Vault's do). `None` when the zone is unknown or the instant out of range.
+pub fn format_in(secs: i64, zone: &str, fmt: &str) -> Option<String> {
+    let tz = time_zone(zone)?;
+    ts(secs).map(|t| t.to_zoned(tz).strftime(fmt).to_string())
+}
+
 /// UTC calendar fields of an instant: (year, month, day, hour, minute, second).
 pub fn civil_utc(secs: i64) -> Option<(i32, u8, u8, u8, u8, u8)> {
     let d = ts(secs)?.to_zoned(TimeZone::UTC).datetime();

@@ -29,6 +29,8 @@ pub(super) struct Message {
     pub md5_without_final_lf: Option<Md5>,
     /// It ended without its blank separator line.
     pub truncated: bool,
+    /// `data-id` attributes in it (Chat: one per rendered chat message), when counted.
+    pub data_ids: Option<u64>,
 }
 
 /// What the splitter found.
@@ -45,6 +47,49 @@ const TAIL: usize = 4;
 /// Bytes of a `From_` line always kept, whatever the line cap: ours are about 70.
 pub(super) const MIN_ENVELOPE: usize = 256;
 
+/// Counts `data-id="` attributes in a message as it streams past, in plain HTML or in
+/// quoted-printable (`data-id=3D"`, soft line breaks `=` CRLF/LF removed first, wherever they
+/// fall), holding a few bytes. Inside HTML text a `"` is escaped, and base64 has neither `=3D`
+/// nor `"`, so only attributes are counted.
+#[derive(Default)]
+struct DataIds {
+    /// A pending `=` or `=\r` that may start a soft line break.
+    held: Vec<u8>,
+    /// The last bytes after soft breaks are removed.
+    window: Vec<u8>,
+    count: u64,
+}
+
+impl DataIds {
+    const QP: &'static [u8] = b"data-id=3D\"";
+    const PLAIN: &'static [u8] = b"data-id=\"";
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            match (self.held.as_slice(), b) {
+                ([], b'=') | ([b'='], b'\r') => self.held.push(b),
+                ([b'='], b'\n') | ([b'=', b'\r'], b'\n') => self.held.clear(),
+                ([], _) => self.emit(b),
+                _ => {
+                    let held = std::mem::take(&mut self.held);
+                    held.into_iter().for_each(|h| self.emit(h));
+                    if b == b'=' { self.held.push(b) } else { self.emit(b) }
+                }
+            }
+        }
+    }
+
+    fn emit(&mut self, b: u8) {
+        if self.window.len() == Self::QP.len() {
+            self.window.remove(0);
+        }
+        self.window.push(b);
+        if self.window.ends_with(Self::QP) || self.window.ends_with(Self::PLAIN) {
+            self.count += 1;
+        }
+    }
+}
+
 /// A message body being hashed.
 #[derive(Default)]
 struct Body {
@@ -52,10 +97,19 @@ struct Body {
     /// The last `min(total, TAIL)` bytes, not hashed yet.
     tail: Vec<u8>,
     total: u64,
+    /// Counting `data-id` attributes (Chat exports).
+    ids: Option<DataIds>,
 }
 
 impl Body {
+    fn new(count_data_ids: bool) -> Body {
+        Body { ids: count_data_ids.then(DataIds::default), ..Body::default() }
+    }
+
     fn feed(&mut self, b: &[u8]) {
+        if let Some(ids) = &mut self.ids {
+            ids.feed(b);
+        }
         self.total += b.len() as u64;
         match b.len().checked_sub(TAIL) {
             Some(cut) => {
@@ -108,6 +162,7 @@ impl Body {
             md5: digest(kept),
             md5_without_final_lf,
             truncated: strip.is_none(),
+            data_ids: self.ids.map(|i| i.count),
         }
     }
 }
@@ -173,10 +228,12 @@ fn envelope(r: &mut impl BufRead, cap: usize) -> io::Result<Vec<u8>> {
     Ok(env)
 }
 
-/// Split `r`, handing each item to `f` as it completes.
+/// Split `r`, handing each item to `f` as it completes; with `count_data_ids`, each message's
+/// `data-id` attributes are counted too.
 pub(super) fn split(
     r: &mut impl BufRead,
     line_cap: usize,
+    count_data_ids: bool,
     mut f: impl FnMut(Item),
 ) -> io::Result<()> {
     let mut current: Option<(Vec<u8>, Body)> = None;
@@ -197,7 +254,7 @@ pub(super) fn split(
                 if preamble {
                     f(Item::Preamble);
                 }
-                current = Some((envelope(r, line_cap)?, Body::default()));
+                current = Some((envelope(r, line_cap)?, Body::new(count_data_ids)));
                 prev_empty = false;
             }
             None => {
@@ -210,7 +267,7 @@ pub(super) fn split(
                 if let Some((env, body)) = current.take() {
                     f(Item::Message(body.finish(env)));
                 }
-                current = Some((envelope(r, line_cap)?, Body::default()));
+                current = Some((envelope(r, line_cap)?, Body::new(count_data_ids)));
                 prev_empty = false;
             }
             Some((_, body)) => {
@@ -244,7 +301,7 @@ mod tests {
         let (mut pre, mut out) = (false, Vec::new());
         // A tiny buffer so every piece boundary is exercised.
         let mut r = io::BufReader::with_capacity(3, input);
-        split(&mut r, cap, |i| match i {
+        split(&mut r, cap, false, |i| match i {
             Item::Preamble => pre = true,
             Item::Message(m) => {
                 out.push((m.envelope, m.size, m.md5, m.md5_without_final_lf, m.truncated))
@@ -302,6 +359,28 @@ mod tests {
         for c in cases {
             assert_eq!(ours(c, 1 << 20), theirs(c), "{:?}", String::from_utf8_lossy(c));
         }
+    }
+
+    #[test]
+    fn data_ids_are_counted_through_soft_line_breaks() {
+        let count = |body: &[u8]| {
+            let mut input = b"From t@xxx Thu Jan  1 00:00:00 1970\n".to_vec();
+            input.extend_from_slice(body);
+            input.extend_from_slice(b"\n\n");
+            let mut got = None;
+            let mut r = io::BufReader::with_capacity(3, &input[..]);
+            split(&mut r, 1 << 10, true, |i| {
+                if let Item::Message(m) = i {
+                    got = m.data_ids;
+                }
+            })
+            .unwrap();
+            got
+        };
+        assert_eq!(count(b"<div data-id=3D\"a\"><div data-id=3D\"b\">"), Some(2));
+        assert_eq!(count(b"<div data-=\r\nid=3D=\n\"a\">x =3D\"y data-id=3D&quot;"), Some(1));
+        assert_eq!(count(b"<div data-id=\"a\">=\r"), Some(1));
+        assert_eq!(count(b"data-id==3D\"x"), Some(0), "decodes to data-id==\"");
     }
 
     #[test]

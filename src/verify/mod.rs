@@ -131,6 +131,11 @@ struct Doc {
     account: String,
     size: u64,
     hash: String,
+    /// Records of the search this document exports (1; a Chat document's
+    /// `MatchedMessageCount`: its context messages were not found by the search).
+    weight: u64,
+    /// Chat: the document's `MessageCount`, which its HTML must render as as many `data-id`s.
+    messages: Option<u64>,
 }
 
 /// What the summary says that changes how messages are checked.
@@ -141,6 +146,8 @@ struct Mode {
     crlf: bool,
     /// mbox entry → the account whose messages it holds (the summary's `zips`).
     entry_account: BTreeMap<String, String>,
+    /// A Chat export: each message's HTML holds one `data-id` per message its Document counts.
+    chat: bool,
 }
 
 /// One mbox entry as read.
@@ -197,11 +204,14 @@ impl Verifier<'_> {
                 ));
             }
         }
-        let meta = self.metadata_xml();
+        let corpus = summary.corpus.clone();
+        let drive = corpus == "drive";
+        let meta = self.metadata_xml(&corpus);
         let crlf =
             summary.request.ediscovery.line_endings == crate::export::request::LineEndings::Crlf;
         let mut entry_account = BTreeMap::new();
-        for z in &summary.zips {
+        // A Drive zip holds files, not one account's mbox.
+        for z in summary.zips.iter().filter(|_| !drive) {
             if entry_account.insert(z.entry.clone(), z.account.clone()).is_some() {
                 self.p(format!("summary: mbox entry {} is listed twice", z.entry));
             }
@@ -209,12 +219,23 @@ impl Verifier<'_> {
         let mut zips: Vec<(u64, &String)> = listed
             .iter()
             .filter(|n| names::is_zip(n, &self.name))
-            .map(|n| (zip_number(n, &self.name), n))
+            .map(|n| {
+                (
+                    names::drive_zip_number(n, &self.name)
+                        .unwrap_or_else(|| zip_number(n, &self.name)),
+                    n,
+                )
+            })
             .collect();
         zips.sort();
-        let mut seen = Seen { mode: Mode { crlf, entry_account }, ..Seen::default() };
+        let mode = Mode { crlf, entry_account, chat: corpus == "chat" };
+        let mut seen = Seen { mode, ..Seen::default() };
         for (_, z) in zips {
-            self.mboxes(z, &meta, &mut seen);
+            if drive {
+                self.drive_files(z, &meta, &mut seen);
+            } else {
+                self.mboxes(z, &meta, &mut seen);
+            }
         }
         self.rep.messages = seen.messages;
         let problems = std::mem::take(&mut seen.problems);
@@ -222,7 +243,7 @@ impl Verifier<'_> {
         for (f, d) in meta.iter().filter(|(f, _)| !seen.docs.contains_key(*f)) {
             self.p(format!("metadata.xml: DocID {} ({f}) is in no mbox", d.doc_id));
         }
-        for z in &summary.zips {
+        for z in summary.zips.iter().filter(|_| !drive) {
             if !seen.entry_zip.contains_key(&z.entry) {
                 self.p(format!("summary: mbox entry {} ({}) is in no zip", z.entry, z.file));
             }
@@ -246,8 +267,13 @@ impl Verifier<'_> {
         }
         self.placement(&seen);
         self.metadata_csv(&meta, &summary.corpus, summary.request.ediscovery.csv_formula_guard);
-        self.results_count(&summary);
-        self.error_csv(summary.totals.failed());
+        if matches!(corpus.as_str(), "mail" | "groups" | "chat") {
+            self.results_count(&summary);
+        }
+        if drive {
+            self.custodian_docid(&meta, summary.request.ediscovery.csv_formula_guard);
+        }
+        self.error_csv(summary.totals.failed(), &corpus);
     }
 
     /// Names in the folder against the checksum file, and every listed file's MD5. The listed
@@ -330,7 +356,7 @@ impl Verifier<'_> {
 
     /// `FileName` → what the metadata XML says about the document. Each `FileName` must have the
     /// form review tools match (`<digits>-<uuid>.mbox`) with the DocID as the UUID.
-    fn metadata_xml(&mut self) -> BTreeMap<String, Doc> {
+    fn metadata_xml(&mut self, corpus: &str) -> BTreeMap<String, Doc> {
         let file = self.file("metadata.xml");
         let mut meta = BTreeMap::new();
         let mut ids = BTreeSet::new();
@@ -347,21 +373,52 @@ impl Verifier<'_> {
                         ));
                     }
                 }
+                // Chat documents count the matches they export; the others one record each.
+                let weight = match corpus {
+                    "chat" => match tag("MatchedMessageCount").and_then(|v| v.parse().ok()) {
+                        Some(n) => n,
+                        None => {
+                            problems.push(format!(
+                                "metadata.xml: DocID {}: no MatchedMessageCount",
+                                d.doc_id
+                            ));
+                            0
+                        }
+                    },
+                    _ => 1,
+                };
+                let linked = |name: &str| match corpus {
+                    "chat" => names::is_chat_token(name),
+                    "drive" => {
+                        !name.is_empty()
+                            && !name.contains(['/', '\\', '\0'])
+                            && !name.starts_with('.')
+                            && !name.contains("..")
+                    }
+                    _ => names::file_name_doc_id(name).as_deref() == Some(d.doc_id.as_str()),
+                };
                 match &d.file {
-                    Some((name, size, hash)) if names::file_name_doc_id(name).as_deref() == Some(d.doc_id.as_str()) => {
+                    Some((name, size, hash)) if linked(name) => {
                         let doc = Doc {
                             doc_id: d.doc_id.clone(),
                             account,
                             size: *size,
                             hash: hash.clone(),
+                            weight,
+                            messages: tag("MessageCount").and_then(|v| v.parse().ok()),
                         };
                         if !ids.insert(d.doc_id.clone()) || meta.insert(name.clone(), doc).is_some() {
                             problems.push(format!("metadata.xml: DocID {} twice", d.doc_id));
                         }
                     }
                     _ => problems.push(format!(
-                        "metadata.xml: DocID {} has no ExternalFile named <digits>-<its DocID as a UUID>.mbox",
-                        d.doc_id
+                        "metadata.xml: DocID {} has no ExternalFile named as a {corpus} export names it{}",
+                        d.doc_id,
+                        match corpus {
+                            "chat" => " (<SPACEID>-MBI-FLAT:<timestamp>)",
+                            "drive" => " (a plain file name)",
+                            _ => " (<digits>-<its DocID as a UUID>.mbox)",
+                        }
                     )),
                 }
                 Ok(())
@@ -378,6 +435,7 @@ impl Verifier<'_> {
 
     /// Stream every mbox entry of zip `z`.
     fn mboxes(&mut self, z: &str, meta: &BTreeMap<String, Doc>, seen: &mut Seen) {
+        let chat = seen.mode.chat;
         // A zip that cannot be opened was reported by the checksum pass already.
         let Ok((f, _)) = open::open_regular(self.dir, z) else { return };
         let prefix = format!("{}-", self.name);
@@ -409,7 +467,7 @@ impl Verifier<'_> {
             let mut capped = Capped { inner: r, left: cap, over: false };
             let mut accounts = BTreeSet::new();
             let mut br = BufReader::with_capacity(64 << 10, &mut capped);
-            let res = mbox::split(&mut br, line_cap, |item| {
+            let res = mbox::split(&mut br, line_cap, chat, |item| {
                 message(seen, meta, &label, entry, &mut accounts, item);
             });
             drop(br);
@@ -560,8 +618,8 @@ impl Verifier<'_> {
         }
     }
 
-    /// error.csv ↔ failures.
-    fn error_csv(&mut self, failed: u64) {
+    /// error.csv ↔ failures (Voice: rows per account, their counts add up to the failures).
+    fn error_csv(&mut self, failed: u64, corpus: &str) {
         let file = self.file("error.csv");
         if std::fs::symlink_metadata(self.dir.join(&file)).is_err() {
             if failed > 0 {
@@ -570,12 +628,116 @@ impl Verifier<'_> {
             return;
         }
         let mut rows = 0u64;
-        let read = self.each_row(&file, |_, _, _, _| {
-            rows += 1;
+        let voice = corpus == "voice";
+        let read = self.each_row(&file, |header, n, r, problems| {
+            if !voice {
+                rows += 1;
+                return true;
+            }
+            let count = header
+                .iter()
+                .position(|h| h == "Failed Conversation Count")
+                .and_then(|i| r.get(i))
+                .and_then(|c| c.parse::<u64>().ok());
+            match count {
+                Some(c) => rows += c,
+                None => problems.push(format!("{file}: row {n}: no Failed Conversation Count")),
+            }
             true
         });
         if read && rows != failed {
             self.p(format!("{file} has {rows} rows, summary says {failed} failed"));
+        }
+    }
+
+    /// Drive: every file of zip `z` against its metadata `Document` (linked by its entry name,
+    /// which is its `FileName`), hashed as it streams past.
+    fn drive_files(&mut self, z: &str, meta: &BTreeMap<String, Doc>, seen: &mut Seen) {
+        let Ok((f, _)) = open::open_regular(self.dir, z) else { return };
+        let cap = self.limits.verify_entry_bytes;
+        let res = format::zip::for_each_entry_sized(f, |entry, size, r| {
+            let label = format!("{z}/{entry}");
+            if entry.is_empty()
+                || entry.contains(['/', '\\', '\0'])
+                || entry.starts_with('.')
+                || entry.contains("..")
+            {
+                seen.problems.push(format!("{z}: entry {entry:?} is not a plain file name"));
+            }
+            // Unzipping every zip into one folder must lose nothing, on case-insensitive file
+            // systems too.
+            match seen.entry_zip.get(&entry.to_lowercase()) {
+                Some(other) => seen.problems.push(format!("{label}: the name is also in {other}")),
+                None => {
+                    seen.entry_zip.insert(entry.to_lowercase(), z.to_owned());
+                }
+            }
+            if size > cap {
+                seen.problems.push(format!(
+                    "{label}: inflates to {size} bytes, past Limits::verify_entry_bytes ({cap}); not read"
+                ));
+                return Ok(());
+            }
+            let mut capped = Capped { inner: r, left: cap, over: false };
+            let mut h = crate::digest::Md5Hasher::new();
+            let mut buf = vec![0u8; 64 << 10];
+            let mut n = 0u64;
+            loop {
+                match capped.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(k) => {
+                        h.update(&buf[..k]);
+                        n += k as u64;
+                    }
+                    Err(e) => {
+                        seen.problems.push(format!("{label}: {e}"));
+                        return Ok(());
+                    }
+                }
+            }
+            seen.messages += 1;
+            let Some(doc) = meta.get(entry) else {
+                seen.problems.push(format!("{label}: a file without metadata"));
+                return Ok(());
+            };
+            if h.finish().to_hex() != doc.hash || n != doc.size {
+                seen.problems
+                    .push(format!("{label}: file {} does not match its Hash/FileSize", doc.doc_id));
+            }
+            if seen.docs.insert(entry.to_owned(), label.clone()).is_some() {
+                seen.problems.push(format!("{label}: file {} appears twice", doc.doc_id));
+            }
+            *seen.per_account.entry(doc.account.clone()).or_default() += doc.weight;
+            Ok(())
+        });
+        if let Err(e) = res {
+            seen.problems.push(format!("{z}: {e}"));
+        }
+    }
+
+    /// Drive: `custodian-docid.csv` names every exported Document and nothing else.
+    fn custodian_docid(&mut self, meta: &BTreeMap<String, Doc>, guarded: bool) {
+        let file = self.file("custodian-docid.csv");
+        let docs: BTreeSet<&str> = meta.values().map(|d| d.doc_id.as_str()).collect();
+        let mut listed = BTreeSet::new();
+        let read = self.each_row(&file, |header, n, r, problems| {
+            let Some(i) = header.iter().position(|h| h == "DocID") else {
+                problems.push(format!("{file}: no DocID column"));
+                return false;
+            };
+            let id = r.get(i).map(|c| if guarded { format::csv::unguard(c) } else { c.as_str() });
+            match id {
+                Some(id) if docs.contains(id) => {
+                    listed.insert(id.to_owned());
+                }
+                _ => problems.push(format!("{file}: row {n} names no exported document")),
+            }
+            true
+        });
+        if read {
+            for d in docs.iter().filter(|d| !listed.contains(**d)) {
+                self.p(format!("{file}: DocID {d} is not listed"));
+            }
         }
     }
 
@@ -662,6 +824,13 @@ fn message(
     if md5.to_hex() != doc.hash || size != doc.size {
         seen.problems.push(format!("{label}: message {doc_id} does not match its Hash/FileSize"));
     }
+    if seen.mode.chat && m.data_ids != doc.messages {
+        seen.problems.push(format!(
+            "{label}: document {doc_id} renders {} data-id elements, its MessageCount is {}",
+            m.data_ids.unwrap_or(0),
+            doc.messages.map_or_else(|| "missing".to_owned(), |n| n.to_string())
+        ));
+    }
     match seen.mode.entry_account.get(entry) {
         Some(holder) if *holder != doc.account => seen.problems.push(format!(
             "{label}: message {doc_id} of account {} sits in the mbox of {holder}",
@@ -674,7 +843,7 @@ fn message(
         seen.problems.push(format!("{label}: message {doc_id} appears twice"));
     }
     accounts.insert(doc.account.clone());
-    *seen.per_account.entry(doc.account.clone()).or_default() += 1;
+    *seen.per_account.entry(doc.account.clone()).or_default() += doc.weight;
 }
 
 fn is_number(s: &str) -> bool {

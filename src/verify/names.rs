@@ -11,6 +11,8 @@ const FIXED: &[&str] = &[
     "error.csv",
     "account-exceptions.csv",
     "failed-group-membership-lookups.csv",
+    "custodian-docid.csv",
+    "incomplete-accounts.csv",
     "summary.json",
     "checksums.md5",
 ];
@@ -24,7 +26,24 @@ fn rest<'a>(file: &'a str, export: &str) -> Option<&'a str> {
 pub(super) fn is_zip(file: &str, export: &str) -> bool {
     rest(file, export).and_then(|r| r.strip_suffix(".zip")).is_some_and(|n| {
         !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
-    })
+    }) || drive_zip_number(file, export).is_some()
+}
+
+/// `n` of a Drive zip, `NAME_n.zip` (numbered from 0, as Vault's Drive exports are).
+pub(super) fn drive_zip_number(file: &str, export: &str) -> Option<u64> {
+    let n = file.strip_prefix(export)?.strip_prefix('_')?.strip_suffix(".zip")?;
+    let canonical = !n.is_empty() && (n == "0" || !n.starts_with('0'));
+    if canonical && n.bytes().all(|b| b.is_ascii_digit()) { n.parse().ok() } else { None }
+}
+
+/// Is `file_name` a Chat document token, `<SPACEID>-MBI-FLAT:<timestamp>` (the form readers of
+/// real exports split documents by: `^From ([A-Za-z0-9_-]+)-MBI-[A-Z]+:(\S+)@`)?
+pub(super) fn is_chat_token(file_name: &str) -> bool {
+    let Some((space, rest)) = file_name.split_once("-MBI-FLAT:") else { return false };
+    !space.is_empty()
+        && space.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !rest.is_empty()
+        && !rest.bytes().any(|b| b.is_ascii_whitespace() || b == b'@')
 }
 
 /// One of the names export `NAME` writes.
@@ -94,6 +113,10 @@ mod tests {
         for bad in [id, "x-01234567-89ab-cdef-0123-456789abcdef.mbox", "1-0123-4567.mbox"] {
             assert_eq!(file_name_doc_id(bad), None, "{bad}");
         }
+        assert!(is_zip("X_0.zip", "X") && is_zip("X_11.zip", "X"));
+        assert!(!is_zip("X_01.zip", "X") && !is_zip("X_.zip", "X"));
+        assert!(is_chat_token("AAAA-MBI-FLAT:2022-09-28T06:01:10.000000"));
+        assert!(!is_chat_token("a/b-MBI-FLAT:x") && !is_chat_token("AAAA-MBI-FLAT:x@y"));
         assert!(is_vault_datetime("2022-09-20T18:31:18.656Z"));
         assert!(!is_vault_datetime("2022-09-20T18:31:18Z") && !is_vault_datetime(""));
     }

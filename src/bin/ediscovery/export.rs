@@ -43,6 +43,7 @@ pub struct ExportArgs {
         "name", "query", "corpus", "accounts", "org_unit", "entire_org", "start", "end",
         "time_zone", "exclude_drafts", "vault_rounding", "compression", "line_endings",
         "no_csv_guard", "split_size", "threads", "recheck_md5", "data_scope",
+        "include_access_info",
     ])]
     request: Option<PathBuf>,
     #[command(flatten)]
@@ -65,6 +66,11 @@ pub struct ExportArgs {
     /// An account's mbox continues in the next zip past this many bytes.
     #[arg(long, default_value_t = 10_000_000_000)]
     split_size: u64,
+    /// Drive: sort users with indirect access (through a group, the domain or a public link)
+    /// into Collaborators and Viewers by their role (Vault's includeAccessInfo); without it they
+    /// are all in Others.
+    #[arg(long)]
+    include_access_info: bool,
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -120,6 +126,10 @@ fn request(a: &ExportArgs) -> Result<ExportRequest, Box<dyn std::error::Error>> 
     o.csv_formula_guard = !a.no_csv_guard;
     o.recheck_md5 = a.recheck_md5;
     o.threads = a.threads;
+    if a.include_access_info {
+        req.export_options.drive_options =
+            Some(ediscovery::export::request::DriveExportOptions { include_access_info: true });
+    }
     Ok(req)
 }
 
