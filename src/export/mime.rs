@@ -1,27 +1,19 @@
 //! The little MIME the Chat and Voice exports write: base64 and quoted-printable bodies, quoted
 //! header parameters, CRLF line endings throughout (Gmail's canonical form, which real Chat
-//! exports have). Written here rather than taken from a crate: the encoders are a few lines, and
-//! the only MIME crate we depend on (mail-parser) reads, not writes.
+//! exports have). Base64 is the `base64` crate's (already a dependency), cut into MIME lines; the
+//! quoted-printable encoder is written here because the exact soft-break rules Gmail's exports
+//! show are ours to keep, and the only MIME crate we depend on (mail-parser) reads, not writes.
+
+use base64::Engine as _;
 
 /// Append `bytes` as base64 in lines of 76 characters, each ending in CRLF.
 pub fn base64(bytes: &[u8], out: &mut Vec<u8>) {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut col = 0;
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let sym = |i: u32| ABC[((n >> (18 - 6 * i)) & 63) as usize];
-        out.push(sym(0));
-        out.push(sym(1));
-        out.push(if chunk.len() > 1 { sym(2) } else { b'=' });
-        out.push(if chunk.len() > 2 { sym(3) } else { b'=' });
-        col += 4;
-        if col == 76 {
-            out.extend_from_slice(b"\r\n");
-            col = 0;
-        }
-    }
-    if col > 0 {
+    let mut line = String::with_capacity(76);
+    // 57 bytes are 76 base64 characters: every line but the last is full.
+    for chunk in bytes.chunks(57) {
+        line.clear();
+        base64::engine::general_purpose::STANDARD.encode_string(chunk, &mut line);
+        out.extend_from_slice(line.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
 }

@@ -21,7 +21,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("walkdir", &["src/ingest/eml.rs"]),
     ("libc", &["src/fs_safe.rs"]),
     ("rustix", &["src/store/reclaim.rs"]),
-    ("base64", &["src/sample.rs"]),
+    ("base64", &["src/sample.rs", "src/export/mime.rs"]),
     ("clap", &["src/bin/"]),
     ("indicatif", &["src/bin/"]),
 ];
