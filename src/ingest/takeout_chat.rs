@@ -299,7 +299,8 @@ pub fn takeout_date(s: &str) -> Option<i64> {
     let s = s.split_once(", ").map_or(s.as_str(), |(_, rest)| rest);
     let (date, time) = s.split_once(" at ")?;
     let mut d = date.split([' ', ',']).filter(|w| !w.is_empty());
-    let month = MONTHS.iter().position(|m| Some(*m) == d.next())? + 1;
+    let month_name = d.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)? + 1;
     let day: u32 = d.next()?.parse().ok()?;
     let year: i32 = d.next()?.parse().ok()?;
     let mut t = time.split(' ').filter(|w| !w.is_empty());

@@ -65,7 +65,8 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
     };
     let coll = Collection::open(&a.collection)?;
     let now = a.now.unwrap_or_else(time::now);
-    let req = ediscovery::SearchRequest::new(scope.clone(), query.clone(), now);
+    let mut req = ediscovery::SearchRequest::new(scope.clone(), query.clone(), now);
+    req.options = a.scope.options(scope.corpus)?;
     let r = match (&a.matter, &a.actor) {
         (Some(m), Some(who)) => {
             let actor = Account::new(who).map_err(|e| format!("--as {who}: {e}"))?;
