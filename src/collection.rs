@@ -467,9 +467,8 @@ impl CollectionWriter {
                     let what = path.display().to_string();
                     match self.store.put_stream(&what, std::io::BufReader::new(file)) {
                         Ok((blob, _)) if blob.md5 != *md5 => {
-                            let reason = format!(
-                                "content file {what} changed while it was being ingested"
-                            );
+                            let reason =
+                                format!("content file {what} changed while it was being ingested");
                             return reject(report, reason);
                         }
                         Ok(x) => x,

@@ -276,7 +276,7 @@ impl Collection {
     fn matching(&self, req: &SearchRequest) -> Result<(Vec<u64>, compile::Compiled)> {
         let compiled =
             compile::compile_with(self.index(), &req.query, &req.scope, &req.options, req.now)
-            .map_err(crate::Error::Search)?;
+                .map_err(crate::Error::Search)?;
         // Seqs run to the rows, removed ones included (`len` counts only records); hits of
         // removed records are left out where each is resolved through the record table.
         let limit = self.store().rows();

@@ -234,7 +234,13 @@ pub fn extract(bytes: &[u8], name: &str, mime: Option<&str>, limits: &Limits) ->
 /// office or OLE2 file whole when it is within `extract_file_bytes` and nothing more otherwise
 /// (it will not be opened), and nothing past `head` for content that is not searched. So a
 /// caller streaming a file (ingest hashes it as it reads) keeps at most this much of it.
-pub fn prefix_needed(head: &[u8], size: u64, name: &str, mime: Option<&str>, limits: &Limits) -> u64 {
+pub fn prefix_needed(
+    head: &[u8],
+    size: u64,
+    name: &str,
+    mime: Option<&str>,
+    limits: &Limits,
+) -> u64 {
     let whole_if_small = if size > limits.extract_file_bytes { head.len() as u64 } else { size };
     let want = match detect::sniff(head, name, mime) {
         Sniffed::Text => (limits.extract_text_bytes as u64).saturating_mul(4).saturating_add(4),

@@ -362,10 +362,10 @@ impl Compiler<'_> {
     ) -> Result<Box<dyn TQuery>, CompileError> {
         let (mut word_fields, mut raw_fields) = self.text_fields(t, field)?;
         // `title:"exact title"` is the whole title; `title:word` a word of it.
-        if field == TextField::Title {
-            if let Text::Phrase(_) = v {
-                (word_fields, raw_fields) = (vec![], vec![self.f.title_exact]);
-            }
+        if field == TextField::Title
+            && let Text::Phrase(_) = v
+        {
+            (word_fields, raw_fields) = (vec![], vec![self.f.title_exact]);
         }
         // Every value becomes a non-empty set of index terms or an error: a term that silently
         // matched everything (or nothing) would change what a search returns without a word.
@@ -482,7 +482,10 @@ impl Compiler<'_> {
                     VoiceData::Voicemails => "voicemails",
                     VoiceData::CallLogs => "call_logs",
                 };
-                must.push((Occur::Must, any(covered.iter().map(|d| term_q(f.flags, flag(d))).collect())));
+                must.push((
+                    Occur::Must,
+                    any(covered.iter().map(|d| term_q(f.flags, flag(d))).collect()),
+                ));
             }
             _ => {}
         }

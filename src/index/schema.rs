@@ -170,8 +170,11 @@ pub fn drive_types(doc_type: Option<crate::model::DocumentType>, mime: &str) -> 
         "application/vnd.ms-powerpoint"
         | "application/vnd.openxmlformats-officedocument.presentationml.presentation"
         | "application/vnd.oasis.opendocument.presentation" => Some("presentation"),
-        "application/zip" | "application/x-7z-compressed" | "application/gzip"
-        | "application/x-tar" | "application/vnd.rar" => Some("archive"),
+        "application/zip"
+        | "application/x-7z-compressed"
+        | "application/gzip"
+        | "application/x-tar"
+        | "application/vnd.rar" => Some("archive"),
         _ if m.starts_with("image/") => Some("image"),
         _ if m.starts_with("video/") => Some("video"),
         _ if m.starts_with("audio/") => Some("audio"),

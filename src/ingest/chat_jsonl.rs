@@ -15,7 +15,7 @@ use crate::model::{
     ChatEdit, ChatMeta, ConversationType, Metadata, PartKind, SourceKind, SourceRef,
 };
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The header's `format`.
 pub const FORMAT: &str = "ediscovery.chat";
@@ -92,7 +92,7 @@ pub fn items(
     Ok(lines.map(move |l| item(&path, &root, l)))
 }
 
-fn item(path: &Path, root: &PathBuf, (n, line): Decoded<Line>) -> Item {
+fn item(path: &Path, root: &Path, (n, line): Decoded<Line>) -> Item {
     match line.and_then(|l| record(path, root, n, l)) {
         Ok(r) => Item::Record(Box::new(r)),
         Err(reason) => Item::Rejected(jsonl::rejection(path, n, reason)),
@@ -112,7 +112,9 @@ fn record(path: &Path, root: &Path, n: u64, l: Line) -> Result<RawRecord, String
     let edits = l
         .edits
         .into_iter()
-        .map(|e| Ok(ChatEdit { at: jsonl::time("edits.at", &e.at)?, previous_text: e.previous_text }))
+        .map(|e| {
+            Ok(ChatEdit { at: jsonl::time("edits.at", &e.at)?, previous_text: e.previous_text })
+        })
         .collect::<Result<Vec<_>, String>>()?;
     let mut parts = vec![RawPart::text(PartKind::Message, &l.text)];
     if let Some(h) = &l.html {
@@ -125,9 +127,10 @@ fn record(path: &Path, root: &Path, n: u64, l: Line) -> Result<RawRecord, String
     }
     for a in &l.attachments {
         let r = content::resolve(root, &a.path)?;
-        let name = a.name.clone().or_else(|| {
-            Path::new(&a.path).file_name().map(|f| f.to_string_lossy().into_owned())
-        });
+        let name = a
+            .name
+            .clone()
+            .or_else(|| Path::new(&a.path).file_name().map(|f| f.to_string_lossy().into_owned()));
         parts.push(RawPart {
             kind: PartKind::Attachment,
             name,

@@ -45,7 +45,9 @@ pub fn resolve(root: &Path, rel: &str) -> Result<Resolved, String> {
                 return Err(format!("content path {rel:?} has `..`: it must stay under the root"));
             }
             Component::RootDir | Component::Prefix(_) => {
-                return Err(format!("content path {rel:?} is absolute: give it relative to the root"));
+                return Err(format!(
+                    "content path {rel:?} is absolute: give it relative to the root"
+                ));
             }
         }
         let meta = std::fs::symlink_metadata(&at)
@@ -131,9 +133,8 @@ pub fn hash_file(
             }
         }
     }
-    let extracted = text.map(|(name, mime)| {
-        crate::extract::extract_prefix(&head, size, name, mime, limits)
-    });
+    let extracted =
+        text.map(|(name, mime)| crate::extract::extract_prefix(&head, size, name, mime, limits));
     Ok(FileRead { md5: md5.finish(), size, extracted })
 }
 

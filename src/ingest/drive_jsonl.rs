@@ -11,8 +11,8 @@ use super::jsonl::{self, Decoded};
 use super::record::{Content, RawPart, RawRecord};
 use super::{IngestError, Item};
 use crate::model::{
-    AccessRole, AccessVia, DocumentType, DriveMeta, IndirectAccess, Metadata, PartKind,
-    SourceKind, SourceRef,
+    AccessRole, AccessVia, DocumentType, DriveMeta, IndirectAccess, Metadata, PartKind, SourceKind,
+    SourceRef,
 };
 use serde::Deserialize;
 use std::path::Path;
@@ -108,7 +108,9 @@ fn record(path: &Path, root: &Path, n: u64, l: Line) -> Result<RawRecord, String
                 (Via::Public, Some(_)) => {
                     return Err("indirect: a public access has no target".to_owned());
                 }
-                (_, None) => return Err("indirect: a group or domain access needs its target".to_owned()),
+                (_, None) => {
+                    return Err("indirect: a group or domain access needs its target".to_owned());
+                }
             };
             Ok(IndirectAccess { via, role: i.role })
         })

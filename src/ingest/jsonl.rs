@@ -49,14 +49,19 @@ pub fn open<T: DeserializeOwned>(
         },
     })?;
     let mut lines = LineReader { reader: BufReader::with_capacity(1 << 20, file.0), line: 0 };
-    let bad = |line: u64, reason: String| IngestError::BadLine {
-        path: path.to_path_buf(),
-        line,
-        reason,
-    };
+    let bad =
+        |line: u64, reason: String| IngestError::BadLine { path: path.to_path_buf(), line, reason };
     let (line, header) = loop {
         match lines.next_line() {
-            None => return Err(bad(1, format!("empty file: the first line must be the header {}", header_example(format)))),
+            None => {
+                return Err(bad(
+                    1,
+                    format!(
+                        "empty file: the first line must be the header {}",
+                        header_example(format)
+                    ),
+                ));
+            }
             Some((n, Err(e))) => return Err(bad(n, e)),
             Some((n, Ok((bytes, _)))) if bytes.iter().all(u8::is_ascii_whitespace) => {
                 let _ = n;
@@ -203,7 +208,7 @@ pub fn default_root(path: &Path) -> PathBuf {
 /// Parse an RFC 3339 time of field `field` (`2024-03-01T09:30:00Z`, an offset, or fractional
 /// seconds) as UTC seconds.
 pub fn time(field: &str, s: &str) -> Result<i64, String> {
-    crate::model::time::parse_iso8601(s)
-        .filter(|_| s.len() > 10)
-        .ok_or_else(|| format!("{field}: {s:?} is not an RFC 3339 time (e.g. 2024-03-01T09:30:00Z)"))
+    crate::model::time::parse_iso8601(s).filter(|_| s.len() > 10).ok_or_else(|| {
+        format!("{field}: {s:?} is not an RFC 3339 time (e.g. 2024-03-01T09:30:00Z)")
+    })
 }

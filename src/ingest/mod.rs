@@ -148,7 +148,9 @@ impl Source {
             Source::Takeout(p) => Ok(Box::new(mbox_items(p, SourceKind::Takeout)?)),
             Source::Maildir(p) => Ok(Box::new(maildir::items(p)?)),
             Source::Eml(p) => Ok(Box::new(eml::items(p)?)),
-            Source::ChatJsonl { file, root } => Ok(Box::new(chat_jsonl::items(file, root, limits)?)),
+            Source::ChatJsonl { file, root } => {
+                Ok(Box::new(chat_jsonl::items(file, root, limits)?))
+            }
             Source::DriveJsonl { file, root } => {
                 Ok(Box::new(drive_jsonl::items(file, root, limits)?))
             }

@@ -11,8 +11,9 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Workers(Arc<rayon::ThreadPool>);
 
-/// One item of a batch, raw.
+/// One item of a batch, raw. (Messages are the common case and are not boxed.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Raw {
     /// A mail message.
     Message(RawMessage),
@@ -22,6 +23,7 @@ pub enum Raw {
 
 /// One item of a batch, ready to store (or refused while being prepared).
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Ready {
     /// A mail message.
     Message(Prepared),

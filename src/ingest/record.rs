@@ -91,10 +91,8 @@ impl PreparedRecord {
 /// Hash every part and gather the index text. A content file that cannot be read any more is a
 /// rejection at the record's position.
 pub fn prepare_record(mut raw: RawRecord, limits: &Limits) -> Result<PreparedRecord, Rejection> {
-    let reject = |raw: &RawRecord, reason: String| Rejection {
-        position: raw.position.clone(),
-        reason,
-    };
+    let reject =
+        |raw: &RawRecord, reason: String| Rejection { position: raw.position.clone(), reason };
     if raw.parts.is_empty() {
         return Err(reject(&raw, "no content: a record needs at least one part".to_owned()));
     }
@@ -109,8 +107,12 @@ pub fn prepare_record(mut raw: RawRecord, limits: &Limits) -> Result<PreparedRec
                     || part.kind == PartKind::Transcript;
                 let name = part.name.clone().unwrap_or_default();
                 let mime = part.content_type.clone();
-                let read = content::hash_file(path, want_text.then_some((&*name, mime.as_deref())), limits)
-                    .map_err(|e| reject(&raw, e))?;
+                let read = content::hash_file(
+                    path,
+                    want_text.then_some((&*name, mime.as_deref())),
+                    limits,
+                )
+                .map_err(|e| reject(&raw, e))?;
                 digests.push((read.md5, read.size));
                 if let Some(x) = read.extracted {
                     extracted.get_or_insert_with(Vec::new).push((i, x));

@@ -76,7 +76,8 @@ fn groups_dir(path: &Path) -> Option<PathBuf> {
         .into_iter()
         .find(|p| {
             p.is_dir()
-                && (p.file_name().is_some_and(|n| n == "Groups") || p.join("messages.json").exists())
+                && (p.file_name().is_some_and(|n| n == "Groups")
+                    || p.join("messages.json").exists())
         })
 }
 
@@ -117,7 +118,9 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
 fn file_name(export_name: &str) -> String {
     export_name
         .chars()
-        .map(|c| if matches!(c, '?' | '/' | '\\' | ':' | '*' | '"' | '<' | '>' | '|') { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '?' | '/' | '\\' | ':' | '*' | '"' | '<' | '>' | '|') { '_' } else { c }
+        })
         .collect()
 }
 
@@ -155,11 +158,8 @@ fn space(dir: &Path) -> Vec<Item> {
         (_, Some(_)) => ConversationType::Space,
         _ => ConversationType::GroupChat,
     };
-    let participants: Vec<String> = info
-        .members
-        .iter()
-        .filter_map(|m| m.email.clone().or_else(|| m.name.clone()))
-        .collect();
+    let participants: Vec<String> =
+        info.members.iter().filter_map(|m| m.email.clone().or_else(|| m.name.clone())).collect();
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut referenced: BTreeSet<PathBuf> = BTreeSet::new();
     for (i, m) in msgs.messages.into_iter().enumerate() {
@@ -185,10 +185,15 @@ fn space(dir: &Path) -> Vec<Item> {
             match std::fs::symlink_metadata(&path) {
                 Ok(md) if md.file_type().is_file() => {
                     referenced.insert(path.clone());
-                    files.push((a.original_name.clone().unwrap_or_else(|| export.to_owned()), path));
+                    files
+                        .push((a.original_name.clone().unwrap_or_else(|| export.to_owned()), path));
                 }
                 Ok(_) => {
-                    missing.get_or_insert_with(|| format!("attachment {name:?} is not a regular file (links are not followed)"));
+                    missing.get_or_insert_with(|| {
+                        format!(
+                            "attachment {name:?} is not a regular file (links are not followed)"
+                        )
+                    });
                 }
                 Err(_) => {
                     missing.get_or_insert_with(|| format!("attachment {name:?} (export_name {export:?}) is not in the space folder"));
@@ -209,14 +214,16 @@ fn space(dir: &Path) -> Vec<Item> {
         match e {
             Err((p, reason)) => items.push(rejected_file(&p, reason)),
             Ok(e) => {
-                let known = e.path == messages_path || e.path == info_path || referenced.contains(&e.path);
+                let known =
+                    e.path == messages_path || e.path == info_path || referenced.contains(&e.path);
                 match e.kind {
                     _ if known => {}
                     Kind::Symlink => items.push(rejected_file(&e.path, SYMLINK.to_owned())),
                     Kind::Other => items.push(rejected_file(&e.path, NOT_REGULAR.to_owned())),
                     Kind::Dir | Kind::File => items.push(Item::Notice(Notice {
                         position: Position::file(&e.path),
-                        message: "not ingested: no message of messages.json refers to it".to_owned(),
+                        message: "not ingested: no message of messages.json refers to it"
+                            .to_owned(),
                     })),
                 }
             }
@@ -243,7 +250,9 @@ fn message(
     let created = takeout_date(&created_s)
         .ok_or_else(|| format!("created_date {created_s:?} is not a Takeout date"))?;
     let deleted = match m.deleted_date {
-        Some(d) => Some(takeout_date(&d).ok_or_else(|| format!("deleted_date {d:?} is not a Takeout date"))?),
+        Some(d) => Some(
+            takeout_date(&d).ok_or_else(|| format!("deleted_date {d:?} is not a Takeout date"))?,
+        ),
         None => None,
     };
     let space_id = format!("spaces/{id}");
@@ -287,8 +296,18 @@ fn message(
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 /// A Takeout Chat date, `Sunday, November 18, 2018 at 6:02:21 PM UTC` (the space before `PM` is

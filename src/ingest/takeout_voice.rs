@@ -84,7 +84,8 @@ pub fn items(path: &Path) -> Result<impl Iterator<Item = Item> + Send + use<>, I
             Some(page) => belongs.entry(page.clone()).or_default().push((name, path)),
             None => orphans.push(Item::Notice(Notice {
                 position: Position::file(&path),
-                message: "not ingested: belongs to no page of the export (no <stem>.html)".to_owned(),
+                message: "not ingested: belongs to no page of the export (no <stem>.html)"
+                    .to_owned(),
             })),
         }
     }
@@ -261,7 +262,9 @@ fn read_page(html: &str) -> Page {
             Tok::Open { name, attrs, closed } => {
                 match name.as_str() {
                     "div" if has_class(&attrs, "hChatLog") => page.chat_log = true,
-                    "div" if has_class(&attrs, "message") => page.messages.push(PageMessage::default()),
+                    "div" if has_class(&attrs, "message") => {
+                        page.messages.push(PageMessage::default())
+                    }
                     "abbr" if has_class(&attrs, "published") => {
                         page.published = attr(&attrs, "title").map(str::to_owned);
                     }
@@ -305,17 +308,19 @@ fn read_page(html: &str) -> Page {
                     page.title.push_str(text);
                 } else if inside(&stack, "span", "full-text") {
                     page.transcript.push_str(&decode(text));
-                } else if inside(&stack, "a", "") && top.is_some_and(|(_, a)| attr(a, "rel") == Some("tag")) {
+                } else if inside(&stack, "a", "")
+                    && top.is_some_and(|(_, a)| attr(a, "rel") == Some("tag"))
+                {
                     page.labels.push(decode(text).trim().to_owned());
                 } else if inside(&stack, "div", "deletedStatusContainer") {
                     page.deleted_text.push_str(text);
-                } else if inside(&stack, "div", "message") {
-                    if let Some(m) = page.messages.last_mut() {
-                        if inside(&stack, "q", "") {
-                            m.text.push_str(&decode(text));
-                        } else if inside(&stack, "cite", "sender") && in_class("fn") {
-                            m.name.push_str(&decode(text));
-                        }
+                } else if inside(&stack, "div", "message")
+                    && let Some(m) = page.messages.last_mut()
+                {
+                    if inside(&stack, "q", "") {
+                        m.text.push_str(&decode(text));
+                    } else if inside(&stack, "cite", "sender") && in_class("fn") {
+                        m.name.push_str(&decode(text));
                     }
                 }
             }
@@ -352,9 +357,13 @@ fn page(dir_s: &str, path: &Path, files: Vec<(String, PathBuf)>) -> Result<RawRe
     let stem = name.get(..name.len().saturating_sub(5)).unwrap_or_default().to_owned();
     let (bytes, meta) = entry::read_regular(path)?;
     if meta.len() > MAX_PAGE {
-        return Err(format!("{} bytes: larger than any Takeout Voice page ({MAX_PAGE})", meta.len()));
+        return Err(format!(
+            "{} bytes: larger than any Takeout Voice page ({MAX_PAGE})",
+            meta.len()
+        ));
     }
-    let html = std::str::from_utf8(&bytes).map_err(|e| format!("not UTF-8 ({e}): not a Takeout Voice page"))?;
+    let html = std::str::from_utf8(&bytes)
+        .map_err(|e| format!("not UTF-8 ({e}): not a Takeout Voice page"))?;
     let p = read_page(html);
     let title = p.title.split_whitespace().collect::<Vec<_>>().join(" ");
     let kind = if title.starts_with("Placed call") {
@@ -368,7 +377,9 @@ fn page(dir_s: &str, path: &Path, files: Vec<(String, PathBuf)>) -> Result<RawRe
     } else if p.chat_log {
         VoiceKind::TextMessage
     } else {
-        return Err(format!("title {title:?}: not a Takeout Voice call, voicemail or conversation"));
+        return Err(format!(
+            "title {title:?}: not a Takeout Voice call, voicemail or conversation"
+        ));
     };
     let mut owner = Vec::new();
     let mut participants: Vec<String> = Vec::new();
@@ -453,7 +464,12 @@ fn page(dir_s: &str, path: &Path, files: Vec<(String, PathBuf)>) -> Result<RawRe
         labels,
     };
     Ok(RawRecord {
-        source: SourceRef { kind: SourceKind::TakeoutVoice, path: dir_s.to_owned(), key: name, offset: None },
+        source: SourceRef {
+            kind: SourceKind::TakeoutVoice,
+            path: dir_s.to_owned(),
+            key: name,
+            offset: None,
+        },
         position: Position::file(path),
         meta: Metadata::Voice(Box::new(meta)),
         parts,

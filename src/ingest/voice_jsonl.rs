@@ -79,7 +79,12 @@ fn record(path: &Path, root: &Path, n: u64, l: Line) -> Result<RawRecord, String
         .messages
         .into_iter()
         .map(|m| {
-            Ok(VoiceText { at: jsonl::time("messages.at", &m.at)?, from: m.from, outgoing: m.outgoing, text: m.text })
+            Ok(VoiceText {
+                at: jsonl::time("messages.at", &m.at)?,
+                from: m.from,
+                outgoing: m.outgoing,
+                text: m.text,
+            })
         })
         .collect::<Result<Vec<_>, String>>()?;
     match l.kind {
@@ -93,7 +98,10 @@ fn record(path: &Path, root: &Path, n: u64, l: Line) -> Result<RawRecord, String
         _ => {}
     }
     if l.kind != VoiceKind::Voicemail && (l.audio.is_some() || l.transcript.is_some()) {
-        return Err(format!("audio and transcript belong to VOICEMAIL items, not {}", l.kind.as_str()));
+        return Err(format!(
+            "audio and transcript belong to VOICEMAIL items, not {}",
+            l.kind.as_str()
+        ));
     }
     let mut parts = Vec::new();
     if let Some(a) = &l.audio {

@@ -17,11 +17,13 @@ pub struct Entry {
     pub depth: usize,
 }
 
+/// One entry, or the path and reason of one that could not be listed.
+type Listed = Result<Entry, (PathBuf, String)>;
+
 /// Every entry below `root` (not the root itself), or the path and reason of one that could not
 /// be listed.
 pub fn walk(root: &Path) -> impl Iterator<Item = Result<Entry, (PathBuf, String)>> + Send + use<> {
-    let mut stack: Vec<(std::vec::IntoIter<Result<Entry, (PathBuf, String)>>, usize)> =
-        vec![(list(root, 1).into_iter(), 1)];
+    let mut stack: Vec<(std::vec::IntoIter<Listed>, usize)> = vec![(list(root, 1).into_iter(), 1)];
     std::iter::from_fn(move || {
         loop {
             let (top, _) = stack.last_mut()?;

@@ -98,13 +98,19 @@ fn chat_jsonl_ingests_and_rejects_each_bad_line_by_number() {
     let m2 = by_key(&c, "spaces/AAA/m2");
     let kinds: Vec<PartKind> = m2.parts.iter().map(|p| p.kind).collect();
     assert_eq!(kinds, [PartKind::Message, PartKind::Message, PartKind::Attachment]);
-    assert_eq!(c.store().part_bytes(&m2, m2.parts.iter().nth(2).unwrap()).unwrap(), b"budget numbers");
+    assert_eq!(
+        c.store().part_bytes(&m2, m2.parts.iter().nth(2).unwrap()).unwrap(),
+        b"budget numbers"
+    );
     let Metadata::Chat(m3) = by_key(&c, "dm/BBB/m3").meta else { panic!() };
     assert_eq!(m3.deleted, Some(1_709_377_200));
     assert_eq!(m3.edits[0].previous_text, "dinner?");
 
     // Operators: from:, has:attachment, words (text, HTML, earlier versions), phrases, rooms.
-    assert_eq!(hits(&c, Corpus::Chat, "from:bob@example.com"), set(&["spaces/AAA/m2", "dm/BBB/m3"]));
+    assert_eq!(
+        hits(&c, Corpus::Chat, "from:bob@example.com"),
+        set(&["spaces/AAA/m2", "dm/BBB/m3"])
+    );
     assert_eq!(hits(&c, Corpus::Chat, "has:attachment"), set(&["spaces/AAA/m2"]));
     assert_eq!(hits(&c, Corpus::Chat, "budget"), set(&["spaces/AAA/m2"]));
     assert_eq!(hits(&c, Corpus::Chat, "dinner"), set(&["dm/BBB/m3"]));
@@ -166,7 +172,11 @@ fn drive_jsonl_extracts_text_and_answers_drive_operators() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("drive");
     write(&root, "a.txt", b"the merger agreement draft");
-    write(&root, "b.html", b"<html><body><p>board minutes</p><script>hidden()</script></body></html>");
+    write(
+        &root,
+        "b.html",
+        b"<html><body><p>board minutes</p><script>hidden()</script></body></html>",
+    );
     write(&root, "c.png", b"\x89PNG\r\n\x1a\n0000");
     // Text past the cap: hashed whole, indexed up to the cap, marked truncated.
     let big: Vec<u8> = b"alpha ".iter().copied().cycle().take(3 << 20).chain(*b"omega").collect();
@@ -197,7 +207,11 @@ fn drive_jsonl_extracts_text_and_answers_drive_operators() {
     assert_rejected(&r, 7, "nope.txt");
     assert_rejected(&r, 8, "invalid type: string \"yes\", expected a boolean");
     let kinds = |key: &str| -> Vec<&'static str> {
-        r.defects.iter().filter(|d| by_key(&c, key).doc_id == d.doc_id).map(|d| d.defect.kind()).collect()
+        r.defects
+            .iter()
+            .filter(|d| by_key(&c, key).doc_id == d.doc_id)
+            .map(|d| d.defect.kind())
+            .collect()
     };
     assert_eq!(kinds("d4"), ["text_not_extracted"]);
     assert_eq!(kinds("d5"), ["text_truncated"]);
@@ -266,7 +280,9 @@ fn voice_jsonl_numbers_in_any_notation_types_and_covered_data() {
     assert_eq!(v1.parts.main().kind, PartKind::Audio);
     assert_eq!(c.store().bytes(&v1).unwrap(), b"ID3fake-audio");
 
-    for q in ["from:+12125550199", "from:\"(212) 555-0199\"", "from:\"212-555-0199\"", "from:2125550199"] {
+    for q in
+        ["from:+12125550199", "from:\"(212) 555-0199\"", "from:\"212-555-0199\"", "from:2125550199"]
+    {
         assert_eq!(hits(&c, Corpus::Voice, q), set(&["t1"]), "{q}");
     }
     assert_eq!(hits(&c, Corpus::Voice, "to:2125550199"), set(&["t1", "c1"]));
@@ -299,8 +315,12 @@ fn a_folder_is_a_drive_with_links_reported() {
     write(&root, "notes.md", b"nothing much");
     #[cfg(unix)]
     std::os::unix::fs::symlink("/etc/passwd", root.join("pw")).unwrap();
-    let (c, r) =
-        ingest(&tmp.path().join("c"), &Source::DriveFolder(root), "alice@example.com", Corpus::Drive);
+    let (c, r) = ingest(
+        &tmp.path().join("c"),
+        &Source::DriveFolder(root),
+        "alice@example.com",
+        Corpus::Drive,
+    );
     assert_eq!(r.ingested, 2);
     #[cfg(unix)]
     assert!(r.rejected.iter().any(|x| x.reason.contains("symbolic link")), "{r:?}");
@@ -314,7 +334,8 @@ fn a_folder_is_a_drive_with_links_reported() {
 
 fn takeout() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/takeout-samples/Takeout");
-    let p = if p.is_dir() { p } else { PathBuf::from("/work/shared/corpus/takeout-samples/Takeout") };
+    let p =
+        if p.is_dir() { p } else { PathBuf::from("/work/shared/corpus/takeout-samples/Takeout") };
     if p.is_dir() {
         Some(p)
     } else {
@@ -342,14 +363,18 @@ fn takeout_chat_and_voice_samples_match_an_independent_reader() {
     let Some(py) = python_counts(&root, &phrases) else { return };
     let tmp = tempfile::tempdir().unwrap();
     let me = "mssc@science.example.org";
-    let (_, chat) = ingest(&tmp.path().join("c"), &Source::TakeoutChat(root.clone()), me, Corpus::Chat);
+    let (_, chat) =
+        ingest(&tmp.path().join("c"), &Source::TakeoutChat(root.clone()), me, Corpus::Chat);
     let (c, voice) =
         ingest(&tmp.path().join("c"), &Source::TakeoutVoice(root.clone()), me, Corpus::Voice);
     assert!(chat.rejected.is_empty() && voice.rejected.is_empty(), "{chat:?} {voice:?}");
 
     let pc = &py["chat"];
     assert_eq!(chat.ingested, pc["messages"].as_u64().unwrap());
-    assert_eq!(hits(&c, Corpus::Chat, "has:attachment").len() as u64, pc["with_attachments"].as_u64().unwrap());
+    assert_eq!(
+        hits(&c, Corpus::Chat, "has:attachment").len() as u64,
+        pc["with_attachments"].as_u64().unwrap()
+    );
     for (sender, n) in pc["by_sender"].as_object().unwrap() {
         let q = format!("from:\"{sender}\"");
         assert_eq!(hits(&c, Corpus::Chat, &q).len() as u64, n.as_u64().unwrap(), "{q}");
@@ -370,8 +395,12 @@ fn takeout_chat_and_voice_samples_match_an_independent_reader() {
         .sum();
     assert_eq!(texts as u64, pv["messages"].as_u64().unwrap());
     for (number, stems) in pv["phone"].as_object().unwrap() {
-        let want: BTreeSet<String> =
-            stems.as_array().unwrap().iter().map(|s| format!("{}.html", s.as_str().unwrap())).collect();
+        let want: BTreeSet<String> = stems
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| format!("{}.html", s.as_str().unwrap()))
+            .collect();
         assert_eq!(hits(&c, Corpus::Voice, &format!("phone:{number}")), want, "phone:{number}");
     }
     for p in phrases {
@@ -400,8 +429,12 @@ fn takeout_chat_and_voice_samples_match_an_independent_reader() {
                 _ => None,
             })
             .collect();
-        let want: BTreeSet<String> =
-            pc["phrases"][p].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect();
+        let want: BTreeSet<String> = pc["phrases"][p]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(chat_hits, want, "chat {q}");
     }
     // A voicemail: audio first, the page, then its transcript.
