@@ -225,6 +225,7 @@ pub struct CollectionWriter {
     index: Index,
     writer: crate::index::Writer,
     workers: ingest::Workers,
+    threads: usize,
 }
 
 impl CollectionWriter {
@@ -236,7 +237,7 @@ impl CollectionWriter {
     /// stored bytes.
     pub fn open(dir: &Path, threads: usize) -> Result<CollectionWriter> {
         let store = Store::create(dir)?.writer()?;
-        let index = Index::open_or_replace(&dir.join("index"))?;
+        let index = Index::open_or_create(&dir.join("index"))?;
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -244,7 +245,7 @@ impl CollectionWriter {
         };
         let workers = ingest::Workers::new(threads).map_err(Error::ThreadPool)?;
         let writer = index.writer(threads)?;
-        let mut w = CollectionWriter { store, index, writer, workers };
+        let mut w = CollectionWriter { store, index, writer, workers, threads };
         w.reconcile()?;
         Ok(w)
     }
@@ -276,8 +277,12 @@ impl CollectionWriter {
         }
     }
 
-    /// Re-index every record from its stored bytes.
+    /// Re-index every record from its stored bytes. An index of an older version (without the
+    /// chat, Drive and Voice fields) is replaced by an empty one of this version first.
     pub fn rebuild_index(&mut self) -> Result<()> {
+        if self.index.is_older() {
+            self.replace_index()?;
+        }
         self.writer.delete_all()?;
         let store = self.store.store();
         let limits = crate::Limits::default();
@@ -295,6 +300,18 @@ impl CollectionWriter {
             self.writer.add(&rec, &IndexText { body: &body })?;
         }
         self.writer.commit(store.generation())?;
+        Ok(())
+    }
+
+    /// Close the index on disk and open an empty one of this version in its place (the caller
+    /// rebuilds it). An in-memory index stands in while the old one is closed.
+    fn replace_index(&mut self) -> Result<()> {
+        let stand_in = Index::in_memory()?;
+        let stand_in_writer = stand_in.writer(1)?;
+        std::mem::replace(&mut self.writer, stand_in_writer).finish()?;
+        drop(std::mem::replace(&mut self.index, stand_in));
+        self.index = Index::open_or_replace(&self.store.store().dir().join("index"))?;
+        self.writer = self.index.writer(self.threads)?;
         Ok(())
     }
 
@@ -329,8 +346,13 @@ impl CollectionWriter {
             }
             .into());
         }
+        // An index of an older version is kept while only mail is added (it has every mail
+        // field); the other corpora need this version's fields, so it is rebuilt first.
+        if source.corpus().is_some() && self.index.is_older() {
+            self.rebuild_index()?;
+        }
         let mut since_commit = 0usize;
-        let items = source.items_for(&opts.account, &opts.limits)?;
+        let items = source.items_for(opts.account.as_str(), &opts.limits)?;
         // A reader thread splits and parses batches while this thread stores and indexes the
         // previous one; the channel holds at most two batches, so memory stays bounded.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);

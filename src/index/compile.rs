@@ -367,6 +367,13 @@ impl Compiler<'_> {
         {
             (word_fields, raw_fields) = (vec![], vec![self.f.title_exact]);
         }
+        // An index of an older version lacks the newer fields: nothing in it has them.
+        let had = !word_fields.is_empty() || !raw_fields.is_empty();
+        word_fields.retain(|&f| self.index.has_field(f));
+        raw_fields.retain(|&f| self.index.has_field(f));
+        if had && word_fields.is_empty() && raw_fields.is_empty() {
+            return Ok(Box::new(EmptyQuery));
+        }
         // Every value becomes a non-empty set of index terms or an error: a term that silently
         // matched everything (or nothing) would change what a search returns without a word.
         let words = |text: &str| -> Result<Vec<String>, CompileError> {
@@ -443,6 +450,11 @@ impl Compiler<'_> {
         Ok(any(qs))
     }
 
+    /// A term on `field`, or nothing when the index (of an older version) lacks the field.
+    fn known_term(&self, field: Field, v: &str) -> Box<dyn TQuery> {
+        if self.index.has_field(field) { term_q(field, v) } else { Box::new(EmptyQuery) }
+    }
+
     fn scope_filter(
         &self,
         scope: &Scope,
@@ -470,10 +482,16 @@ impl Compiler<'_> {
         }
         match self.corpus {
             Corpus::Drive if !options.include_shared_drives => {
-                must.push((Occur::MustNot, term_q(f.flags, "shared_drive")));
+                must.push((Occur::MustNot, self.known_term(f.flags, "shared_drive")));
             }
-            Corpus::Chat if !options.include_rooms => {
-                must.push((Occur::MustNot, term_q(f.flags, "room")));
+            Corpus::Chat => {
+                if !options.include_rooms {
+                    must.push((Occur::MustNot, self.known_term(f.flags, "room")));
+                }
+                if !options.rooms.is_empty() {
+                    let rooms = options.rooms.iter().map(|r| self.known_term(f.room, r)).collect();
+                    must.push((Occur::Must, any(rooms)));
+                }
             }
             Corpus::Voice if options.voice_covered().len() < VoiceData::ALL.len() => {
                 let covered = options.voice_covered();
@@ -482,10 +500,8 @@ impl Compiler<'_> {
                     VoiceData::Voicemails => "voicemails",
                     VoiceData::CallLogs => "call_logs",
                 };
-                must.push((
-                    Occur::Must,
-                    any(covered.iter().map(|d| term_q(f.flags, flag(d))).collect()),
-                ));
+                let terms = covered.iter().map(|d| self.known_term(f.flags, flag(d))).collect();
+                must.push((Occur::Must, any(terms)));
             }
             _ => {}
         }

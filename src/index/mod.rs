@@ -49,6 +49,8 @@ pub struct Index {
     index: tantivy::Index,
     reader: IndexReader,
     fields: Fields,
+    /// Fields of this version's schema the index on disk has (the first `known`).
+    known: usize,
 }
 
 impl Index {
@@ -60,14 +62,24 @@ impl Index {
             .map_err(|e| err(tantivy::TantivyError::IoError(std::sync::Arc::new(e))))?;
         let mmap = tantivy::directory::MmapDirectory::open(dir)
             .map_err(|e| err(tantivy::TantivyError::from(e)))?;
-        let index = tantivy::Index::open_or_create(mmap, schema).map_err(|e| match e {
-            // An index written before this build's fields (issue 11 added the chat, Drive and
-            // Voice ones): say how to rebuild it rather than only that schemas differ.
-            tantivy::TantivyError::SchemaError(m) => err(tantivy::TantivyError::SchemaError(
-                format!("{m} (it was built by an older version: run `ediscovery reindex`)"),
-            )),
-            e => err(e),
-        })?;
+        let exists =
+            tantivy::Index::exists(&mmap).map_err(|e| err(tantivy::TantivyError::from(e)))?;
+        let (index, known) = if exists {
+            let index = tantivy::Index::open(mmap).map_err(err)?;
+            let known = known_fields(&index.schema(), &schema).ok_or_else(|| {
+                err(tantivy::TantivyError::SchemaError(
+                    "the index's fields are not this version's: run `ediscovery reindex`".into(),
+                ))
+            })?;
+            (index, known)
+        } else {
+            let n = schema.fields().count();
+            (
+                tantivy::Index::create(mmap, schema, tantivy::IndexSettings::default())
+                    .map_err(err)?,
+                n,
+            )
+        };
         index.tokenizers().register(
             schema::WORDS,
             TextAnalyzer::builder(SimpleTokenizer::default())
@@ -77,7 +89,35 @@ impl Index {
         );
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
-        Ok(Index { path: dir.to_path_buf(), index, reader, fields })
+        Ok(Index { path: dir.to_path_buf(), index, reader, fields, known })
+    }
+
+    /// Does the index on disk have `field`? An index written before a field was added (issue
+    /// 11 appended the chat, Drive and Voice ones) is read as it is: no document in it has the
+    /// field, so the compiler matches nothing on it instead of asking tantivy about a field its
+    /// schema lacks. A writer rebuilds such an index ([`Index::open_or_replace`]).
+    pub fn has_field(&self, field: tantivy::schema::Field) -> bool {
+        (field.field_id() as usize) < self.known
+    }
+
+    /// Whether the index on disk lacks some of this version's fields.
+    pub fn is_older(&self) -> bool {
+        self.known < schema::build().0.fields().count()
+    }
+
+    /// An empty index in memory: what a writer holds for a moment while it closes its index
+    /// on disk to replace it.
+    pub fn in_memory() -> Result<Index, IndexError> {
+        let (schema, fields) = schema::build();
+        let known = schema.fields().count();
+        let index = tantivy::Index::create_in_ram(schema);
+        let path = PathBuf::from("(in memory)");
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|source| IndexError { path: path.clone(), source })?;
+        Ok(Index { path, index, reader, fields, known })
     }
 
     /// [`open_or_create`](Self::open_or_create) for a writer: an index of another schema (an
@@ -85,6 +125,14 @@ impl Index {
     /// rebuilds it from the stored records (`CollectionWriter::open`).
     pub fn open_or_replace(dir: &Path) -> Result<Index, IndexError> {
         match Index::open_or_create(dir) {
+            Ok(i) if i.is_older() => {
+                drop(i);
+                std::fs::remove_dir_all(dir).map_err(|e| IndexError {
+                    path: dir.to_path_buf(),
+                    source: tantivy::TantivyError::IoError(std::sync::Arc::new(e)),
+                })?;
+                Index::open_or_create(dir)
+            }
             Err(IndexError { source: tantivy::TantivyError::SchemaError(_), .. }) => {
                 std::fs::remove_dir_all(dir).map_err(|e| IndexError {
                     path: dir.to_path_buf(),
@@ -221,6 +269,20 @@ impl Index {
     ) -> Result<Vec<u64>, IndexError> {
         self.search_seqs(compiled.query.as_ref(), limit_seq)
     }
+}
+
+/// How many of `current`'s fields the stored schema has: all of them, or a prefix (an index of
+/// an older version, whose fields were the first ones, unchanged); `None` when it is neither.
+fn known_fields(
+    stored: &tantivy::schema::Schema,
+    current: &tantivy::schema::Schema,
+) -> Option<usize> {
+    let old: Vec<_> = stored.fields().collect();
+    let new: Vec<_> = current.fields().collect();
+    if old.len() > new.len() {
+        return None;
+    }
+    old.iter().zip(&new).all(|((fa, a), (fb, b))| fa == fb && a == b).then_some(old.len())
 }
 
 /// The tantivy document for a record.

@@ -34,7 +34,7 @@ pub use pipeline::{Raw, Ready, Workers};
 pub use record::{PreparedRecord, RawRecord};
 
 use crate::format::mbox;
-use crate::model::{Account, Corpus, Defect, DocId, Metadata, SourceKind, SourceRef};
+use crate::model::{Corpus, Defect, DocId, Metadata, SourceKind, SourceRef};
 use serde::Serialize;
 use std::fmt;
 use std::fs::File;
@@ -126,21 +126,17 @@ impl Source {
         }
     }
 
-    /// The items of this source, in order (a Drive folder's files are owned by nobody: use
-    /// [`items_for`](Self::items_for)).
+    /// The items of this source, in order, under the default limits (a Drive folder's files get
+    /// no owner: ingest uses [`items_for`](Self::items_for) with the custodian).
     pub fn items(&self) -> Result<Box<dyn Iterator<Item = Item> + Send>, IngestError> {
-        let nobody = Account::new("nobody@invalid").map_err(|e| IngestError::BadMembers {
-            path: self.path().to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        self.items_for(&nobody, &crate::Limits::default())
+        self.items_for("", &crate::Limits::default())
     }
 
-    /// The items of this source for `account` (the owner of a Drive folder's files), in order,
-    /// under `limits` (JSON depth).
+    /// The items of this source, in order: `owner` owns a Drive folder's files (the custodian),
+    /// `limits` bound JSON depth.
     pub fn items_for(
         &self,
-        account: &Account,
+        owner: &str,
         limits: &crate::Limits,
     ) -> Result<Box<dyn Iterator<Item = Item> + Send>, IngestError> {
         match self {
@@ -159,7 +155,7 @@ impl Source {
             }
             Source::TakeoutChat(p) => Ok(Box::new(takeout_chat::items(p)?)),
             Source::TakeoutVoice(p) => Ok(Box::new(takeout_voice::items(p)?)),
-            Source::DriveFolder(p) => Ok(Box::new(drive_folder::items(p, account.as_str())?)),
+            Source::DriveFolder(p) => Ok(Box::new(drive_folder::items(p, owner)?)),
         }
     }
 }

@@ -128,7 +128,7 @@ pub fn prepare_record(mut raw: RawRecord, limits: &Limits) -> Result<PreparedRec
         }
         texts.push((i, x.text));
     }
-    let body = index_text(&raw.meta, &raw.parts, &texts, limits);
+    let body = index_text(&raw.meta, &raw.parts, &texts);
     Ok(PreparedRecord { raw, digests, body })
 }
 
@@ -136,12 +136,7 @@ pub fn prepare_record(mut raw: RawRecord, limits: &Limits) -> Result<PreparedRec
 /// `parts` are the record's parts (inline bytes are read directly), `texts` the text already
 /// read from file parts by index. Shared by ingest and by rebuilding the index from the store
 /// ([`record_text`]), so both index the same words.
-fn index_text(
-    meta: &Metadata,
-    parts: &[RawPart],
-    texts: &[(usize, String)],
-    limits: &Limits,
-) -> String {
+fn index_text(meta: &Metadata, parts: &[RawPart], texts: &[(usize, String)]) -> String {
     let inline = |i: usize| -> Option<String> {
         if let Some((_, t)) = texts.iter().find(|(j, _)| *j == i) {
             return Some(t.clone());
@@ -153,7 +148,7 @@ fn index_text(
     };
     let kinds: Vec<(PartKind, Option<&str>)> =
         parts.iter().map(|p| (p.kind, p.content_type.as_deref())).collect();
-    text_from(meta, &kinds, &inline, limits)
+    text_from(meta, &kinds, &inline)
 }
 
 /// The index text of a stored chat, Drive or Voice record, read from its parts in the store
@@ -180,7 +175,7 @@ pub fn record_text<'a>(
     };
     match rec.meta {
         Metadata::Mail(_) => None,
-        _ => Some(text_from(&rec.meta, &kinds, &text_of, limits)),
+        _ => Some(text_from(&rec.meta, &kinds, &text_of)),
     }
 }
 
@@ -188,7 +183,6 @@ fn text_from(
     meta: &Metadata,
     kinds: &[(PartKind, Option<&str>)],
     part_text: &dyn Fn(usize) -> Option<String>,
-    _limits: &Limits,
 ) -> String {
     let mut out = String::new();
     let mut push = |s: &str| {

@@ -169,22 +169,31 @@ pub struct CorpusOptions {
     pub include_rooms: bool,
     /// Voice: what data is covered (`coveredData`); empty means all three.
     pub voice_data: Vec<VoiceData>,
+    /// Chat: only these spaces (space ids as `RoomID`, e.g. `spaces/AAAA1234`); empty means
+    /// every space of the accounts searched. Vault's search by rooms.
+    pub rooms: Vec<String>,
 }
 
 impl Default for CorpusOptions {
     fn default() -> Self {
-        CorpusOptions { include_shared_drives: true, include_rooms: true, voice_data: Vec::new() }
+        CorpusOptions {
+            include_shared_drives: true,
+            include_rooms: true,
+            voice_data: Vec::new(),
+            rooms: Vec::new(),
+        }
     }
 }
 
 impl CorpusOptions {
     /// The options from the command line's flags (`--exclude-shared-drives`, `--exclude-rooms`,
-    /// `--voice-data texts,voicemails,call-logs`), checked against `corpus`.
+    /// `--voice-data texts,voicemails,call-logs`, `--rooms ID,…`), checked against `corpus`.
     pub fn from_flags(
         corpus: Corpus,
         exclude_shared_drives: bool,
         exclude_rooms: bool,
         voice_data: &[String],
+        rooms: &[String],
     ) -> Result<CorpusOptions, ScopeError> {
         let voice_data = voice_data
             .iter()
@@ -196,10 +205,18 @@ impl CorpusOptions {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(r) = rooms.iter().find(|r| r.trim().is_empty()) {
+            return Err(ScopeError::BadFlag {
+                flag: "--rooms",
+                value: r.clone(),
+                expected: "space ids such as spaces/AAAA1234".to_owned(),
+            });
+        }
         let o = CorpusOptions {
             include_shared_drives: !exclude_shared_drives,
             include_rooms: !exclude_rooms,
             voice_data,
+            rooms: rooms.iter().map(|r| r.trim().to_owned()).collect(),
         };
         o.check(corpus)?;
         Ok(o)
@@ -220,6 +237,9 @@ impl CorpusOptions {
         }
         if !self.voice_data.is_empty() && corpus != Corpus::Voice {
             return Err(wrong("--voice-data", "voice"));
+        }
+        if !self.rooms.is_empty() && corpus != Corpus::Chat {
+            return Err(wrong("--rooms", "chat"));
         }
         Ok(())
     }

@@ -118,6 +118,8 @@ fn chat_jsonl_ingests_and_rejects_each_bad_line_by_number() {
     assert_eq!(hits(&c, Corpus::Chat, "\"forecast quarterly\""), set(&[]));
     let no_rooms = CorpusOptions { include_rooms: false, ..CorpusOptions::default() };
     assert_eq!(keys(&c, Corpus::Chat, "", no_rooms), set(&["dm/BBB/m3"]));
+    let in_aaa = CorpusOptions { rooms: vec!["spaces/AAA".into()], ..CorpusOptions::default() };
+    assert_eq!(keys(&c, Corpus::Chat, "from:bob@example.com", in_aaa), set(&["spaces/AAA/m2"]));
     for bad in ["title:x", "owner:a@example.com", "type:pdf", "in:trash", "subject:x"] {
         let q = ediscovery::query::parse(bad).unwrap();
         let e = c.search(&SearchRequest::new(Scope::entire_org(Corpus::Chat), q, NOW)).unwrap_err();
@@ -501,4 +503,39 @@ fn cli_ingests_each_corpus_and_searches_with_its_options() {
     ]);
     assert_ne!(code, 0);
     assert!(err.contains("does not hold drive data"), "{err}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A collection whose index predates the chat, Drive and Voice fields: read as it is, its index
+/// rebuilt in this version's schema when the first chat message is ingested, mail answers kept.
+#[test]
+fn an_older_index_is_read_as_is_and_rebuilt_when_another_corpus_arrives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v2");
+    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/collection-v2"), &dir);
+    let c = Collection::open(&dir).unwrap();
+    let mail_before = hits(&c, Corpus::Mail, "");
+    assert_eq!(mail_before.len(), 4);
+    assert!(hits(&c, Corpus::Drive, "title:x OR creator:a@example.com").is_empty());
+    drop(c);
+    let file = chat_fixture(tmp.path());
+    let src = Source::ChatJsonl { file: file.clone(), root: file.parent().unwrap().to_path_buf() };
+    let mut w = CollectionWriter::open(&dir, 1).unwrap();
+    let mut opts = IngestOptions::new(account("alice@example.com"));
+    opts.corpus = Corpus::Chat;
+    assert_eq!(w.ingest(&src, &opts, &mut NoProgress).unwrap().ingested, 3);
+    let c = w.finish().unwrap();
+    assert_eq!(hits(&c, Corpus::Mail, ""), mail_before);
+    assert_eq!(hits(&c, Corpus::Chat, "has:attachment"), set(&["spaces/AAA/m2"]));
 }

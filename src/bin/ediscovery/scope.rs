@@ -47,6 +47,9 @@ pub struct ScopeArgs {
     /// Voice: comma-separated covered data: texts, voicemails, call-logs (default: all).
     #[arg(long, value_delimiter = ',')]
     voice_data: Vec<String>,
+    /// Chat: only these spaces (comma-separated space ids, e.g. spaces/AAAA1234).
+    #[arg(long, value_delimiter = ',')]
+    rooms: Vec<String>,
 }
 
 impl ScopeArgs {
@@ -57,6 +60,7 @@ impl ScopeArgs {
             self.exclude_shared_drives,
             self.exclude_rooms,
             &self.voice_data,
+            &self.rooms,
         )
     }
 
