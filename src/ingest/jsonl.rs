@@ -63,10 +63,7 @@ pub fn open<T: DeserializeOwned>(
                 ));
             }
             Some((n, Err(e))) => return Err(bad(n, e)),
-            Some((n, Ok((bytes, _)))) if bytes.iter().all(u8::is_ascii_whitespace) => {
-                let _ = n;
-                continue;
-            }
+            Some((_, Ok((bytes, _)))) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
             Some((n, Ok((bytes, _)))) => break (n, bytes),
         }
     };

@@ -539,3 +539,27 @@ fn an_older_index_is_read_as_is_and_rebuilt_when_another_corpus_arrives() {
     assert_eq!(hits(&c, Corpus::Mail, ""), mail_before);
     assert_eq!(hits(&c, Corpus::Chat, "has:attachment"), set(&["spaces/AAA/m2"]));
 }
+
+/// DocIds and record order do not depend on the number of threads preparing batches.
+#[test]
+fn records_and_doc_ids_are_the_same_for_any_thread_count() {
+    let Some(root) = takeout() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let ids = |threads: usize, name: &str| {
+        let mut w = CollectionWriter::open(&tmp.path().join(name), threads).unwrap();
+        let mut opts = IngestOptions::new(account("mssc@science.example.org"));
+        opts.batch = 3;
+        for (corpus, src) in [
+            (Corpus::Chat, Source::TakeoutChat(root.clone())),
+            (Corpus::Voice, Source::TakeoutVoice(root.clone())),
+        ] {
+            opts.corpus = corpus;
+            w.ingest(&src, &opts, &mut NoProgress).unwrap();
+        }
+        let c = w.finish().unwrap();
+        c.store().records().into_iter().map(|r| (r.seq, r.doc_id, r.source.key)).collect::<Vec<_>>()
+    };
+    let one = ids(1, "one");
+    assert_eq!(one.len(), 87);
+    assert_eq!(ids(2, "two"), one);
+}

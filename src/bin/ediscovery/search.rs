@@ -142,7 +142,15 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
             // Tabs and line breaks inside fields would break the columns: shown as spaces.
             let clean = |s: Option<String>| s.unwrap_or_default().replace(['\t', '\r', '\n'], " ");
             let (id, date, title) = rec.as_ref().map(columns).unwrap_or_default();
-            writeln!(o, "{}\t{}\t{}\t{}\t{}", h.doc_id, h.account, clean(id), clean(date), clean(title))?;
+            writeln!(
+                o,
+                "{}\t{}\t{}\t{}\t{}",
+                h.doc_id,
+                h.account,
+                clean(id),
+                clean(date),
+                clean(title)
+            )?;
         }
     }
     Ok(exit::code(exit::OK))
@@ -154,17 +162,17 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
 fn columns(r: &ediscovery::model::Record) -> (Option<String>, Option<String>, Option<String>) {
     use ediscovery::model::Metadata;
     match &r.meta {
-        Metadata::Mail(m) => (
-            m.message_id.clone(),
-            m.date_sent.and_then(time::iso_utc),
-            m.subject.clone(),
-        ),
+        Metadata::Mail(m) => {
+            (m.message_id.clone(), m.date_sent.and_then(time::iso_utc), m.subject.clone())
+        }
         Metadata::Chat(c) => (
             Some(c.message_id.clone()),
             time::iso_utc(c.created),
             Some(c.space_name.clone().unwrap_or_else(|| c.space_id.clone())),
         ),
-        Metadata::Drive(d) => (Some(d.drive_id.clone()), r.date().and_then(time::iso_utc), Some(d.title.clone())),
+        Metadata::Drive(d) => {
+            (Some(d.drive_id.clone()), r.date().and_then(time::iso_utc), Some(d.title.clone()))
+        }
         Metadata::Voice(v) => {
             (Some(v.item_id.clone()), time::iso_utc(v.started), Some(v.kind.as_str().to_owned()))
         }
