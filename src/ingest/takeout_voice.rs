@@ -89,15 +89,46 @@ pub fn items(path: &Path) -> Result<impl Iterator<Item = Item> + Send + use<>, I
             })),
         }
     }
+    let owner = export_owner(&pages);
     let dir_s = dir.display().to_string();
     let records = pages.into_iter().map(move |p| {
         let files = belongs.remove(&p).unwrap_or_default();
-        match page(&dir_s, &p, files) {
+        match page(&dir_s, &p, files, &owner) {
             Ok(r) => Item::Record(Box::new(r)),
             Err(reason) => rejected(&p, reason),
         }
     });
     Ok(early.into_iter().chain(records).chain(orphans))
+}
+
+/// The owner's numbers as the export's text conversations show them (the `tel:` of messages
+/// marked `Me`). A call log or voicemail page never names the owner's number, but the export is
+/// one account's, so these are its `OwnerPhoneNumbers` too (and what `to:` of an incoming call
+/// and `from:` of an outgoing one match). Only conversation pages are read for it
+/// (`<who> - Text - …`, `Group Conversation - …`); a page that cannot be read here is reported
+/// when its turn comes.
+fn export_owner(pages: &[PathBuf]) -> Vec<String> {
+    let mut owner: Vec<String> = Vec::new();
+    for p in pages {
+        let (name, _) = entry::name_text(p.file_name().unwrap_or_default());
+        if !(name.contains(" - Text - ") || name.starts_with("Group Conversation")) {
+            continue;
+        }
+        let Ok((bytes, meta)) = entry::read_regular(p) else { continue };
+        if meta.len() > MAX_PAGE {
+            continue;
+        }
+        let Ok(html) = std::str::from_utf8(&bytes) else { continue };
+        for m in read_page(html).messages {
+            if let Some(tel) = m.tel.filter(|t| !t.is_empty() && m.name.trim() == "Me")
+                && !owner.contains(&tel)
+            {
+                owner.push(tel);
+            }
+        }
+    }
+    owner.sort();
+    owner
 }
 
 fn rejected(path: &Path, reason: String) -> Item {
@@ -352,7 +383,12 @@ fn iso_duration(s: &str) -> Option<u64> {
     num.is_empty().then_some(total)
 }
 
-fn page(dir_s: &str, path: &Path, files: Vec<(String, PathBuf)>) -> Result<RawRecord, String> {
+fn page(
+    dir_s: &str,
+    path: &Path,
+    files: Vec<(String, PathBuf)>,
+    export_owner: &[String],
+) -> Result<RawRecord, String> {
     let (name, _) = entry::name_text(path.file_name().unwrap_or_default());
     let stem = name.get(..name.len().saturating_sub(5)).unwrap_or_default().to_owned();
     let (bytes, meta) = entry::read_regular(path)?;
@@ -404,6 +440,9 @@ fn page(dir_s: &str, path: &Path, files: Vec<(String, PathBuf)>) -> Result<RawRe
         let at = crate::model::time::parse_iso8601(at_s)
             .ok_or_else(|| format!("message time {at_s:?} is not an ISO 8601 time"))?;
         texts.push(VoiceText { at, from: tel, outgoing: me, text: m.text.trim().to_owned() });
+    }
+    if owner.is_empty() {
+        owner = export_owner.to_vec();
     }
     let started = match (&p.published, texts.first()) {
         (Some(s), _) => crate::model::time::parse_iso8601(s)

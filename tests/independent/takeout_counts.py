@@ -44,6 +44,7 @@ class Page(html.parser.HTMLParser):
         super().__init__()
         self.stack, self.title, self.tels, self.messages = [], "", [], 0
         self.text, self.transcript = [], []
+        self.me, self.last_tel = set(), None  # the owner's numbers: senders shown as "Me"
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -52,6 +53,7 @@ class Page(html.parser.HTMLParser):
             self.messages += 1
         if tag == "a" and "tel" in cls:
             t = a.get("href", "")[4:]
+            self.last_tel = t
             if t:
                 self.tels.append(t)
         if tag not in ("br", "img", "meta", "link"):
@@ -72,6 +74,8 @@ class Page(html.parser.HTMLParser):
         classes = [c for _, cs in self.stack for c in cs]
         if tags and tags[-1] == "title":
             self.title += data
+        elif "cite" in tags and "fn" in classes and data.strip() == "Me" and self.last_tel:
+            self.me.add(self.last_tel)
         elif "q" in tags:
             self.text.append(data)
         elif "full-text" in classes:
@@ -81,12 +85,17 @@ class Page(html.parser.HTMLParser):
 def voice(root, phrases):
     calls = os.path.join(root, "Voice", "Calls")
     out = {"items": 0, "messages": 0, "by_kind": {}, "phone": {}, "phrases": {p: [] for p in phrases}}
+    pages = {}
     for name in sorted(os.listdir(calls)):
-        if not name.endswith(".html"):
-            continue
-        p = Page()
-        with open(os.path.join(calls, name), encoding="utf-8") as f:
-            p.feed(f.read())
+        if name.endswith(".html"):
+            p = Page()
+            with open(os.path.join(calls, name), encoding="utf-8") as f:
+                p.feed(f.read())
+            pages[name[:-5]] = p
+    # The export is one account's: its number is what its conversations show as "Me"; pages that
+    # do not show it (calls, voicemails) are the same owner's.
+    owner = set().union(*(p.me for p in pages.values()))
+    for stem, p in pages.items():
         title = " ".join(p.title.split())
         kind = ("OUTGOING_CALL" if title.startswith("Placed") else
                 "INCOMING_CALL" if title.startswith(("Received", "Recorded")) else
@@ -95,8 +104,8 @@ def voice(root, phrases):
         out["items"] += 1
         out["messages"] += p.messages
         out["by_kind"][kind] = out["by_kind"].get(kind, 0) + 1
-        stem = name[:-5]
-        for t in sorted(set(p.tels)):
+        numbers = set(p.tels) | (set() if p.me else owner)
+        for t in sorted(numbers):
             out["phone"].setdefault(t, []).append(stem)
         body = " ".join(p.text + p.transcript)
         for ph in phrases:

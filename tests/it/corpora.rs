@@ -387,6 +387,18 @@ fn takeout_chat_and_voice_samples_match_an_independent_reader() {
         let q = format!("type:{kind}");
         assert_eq!(hits(&c, Corpus::Voice, &q).len() as u64, n.as_u64().unwrap(), "{q}");
     }
+    // The owner (the number the export's conversations show as "Me") placed every outgoing
+    // call and received every incoming, missed and voicemail one.
+    let n = |k: &str| pv["by_kind"][k].as_u64().unwrap_or(0) as usize;
+    let me = "\"+1 (732) 321-0011\"";
+    assert_eq!(
+        hits(&c, Corpus::Voice, &format!("from:{me} type:outgoing_call")).len(),
+        n("OUTGOING_CALL")
+    );
+    for kind in ["INCOMING_CALL", "MISSED_CALL", "VOICEMAIL"] {
+        let q = format!("to:{me} type:{kind}");
+        assert_eq!(hits(&c, Corpus::Voice, &q).len(), n(kind), "{q}");
+    }
     let texts: usize = c
         .store()
         .iter()
