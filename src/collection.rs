@@ -237,7 +237,12 @@ impl CollectionWriter {
     /// stored bytes.
     pub fn open(dir: &Path, threads: usize) -> Result<CollectionWriter> {
         let store = Store::create(dir)?.writer()?;
-        let index = Index::open_or_create(&dir.join("index"))?;
+        // An index of the previous schema is kept (see `Index::has_field`); one of a schema
+        // this version does not know is derived data, replaced and rebuilt by `reconcile`.
+        let index = match Index::open_or_create(&dir.join("index")) {
+            Err(e) if e.is_foreign_schema() => Index::open_or_replace(&dir.join("index"))?,
+            r => r?,
+        };
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {

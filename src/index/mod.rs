@@ -37,6 +37,14 @@ pub struct IndexError {
     pub source: tantivy::TantivyError,
 }
 
+impl IndexError {
+    /// The index on disk has fields this version does not know (another version's, not an older
+    /// one's): a writer replaces it, a reader refuses it.
+    pub fn is_foreign_schema(&self) -> bool {
+        matches!(self.source, tantivy::TantivyError::SchemaError(_))
+    }
+}
+
 /// The text of a record the index needs besides its metadata.
 pub struct IndexText<'a> {
     /// Decoded body text.

@@ -209,3 +209,48 @@ pub fn time(field: &str, s: &str) -> Result<i64, String> {
         format!("{field}: {s:?} is not an RFC 3339 time (e.g. 2024-03-01T09:30:00Z)")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn lines(bytes: Vec<u8>) -> Vec<(u64, Result<(Vec<u8>, bool), String>)> {
+        let mut r = LineReader {
+            reader: std::io::BufReader::with_capacity(4096, Cursor::new(bytes)),
+            line: 0,
+        };
+        std::iter::from_fn(|| r.next_line()).collect()
+    }
+
+    #[test]
+    fn lines_are_numbered_capped_and_cut_ends_are_seen() {
+        let mut input = b"a\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        input.extend_from_slice(b"\nb\nlast");
+        let got = lines(input);
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0], (1, Ok((b"a".to_vec(), true))));
+        assert!(matches!(&got[1], (2, Err(e)) if e.contains("longer than")), "{:?}", got[1].0);
+        assert_eq!(got[2], (3, Ok((b"b".to_vec(), true))));
+        assert_eq!(got[3], (4, Ok((b"last".to_vec(), false))));
+    }
+
+    #[test]
+    fn decoding_says_what_is_wrong() {
+        #[derive(Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct T {
+            a: u32,
+        }
+        let e = |s: &str, ended| decode::<T>(s.as_bytes(), ended, 64).unwrap_err();
+        assert!(e("{\"a\": 1", false).starts_with("truncated"), "{}", e("{\"a\": 1", false));
+        assert!(e("{\"a\": 1", true).starts_with("incomplete"));
+        assert!(e("{\"a\": \"x\"}", true).contains("invalid type"));
+        assert!(e("{\"a\": 1, \"b\": 2}", true).contains("unknown field `b`"));
+        assert!(e("{}", true).contains("missing field `a`"));
+        assert!(e("{a: 1}", true).starts_with("not JSON"), "{}", e("{a: 1}", true));
+        assert!(decode::<T>(b"{\"a\": 1}", false, 64).is_ok());
+    }
+}

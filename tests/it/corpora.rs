@@ -575,3 +575,27 @@ fn records_and_doc_ids_are_the_same_for_any_thread_count() {
     assert_eq!(one.len(), 87);
     assert_eq!(ids(2, "two"), one);
 }
+
+/// A Takeout space whose attachment file is missing: that message is a rejection naming
+/// `messages.json` and its number, the others are ingested, and a stray file is a notice.
+#[test]
+fn takeout_chat_with_a_missing_attachment_rejects_that_message() {
+    let Some(root) = takeout() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let space = tmp.path().join("Google Chat/Groups/Space AAAAdvGdRgs");
+    copy_tree(&root.join("Google Chat/Groups/Space AAAAdvGdRgs"), &space);
+    std::fs::remove_file(space.join("File-Cat_Hilarious.png")).unwrap();
+    write(&space, "stray.txt", b"x");
+    let (_, r) = ingest(
+        &tmp.path().join("c"),
+        &Source::TakeoutChat(tmp.path().to_path_buf()),
+        "a@example.com",
+        Corpus::Chat,
+    );
+    assert_eq!(r.rejected.len(), 1, "{r:?}");
+    let x = &r.rejected[0];
+    assert!(x.position.path.ends_with("messages.json") && x.position.ordinal.is_some(), "{x:?}");
+    assert!(x.reason.contains("File-Cat_Hilarious.png"), "{x:?}");
+    assert!(r.notices.iter().any(|n| n.position.path.ends_with("stray.txt")), "{r:?}");
+    assert!(r.ingested > 0 && r.balances());
+}
