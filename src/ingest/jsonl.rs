@@ -119,6 +119,9 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], ended: bool, depth: usize) -> Resul
     })
 }
 
+/// A line's number and its bytes with whether a newline ended it, or why it was not read.
+type Line = (u64, Result<(Vec<u8>, bool), String>);
+
 /// Lines of at most [`MAX_LINE`] bytes, each with whether it ended with a newline.
 struct LineReader<R> {
     reader: R,
@@ -126,8 +129,7 @@ struct LineReader<R> {
 }
 
 impl<R: BufRead> LineReader<R> {
-    #[allow(clippy::type_complexity)]
-    fn next_line(&mut self) -> Option<(u64, Result<(Vec<u8>, bool), String>)> {
+    fn next_line(&mut self) -> Option<Line> {
         let mut out = Vec::new();
         let mut too_long = false;
         let mut any = false;
@@ -215,7 +217,7 @@ mod tests {
     use super::*;
     use std::io::Cursor;
 
-    fn lines(bytes: Vec<u8>) -> Vec<(u64, Result<(Vec<u8>, bool), String>)> {
+    fn lines(bytes: Vec<u8>) -> Vec<Line> {
         let mut r = LineReader {
             reader: std::io::BufReader::with_capacity(4096, Cursor::new(bytes)),
             line: 0,
