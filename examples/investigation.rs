@@ -6,6 +6,10 @@
 //! cargo run --release --example investigation [-- OUT_DIR]   # default: target/investigation
 //! ```
 //!
+//! Then governance: a matter with a hold on Alice's mail, a user deletion on each side of the
+//! hold, a one-year retention rule for Erin applied, and the matter's `HELD_DATA` export: the
+//! deleted-but-held message is exported, the unheld deleted one is purged.
+//!
 //! Exits non-zero if any number does not add up, so tests can run it.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -173,6 +177,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    governance(&coll, &org, &out, now)?;
+
+    let coll = ediscovery::Collection::open(&coll_dir)?;
     let first = coll.store().get(0)?.ok_or("no record 0")?;
     let bytes = coll.store().bytes(&first)?;
     println!(
@@ -182,5 +189,112 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         first.blob().md5,
         ediscovery::digest::Md5::of(bytes) == first.blob().md5
     );
+    Ok(())
+}
+
+/// The governance half: a matter, a hold, deletions, retention, and the matter's held export.
+fn governance(
+    coll: &ediscovery::Collection,
+    org: &sample::SampleOrg,
+    out: &std::path::Path,
+    now: i64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use ediscovery::governance::{Governance, NewHold, NewRule};
+    use ediscovery::model::Account;
+    use ediscovery::query::DataScope;
+    let dir = coll.store().dir().to_path_buf();
+    let gov = Governance::open(&dir)?.with_clock(|| 1_700_000_000);
+    let admin = Account::new(sample::SAMPLE_ADMIN)?;
+    let (alice, erin) = (Account::new("alice@example.org")?, Account::new("erin@example.org")?);
+    gov.run(|tx| {
+        tx.import_org(&admin, &org.org_file, &std::fs::read(&org.org_file).unwrap_or_default())
+    })?;
+    let matter = gov.run(|tx| tx.create_matter(&admin, "Falcon", "acquisition leak"))?.matter_id;
+    let hold = NewHold::accounts("alice-mail", Corpus::Mail, vec![alice.clone()]);
+    gov.run(|tx| tx.create_hold(&admin, &matter, &hold))?;
+    // Each deletes her oldest message: Alice's is held, Erin's is not.
+    let oldest = |a: &Account| -> Result<ediscovery::model::Record, Box<dyn std::error::Error>> {
+        let seqs = coll.store().seqs_of(Corpus::Mail, a)?;
+        let first = seqs.first().ok_or("no mail")?;
+        Ok(coll.store().get(*first)?.ok_or("no record")?)
+    };
+    let (kept, gone) = (oldest(&alice)?, oldest(&erin)?);
+    gov.run(|tx| tx.delete_items(&alice, &dir, &[kept.doc_id]))?;
+    gov.run(|tx| tx.delete_items(&erin, &dir, &[gone.doc_id]))?;
+    let rule = NewRule {
+        corpus: Some(Corpus::Mail),
+        accounts: vec![erin.clone()],
+        org_unit: None,
+        terms: None,
+        days: Some(365),
+    };
+    gov.run(|tx| tx.add_retention_rule(&admin, &rule))?;
+    // Applied a few years on: Erin's mail is past its year; Alice's is held.
+    let later = now + 3 * 365 * 86_400;
+    let before = coll.stats().records;
+    let applied = gov.run(|tx| tx.apply_retention(&admin, &dir, later, false))?;
+    let after = ediscovery::Collection::open(&dir)?;
+    let freed = applied.reclaimed.as_ref().map_or(0, |r| r.freed());
+    println!(
+        "\nmatter {} (Falcon): hold on {}; retention apply purged {} records ({} → {}), {} bytes of packs given back",
+        matter.0,
+        alice.as_str(),
+        applied.purged,
+        before,
+        after.stats().records,
+        freed
+    );
+    for (rule, per) in &applied.plan.per_rule {
+        println!("  rule {rule}: {per:?}");
+    }
+    if before - after.stats().records != applied.purged
+        || after.store().find(&gone.doc_id)?.is_some()
+        || after.store().find(&kept.doc_id)?.is_none()
+    {
+        return Err("retention did not purge exactly what it reported".into());
+    }
+    // The matter's HELD_DATA export holds Alice's deleted message.
+    let mut req = ExportRequest {
+        name: "Falcon-held".to_owned(),
+        query: VaultQuery {
+            corpus: "MAIL".to_owned(),
+            data_scope: Some("HELD_DATA".to_owned()),
+            search_method: "ENTIRE_ORG".to_owned(),
+            ..VaultQuery::default()
+        },
+        export_options: Default::default(),
+        ediscovery: Default::default(),
+    };
+    req.ediscovery.threads = 0;
+    let (export_id, held) = gov.run(|tx| tx.start_export(&admin, &matter, &after, &req))?;
+    let mut sr = export::search_request(&req, now)?;
+    sr.held = held;
+    if sr.scope.data_scope != DataScope::Held {
+        return Err("not a held export".into());
+    }
+    let result = after.search(&sr)?;
+    let plan = export::plan(&after, &req, &result, None)?;
+    let outcome =
+        export::run(&after, &req, &plan, after.store(), &out.join("exports"), &NoExportProgress)?;
+    gov.run(|tx| tx.finish_export(&admin, &matter, &export_id, Ok(&outcome)))?;
+    let v = ediscovery::verify::verify(&outcome.dir)?;
+    let has_kept = result.hits.iter().any(|h| h.doc_id == kept.doc_id);
+    println!(
+        "export Falcon-held (HELD_DATA): {} exported of {} held, Alice's deleted message {}, verify: {}",
+        outcome.summary.totals.exported,
+        result.counts.total,
+        if has_kept { "included" } else { "MISSING" },
+        if v.ok() { "OK" } else { "FAILED" }
+    );
+    let audit = ediscovery::governance::audit::verify(&dir)?;
+    println!(
+        "audit log: {} entries, chain {}",
+        audit.entries,
+        if audit.ok() { "intact" } else { "BROKEN" }
+    );
+    if !v.ok() || !has_kept || outcome.summary.totals.exported != result.counts.total || !audit.ok()
+    {
+        return Err(format!("held export: {:?}", v.problems).into());
+    }
     Ok(())
 }

@@ -320,13 +320,37 @@ impl CollectionWriter {
         Ok(())
     }
 
-    /// Read `source` into the collection for `opts.account`.
+    /// Read `source` into the collection for `opts.account`, and commit.
     pub fn ingest(
         &mut self,
         source: &Source,
         opts: &IngestOptions,
         progress: &mut dyn IngestProgress,
     ) -> Result<IngestReport> {
+        let report = self.ingest_deferred(source, opts, progress)?;
+        self.commit(progress)?;
+        Ok(report)
+    }
+
+    /// Like [`ingest`](Self::ingest), but the records after the last full `opts.commit_every`
+    /// stay pending: the next call's commits, [`commit`](Self::commit) or
+    /// [`finish`](Self::finish) make them durable (a crash before loses them; the next writer
+    /// cuts them off).
+    ///
+    /// Why: every commit makes index segments, and an index of thousands of small segments (one
+    /// per custodian when 5,000 one-mailbox custodians are ingested in a run) is slow to commit,
+    /// reopen and merge. Here small sources share commits of `commit_every` records.
+    pub fn ingest_deferred(
+        &mut self,
+        source: &Source,
+        opts: &IngestOptions,
+        progress: &mut dyn IngestProgress,
+    ) -> Result<IngestReport> {
+        // The duplicate Message-ID check below reads the account's committed records: commit
+        // its pending ones first so they are among them.
+        if self.store.has_pending(opts.corpus, &opts.account) {
+            self.commit(progress)?;
+        }
         let mut report =
             IngestReport { source: source.path().display().to_string(), ..IngestReport::default() };
         // Message-IDs already held by this account, for the duplicate check.
@@ -356,7 +380,6 @@ impl CollectionWriter {
         if source.corpus().is_some() && self.index.is_older() {
             self.rebuild_index()?;
         }
-        let mut since_commit = 0usize;
         let items = source.items_for(opts.account.as_str(), &opts.limits)?;
         // A reader thread splits and parses batches while this thread stores and indexes the
         // previous one; the channel holds at most two batches, so memory stays bounded.
@@ -373,26 +396,18 @@ impl CollectionWriter {
                 progress.advanced(batch.prepared.len() as u64, batch.bytes);
                 for p in batch.prepared {
                     report.seen += 1;
-                    let added = match p {
+                    match p {
                         Ready::Message(p) => self.add(p, opts, &mut seen_ids, &mut report)?,
                         Ready::Record(r) => self.add_record(*r, opts, &mut report)?,
-                        Ready::Rejected(r) => {
-                            report.rejected.push(r);
-                            false
-                        }
-                    };
-                    if added {
-                        since_commit += 1;
+                        Ready::Rejected(r) => report.rejected.push(r),
                     }
-                    if since_commit >= opts.commit_every {
+                    if self.store.pending() >= opts.commit_every as u64 {
                         self.commit(progress)?;
-                        since_commit = 0;
                     }
                 }
             }
             Ok(())
         })?;
-        self.commit(progress)?;
         debug_assert!(report.balances());
         Ok(report)
     }
@@ -403,12 +418,12 @@ impl CollectionWriter {
         opts: &IngestOptions,
         seen_ids: &mut HashMap<String, DocId>,
         report: &mut IngestReport,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         let Prepared { raw, meta, body, mut defects, md5 } = p;
         let doc_id = DocId::derive(opts.corpus.as_str(), &opts.account, &raw.source.key, &md5);
-        if self.store.contains(&doc_id) {
+        if self.store.contains(opts.corpus, &opts.account, &doc_id)? {
             report.already_present += 1;
-            return Ok(false);
+            return Ok(());
         }
         if let Some(id) = meta.mail().and_then(|m| m.message_id.as_ref()) {
             match seen_ids.get(id) {
@@ -442,7 +457,7 @@ impl CollectionWriter {
         };
         self.writer.add(&rec, &IndexText { body: &body })?;
         self.store.push(&rec)?;
-        Ok(true)
+        Ok(())
     }
 
     /// Store a chat, Drive or Voice record: each part as a blob (content files streamed with
@@ -454,12 +469,12 @@ impl CollectionWriter {
         p: PreparedRecord,
         opts: &IngestOptions,
         report: &mut IngestReport,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         let md5 = p.main_md5();
         let PreparedRecord { raw, digests, body } = p;
         let reject = |report: &mut IngestReport, reason: String| {
             report.rejected.push(Rejection { position: raw.position.clone(), reason });
-            Ok(false)
+            Ok(())
         };
         if let Some(claim) = &raw.account_claim
             && !claim.trim().eq_ignore_ascii_case(opts.account.as_str())
@@ -469,9 +484,9 @@ impl CollectionWriter {
             return reject(report, reason);
         }
         let doc_id = DocId::derive(opts.corpus.as_str(), &opts.account, &raw.source.key, &md5);
-        if self.store.contains(&doc_id) {
+        if self.store.contains(opts.corpus, &opts.account, &doc_id)? {
             report.already_present += 1;
-            return Ok(false);
+            return Ok(());
         }
         let mut stored: Vec<Part> = Vec::with_capacity(raw.parts.len());
         let mut new_blobs = 0u64;
@@ -545,7 +560,7 @@ impl CollectionWriter {
         }
         self.writer.add(&rec, &IndexText { body: &body })?;
         self.store.push(&rec)?;
-        Ok(true)
+        Ok(())
     }
 
     /// Commit what was added so far.
@@ -585,10 +600,17 @@ impl CollectionWriter {
         for id in doc_ids {
             if !seen.insert(*id) {
                 report.duplicates.push(*id);
+            }
+        }
+        // One pass over the key rows finds every requested record's seq.
+        let seqs = self.store.seqs_of_docs(&seen)?;
+        let mut first = HashSet::with_capacity(doc_ids.len());
+        for id in doc_ids {
+            if !first.insert(*id) {
                 continue;
             }
-            let rec = match self.store.seq_of(id) {
-                Some(seq) => self.store.remove(seq)?,
+            let rec = match seqs.get(id) {
+                Some(&seq) => self.store.remove(seq)?,
                 None => None,
             };
             match rec {
@@ -658,6 +680,14 @@ impl CollectionWriter {
         Ok(report)
     }
 
+    /// Give back the disk space of pack bytes no live record references (purged blobs), by
+    /// punching holes; no blob moves ([`StoreWriter::reclaim`](crate::store::StoreWriter::reclaim)).
+    /// Pending ingest is committed first.
+    pub fn reclaim(&mut self) -> Result<crate::store::Reclaimed> {
+        self.commit(&mut NoProgress)?;
+        Ok(self.store.reclaim()?)
+    }
+
     /// Record (replace) a group's member list.
     pub fn set_members(
         &mut self,
@@ -672,8 +702,10 @@ impl CollectionWriter {
         self.store.store()
     }
 
-    /// Finish: wait for index merges, release the locks, and reopen for reading.
-    pub fn finish(self) -> Result<Collection> {
+    /// Finish: commit what is pending, wait for index merges, release the locks, and reopen for
+    /// reading.
+    pub fn finish(mut self) -> Result<Collection> {
+        self.commit(&mut NoProgress)?;
         let dir = self.store.store().dir().to_path_buf();
         let mut writer = self.writer;
         writer.merge_if_fragmented(MAX_SEGMENTS)?;

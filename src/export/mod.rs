@@ -10,6 +10,7 @@ pub mod chat_context;
 mod files;
 mod metadata;
 pub mod naming;
+pub mod org;
 pub mod plan;
 pub mod request;
 pub mod run;

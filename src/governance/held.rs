@@ -112,6 +112,15 @@ impl Tx {
         Ok(all)
     }
 
+    /// The records of `coll` users deleted, or their sources marked deleted (Maildir `T`,
+    /// Takeout Trash: labels `^DELETED`, `^TRASH`), that are still in it (a hold or a retention
+    /// rule keeps them until a retention apply purges the rest): what an all-data search leaves
+    /// out ([`SearchRequest::deleted`]). User deletions are found from the key rows, source
+    /// deletions by a label search; no record is decoded.
+    pub fn deleted_set(&self, coll: &Collection) -> Result<HeldSet, GovernanceError> {
+        deleted_in(&self.state.deletions, coll)
+    }
+
     /// Is `rec` (a record of `coll`) held by any hold of any open matter? For one record; for
     /// many, resolve [`held_set`](Self::held_set) once.
     pub fn is_held(&self, coll: &Collection, rec: &Record) -> Result<bool, GovernanceError> {
@@ -244,5 +253,45 @@ impl Tx {
             tx.touch();
             Ok((out, outcome))
         })
+    }
+}
+
+/// The live records of `coll` among `deletions`, as a set for its current generation.
+fn deleted_in<V>(
+    deletions: &std::collections::BTreeMap<crate::model::DocId, V>,
+    coll: &Collection,
+) -> Result<HeldSet, GovernanceError> {
+    let mut set = HeldSet::new(coll);
+    for corpus in [crate::model::Corpus::Mail, crate::model::Corpus::Groups] {
+        let labels: Vec<String> =
+            super::retention::DELETED_LABELS.iter().map(|l| format!("label:{l}")).collect();
+        let scope = Scope::entire_org(corpus);
+        let hits =
+            crate::search::search_text(coll, scope, &labels.join(" OR "), 0).map_err(searched)?;
+        for h in &hits.hits {
+            set.insert(h);
+        }
+    }
+    if deletions.is_empty() {
+        return Ok(set);
+    }
+    let ids: std::collections::HashSet<crate::model::DocId> = deletions.keys().copied().collect();
+    let seqs = coll.store().seqs_of_docs(&ids).map_err(|e| searched(crate::Error::Store(e)))?;
+    for (id, seq) in seqs {
+        set.insert_record(seq, id);
+    }
+    Ok(set)
+}
+
+impl super::Governance {
+    /// [`Tx::deleted_set`] without a transaction: the committed state is read as it is (it is
+    /// replaced by a rename, never written in place), no lock is taken and nothing is logged,
+    /// so plain searches and exports can leave deleted items out. Without governance state,
+    /// only what sources marked deleted.
+    pub fn deleted_set(&self, coll: &Collection) -> Result<HeldSet, GovernanceError> {
+        match super::state::load(&super::state::Paths::of(&self.collection))? {
+            Some(state) => deleted_in(&state.deletions, coll),
+            None => deleted_in(&std::collections::BTreeMap::<crate::model::DocId, ()>::new(), coll),
+        }
     }
 }

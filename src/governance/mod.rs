@@ -17,6 +17,13 @@
 //! apply: a deleted item nothing keeps is purged. Not here yet: leaving deleted-but-kept items
 //! out of ordinary searches and exports.
 //!
+//! The whole state can be saved as a zip of one CSV per object type ([`backup`], the object
+//! types in `objects.rs`) and chosen properties of one object type restored from it after a
+//! review ([`restore`]: a plan with a digest, applied exactly, one restore at a time, logged as
+//! "Data Restore - <Object>"). [`org_export`] is the governance side of the organisation-wide
+//! export (`export::org`): who may start one, the 30-day rule, what user-deleted data it leaves
+//! out.
+//!
 //! ```
 //! use ediscovery::governance::{Governance, NewHold};
 //! use ediscovery::model::{Account, Corpus};
@@ -43,13 +50,18 @@
 
 mod access;
 pub mod audit;
+pub mod backup;
 mod held;
 mod hold;
 mod matter;
+mod objects;
 mod org;
+pub mod org_export;
+pub mod restore;
 pub mod retention;
 mod state;
 
+pub use backup::{BackupRecord, BackupReport, BackupState};
 pub use held::{HoldCoverage, hold_search};
 pub use hold::{
     AccountStatus, CorpusQuery, CoveredData, HeldAccount, HeldOrgUnit, HeldStatus, Hold, NewHold,
@@ -59,7 +71,10 @@ pub use matter::{
     ExportFile, ExportRecord, ExportStats, ExportStatus, Matter, MatterAction, MatterFile,
     MatterId, MatterState, Permission, Requester, Role, SavedQuery,
 };
+pub use objects::ObjectType;
 pub use org::{AccountType, ORG_HEADER, Org, OrgAccount, OrgImport};
+pub use org_export::{OrgExportRecord, OrgExportRules, OrgExportStart};
+pub use restore::{RestoreChange, RestorePlan, RestoreReport, RestoreRequest, RestoreStep};
 pub use retention::{
     ApplyReport, DeleteReport, Deletion, NewRule, PurgeItem, RetentionPlan, RetentionRule,
 };
@@ -107,11 +122,24 @@ pub enum Rule {
     OneDefaultPerCorpus,
     /// A user deletes only their own items (administrators any).
     OwnItemsOnly,
+    /// Backups are at least the configured interval apart.
+    BackupInterval,
+    /// Only one restore runs at a time.
+    OneRestoreAtATime,
+    /// A restore must be acknowledged as irreversible.
+    RestoreAcknowledged,
+    /// A restore applies exactly the plan that was reviewed (same digest).
+    RestorePlanUnchanged,
+    /// What a restore may write: restorable properties of one object type, values the object
+    /// accepts, state changes Vault's transition table allows.
+    RestorableProperties,
+    /// One full organisation export per interval (30 days) unless forced.
+    OrgExportInterval,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 15] = [
+    pub const ALL: [Rule; 21] = [
         Rule::OrgImportedFirst,
         Rule::ActorInOrg,
         Rule::AdminOnly,
@@ -127,6 +155,12 @@ impl Rule {
         Rule::RetentionRuleFits,
         Rule::OneDefaultPerCorpus,
         Rule::OwnItemsOnly,
+        Rule::BackupInterval,
+        Rule::OneRestoreAtATime,
+        Rule::RestoreAcknowledged,
+        Rule::RestorePlanUnchanged,
+        Rule::RestorableProperties,
+        Rule::OrgExportInterval,
     ];
 
     /// Its name.
@@ -147,6 +181,12 @@ impl Rule {
             Rule::RetentionRuleFits => "retention-rule-fits",
             Rule::OneDefaultPerCorpus => "one-default-per-corpus",
             Rule::OwnItemsOnly => "own-items-only",
+            Rule::BackupInterval => "backup-interval",
+            Rule::OneRestoreAtATime => "one-restore-at-a-time",
+            Rule::RestoreAcknowledged => "restore-acknowledged",
+            Rule::RestorePlanUnchanged => "restore-plan-unchanged",
+            Rule::RestorableProperties => "restorable-properties",
+            Rule::OrgExportInterval => "org-export-interval",
         }
     }
 }
@@ -234,6 +274,15 @@ pub enum GovernanceError {
         /// The line, from 1.
         line: u64,
         /// What is wrong.
+        reason: String,
+    },
+    /// A backup file that is not one this version wrote (not a zip, a CSV with another header,
+    /// a row whose cell count is off).
+    #[error("{path}: not a readable backup: {reason}")]
+    BadBackup {
+        /// The backup file (or `file.zip!entry.csv`).
+        path: PathBuf,
+        /// What is wrong, with the row or record id.
         reason: String,
     },
     /// Searching the collection (for a hold or in a matter).

@@ -24,9 +24,11 @@
 //! **User deletions.** A user deleting an item ([`Tx::delete_items`]) is recorded with its time.
 //! A deleted item stays while a hold keeps it or its governing rule's period has not ended (or
 //! is indefinite); otherwise (no rule covers it, or its period is over) the next apply purges
-//! it, reported under the pseudo-rule [`USER_DELETION`]. Not done yet: leaving deleted-but-kept
-//! items out of searches that do not ask for retained data, and out of exports once nothing
-//! keeps them (they are purged at the next apply instead).
+//! it, reported under the pseudo-rule [`USER_DELETION`]. Sources carry deletions too: a message
+//! a Maildir marks trashed (flag `T`, label `^DELETED`) or Takeout lists in Trash (`^TRASH`) is
+//! deleted in the same sense, reported under [`SOURCE_DELETION`] (its deletion time is unknown).
+//! Deleted items a hold or rule keeps are left out of searches and exports that do not ask for
+//! retained data ([`Tx::deleted_set`]); once nothing keeps them, the next apply purges them.
 //!
 //! **Purge.** [`Tx::apply_retention`] first records the plan (counts per rule and per account,
 //! and a SHA-256 of the ids) in the audit log and commits it, still holding the governance lock
@@ -58,6 +60,18 @@ const DAY: i64 = 86_400;
 
 /// The rule id purges of deleted items no rule keeps are reported under.
 pub const USER_DELETION: &str = "user-deletion";
+
+/// The pseudo-rule reported for purging an item its source marked deleted (Maildir `T`,
+/// Takeout Trash) once nothing keeps it.
+pub const SOURCE_DELETION: &str = "source-deletion";
+
+/// The labels by which ingest records that a source marked a message deleted.
+pub const DELETED_LABELS: [&str; 2] = ["^DELETED", "^TRASH"];
+
+/// Did `rec`'s source mark it deleted (a label of [`DELETED_LABELS`])?
+pub fn deleted_in_source(rec: &crate::model::Record) -> bool {
+    rec.mail().is_some_and(|m| m.labels.iter().any(|l| DELETED_LABELS.contains(&l.as_str())))
+}
 
 /// A user's deletion of an item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,6 +276,11 @@ pub struct ApplyReport {
     /// The store's account of the removal (none for a dry run or when nothing was due).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remove: Option<RemoveReport>,
+    /// The disk space given back from the packs after the removal (none for a dry run, when
+    /// nothing was purged, or when the reclaim failed: then the audit entry says why, and the
+    /// next purge that removes records, or `ediscovery compact`, gives it back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaimed: Option<crate::store::Reclaimed>,
 }
 
 fn collection_error(dir: &Path, e: crate::Error) -> GovernanceError {
@@ -476,13 +495,15 @@ impl Tx {
             covering.extend(rules.iter().filter(|r| r.is_default() && r.corpus == rec.corpus));
             let rule = governing(&covering);
             let deleted = self.state.deletions.get(&rec.doc_id);
+            let by_source = deleted.is_none() && deleted_in_source(&rec);
             let is_held = held.contains(rec.seq, &rec.doc_id);
-            let f = fate(is_held, deleted.is_some(), rule, rec.date(), now);
+            let f = fate(is_held, deleted.is_some() || by_source, rule, rec.date(), now);
             let (rule_id, expiry) = match f {
                 Fate::Purge { expiry } => (
                     rule.map(|r| r.rule_id.clone()).unwrap_or_default(),
                     time::iso_utc(expiry).unwrap_or_default(),
                 ),
+                Fate::PurgeDeleted if by_source => (SOURCE_DELETION.to_owned(), String::new()),
                 Fate::PurgeDeleted => {
                     (USER_DELETION.to_owned(), deleted.map(|d| d.time.clone()).unwrap_or_default())
                 }
@@ -551,7 +572,7 @@ impl Tx {
             Ok((plan, outcome))
         })?;
         if dry_run {
-            return Ok(ApplyReport { dry_run, plan, purged: 0, remove: None });
+            return Ok(ApplyReport { dry_run, plan, purged: 0, remove: None, reclaimed: None });
         }
         // The plan is on record before anything is removed.
         self.checkpoint()?;
@@ -559,7 +580,7 @@ impl Tx {
         let params = json!({"now": at, "idsSha256": plan.ids_sha256, "requested": ids.len()});
         let remove = self.act(actor, "retention.apply", None, params, |tx| {
             if ids.is_empty() {
-                return Ok((None, json!({"purged": 0})));
+                return Ok(((None, None), json!({"purged": 0})));
             }
             let mut w = CollectionWriter::open(dir, 1).map_err(|e| collection_error(dir, e))?;
             let (report, after) = match w.remove(&ids, steps) {
@@ -570,7 +591,22 @@ impl Tx {
                 }
                 Err(e) => return Err(collection_error(dir, e)),
             };
+            // The purged blobs' bytes leave the disk once no live record shares them. The
+            // removal is committed whatever happens here: a failure is logged, and the next
+            // reclaim finds the same bytes (it reads what is referenced, nothing tracked).
+            let mut reclaimed = None;
+            let mut blob_bytes = json!("kept in packs: the writer failed after the removal");
             if after.is_none() {
+                match w.reclaim() {
+                    Ok(r) => {
+                        blob_bytes = json!({
+                            "supported": r.supported, "freed": r.freed(),
+                            "ranges": r.ranges, "rangeBytes": r.range_bytes,
+                        });
+                        reclaimed = Some(r);
+                    }
+                    Err(e) => blob_bytes = json!(format!("kept in packs: {e}")),
+                }
                 w.finish().map_err(|e| collection_error(dir, e))?;
             }
             for r in &report.removed {
@@ -590,12 +626,13 @@ impl Tx {
                 "notFound": report.not_found, "duplicates": report.duplicates.len(),
                 "balances": report.balances(), "generation": report.generation,
                 "perRule": per_rule, "afterCommit": after,
-                "blobBytes": "kept in packs (reclaimed by a later step)",
+                "blobBytes": blob_bytes,
             });
-            Ok((Some(report), outcome))
+            Ok(((Some(report), reclaimed), outcome))
         })?;
+        let (remove, reclaimed) = remove;
         let purged = remove.as_ref().map_or(0, |r| r.removed.len() as u64);
-        Ok(ApplyReport { dry_run, plan, purged, remove })
+        Ok(ApplyReport { dry_run, plan, purged, remove, reclaimed })
     }
 }
 

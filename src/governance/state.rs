@@ -6,6 +6,7 @@
 //!                             commit point of every governance action
 //! DIR/governance/audit.jsonl  the audit log: append-only JSON Lines, hash-chained
 //! DIR/governance/LOCK         held (exclusively) by the one transaction at a time
+//! DIR/governance/RESTORE.LOCK held by the one restore at a time (see `restore.rs`)
 //! ```
 //!
 //! **Commit protocol.** A transaction takes the lock, reads the state, and checks the log against
@@ -86,6 +87,12 @@ pub(crate) struct State {
     /// Items their users deleted, by id, until a purge removes them.
     #[serde(default)]
     pub deletions: BTreeMap<crate::model::DocId, super::retention::Deletion>,
+    /// Backups made of this state, and the minimum interval between them.
+    #[serde(default)]
+    pub backup: super::backup::BackupState,
+    /// Organisation-wide exports started (the 30-day rule counts them).
+    #[serde(default)]
+    pub org_exports: Vec<super::org_export::OrgExportRecord>,
     /// The audit log as of this state.
     #[serde(default)]
     pub log: LogHead,

@@ -18,7 +18,7 @@ use crate::model::{
     AccessVia, ChatMeta, ConversationType, DriveMeta, Mailbox, Metadata, PartKind, Record,
     VoiceKind, VoiceMeta, e164,
 };
-use collector::AllSeqs;
+use collector::{AccountCounts, AllSeqs};
 pub use schema::Fields;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -267,6 +267,19 @@ impl Index {
             }
         }
         Ok(found.into_iter().take(limit).collect())
+    }
+
+    /// Hits of a compiled search per account, among documents with `seq` below `limit_seq`,
+    /// counted from the account fast field: no hit list is built. Exact only when every indexed
+    /// `seq` below the limit is a live record (no record removed from the store).
+    pub fn count_by_account(
+        &self,
+        compiled: &compile::Compiled,
+        limit_seq: u64,
+    ) -> Result<std::collections::BTreeMap<crate::model::Account, u64>, IndexError> {
+        let searcher = self.reader.searcher();
+        let collector = AccountCounts { account: "account", seq: "seq", limit_seq };
+        searcher.search(compiled.query.as_ref(), &collector).map_err(self.err())
     }
 
     /// Every record `seq` below `limit_seq` matching a compiled search, sorted.

@@ -27,6 +27,16 @@ impl DocId {
         h.update(&content.0);
         DocId(h.finish())
     }
+
+    /// The 16 bytes of the id (as stored in fixed-width rows).
+    pub fn bytes(&self) -> [u8; 16] {
+        self.0.0
+    }
+
+    /// The id whose bytes these are (read back from a fixed-width row).
+    pub fn from_bytes(b: [u8; 16]) -> DocId {
+        DocId(Md5(b))
+    }
 }
 
 impl fmt::Display for DocId {

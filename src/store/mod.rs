@@ -33,17 +33,21 @@
 //! index stays valid) and commits format 2.
 
 mod legacy;
+mod lookup;
 mod map;
+mod reclaim;
 pub mod table;
 
 use crate::digest::Md5;
 use crate::model::{Account, BlobRef, Corpus, DocId, Part, Record};
+use lookup::SeqIndex;
 use map::Mapped;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+pub use table::Key;
 use table::{RecordTable, RecordTableWriter, TableError, TableManifest};
 
 /// A pack is closed and a new one started past this size.
@@ -83,6 +87,9 @@ pub enum StoreError {
     /// Another process is writing to the collection.
     #[error("{0}: another process is writing to this collection")]
     Locked(PathBuf),
+    /// The collection holds as many records as a writer's lookups can number.
+    #[error("{0}: a collection holds at most {limit} records", limit = lookup::SEQ_LIMIT)]
+    Full(PathBuf),
     /// Not a collection folder.
     #[error("{0} is not a collection (no MANIFEST.json)")]
     NotACollection(PathBuf),
@@ -176,7 +183,7 @@ pub struct AccountSummary {
 /// Where the records are read from.
 enum Records {
     /// Format 2: the record table, decoded one record at a time.
-    Table(RecordTable),
+    Table(Box<RecordTable>),
     /// Format 1: JSON Lines segments, parsed whole at open (until a writer converts them).
     Jsonl(Vec<Record>),
 }
@@ -268,7 +275,7 @@ impl Store {
                     )));
                 }
                 let accounts = summaries_of(&t);
-                (Records::Table(t), accounts)
+                (Records::Table(Box::new(t)), accounts)
             }
             FORMAT_JSONL => {
                 let mut records = Vec::new();
@@ -360,6 +367,15 @@ impl Store {
         }
     }
 
+    /// Whether records were removed (rows of the record table that are no longer live), so a
+    /// `seq` below [`rows`](Self::rows) is not necessarily a record.
+    pub fn has_removed(&self) -> bool {
+        match &self.records {
+            Records::Table(t) => t.rows() != t.live(),
+            Records::Jsonl(_) => false,
+        }
+    }
+
     /// Whether the collection holds no record.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -398,18 +414,56 @@ impl Store {
         }
     }
 
+    /// The corpus, account and [`Key`] (DocId, main blob, date, part count) of record `seq`,
+    /// read from fixed-width rows without decoding the record (a format 1 collection, or a
+    /// table written before the keys file, decodes it); `None` when there is none (removed).
+    pub fn key(&self, seq: u64) -> Result<Option<(Corpus, &Account, Key)>, StoreError> {
+        match &self.records {
+            Records::Table(t) => Ok(t.key(seq)?),
+            Records::Jsonl(v) => Ok(usize::try_from(seq)
+                .ok()
+                .and_then(|i| v.get(i))
+                .map(|r| (r.corpus, &r.account, Key::of(r)))),
+        }
+    }
+
+    /// The seqs of the live records with these DocIds, read from the key rows in one pass
+    /// (nothing decoded): what a removal needs. DocIds not found are absent from the map.
+    pub fn seqs_of_docs(
+        &self,
+        ids: &std::collections::HashSet<DocId>,
+    ) -> Result<HashMap<DocId, u64>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        for seq in 0..self.rows() {
+            if let Some((_, _, k)) = self.key(seq)?
+                && ids.contains(&k.doc_id)
+            {
+                out.entry(k.doc_id).or_insert(seq);
+                if out.len() == ids.len() {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every record in `seq` order, each decoded as it is reached; removed ones left out.
     pub fn iter(&self) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
         (0..self.rows()).filter_map(move |seq| self.get(seq).transpose())
     }
 
-    /// The record with this DocId. Reads every record until it is found: for rare paths (a
-    /// retry naming DocIds the search did not give) and tests, not for loops.
+    /// The record with this DocId. Reads every record's key until it is found (decoding only
+    /// that record): for rare paths (a retry naming DocIds the search did not give) and tests,
+    /// not for loops.
     pub fn find(&self, doc_id: &DocId) -> Result<Option<Record>, StoreError> {
-        for r in self.iter() {
-            let r = r?;
-            if r.doc_id == *doc_id {
-                return Ok(Some(r));
+        for seq in 0..self.rows() {
+            if let Some((_, _, k)) = self.key(seq)?
+                && k.doc_id == *doc_id
+            {
+                return self.get(seq);
             }
         }
         Ok(None)
@@ -468,11 +522,14 @@ impl Store {
     }
 
     /// Start appending. Takes the writer lock, removes what an interrupted writer left past the
-    /// last commit, and converts a format 1 collection to the record table (one commit).
+    /// last commit, and converts once what an older version wrote (one commit, same
+    /// generation): a format 1 collection to the record table, a table without a keys file to
+    /// one with it (both decode every record once).
     ///
-    /// Reads every record once to build the DocId and MD5 lookups a writer needs (the record
-    /// table does not give them): fine at hundreds of thousands of records, the next thing to
-    /// replace (by a fixed-width key file maintained with the table) on the way to 10 million.
+    /// Builds the blob lookup (main blob MD5 → first live record holding it) from the keys
+    /// file's fixed-width rows: 8 bytes of memory per slot (128 MB at 10 million records). Only
+    /// records with more than one part are decoded, for the blobs of their other parts. DocIds
+    /// are looked up per account, when asked ([`StoreWriter::contains`]).
     pub fn writer(self) -> Result<StoreWriter, StoreError> {
         let lock_path = self.dir.join("LOCK");
         let lock = OpenOptions::new()
@@ -496,22 +553,37 @@ impl Store {
         // ones the manifest does not name (a format 1 collection starts an empty table).
         let committed = if jsonl { None } else { this.manifest.table.as_ref() };
         let mut table = RecordTableWriter::open(&rec_dir, committed)?;
-        let mut docs = HashMap::with_capacity(usize::try_from(this.len()).unwrap_or(0));
-        let mut blobs = HashMap::new();
-        let mut refs: HashMap<Md5, u64> = HashMap::new();
-        for r in this.iter() {
-            let r = r?;
-            docs.insert(r.doc_id, r.seq);
-            for p in &r.parts {
-                blobs.entry(p.blob.md5).or_insert(p.blob);
-                *refs.entry(p.blob.md5).or_default() += 1;
-            }
-            if jsonl {
-                table.append(&r)?;
+        if jsonl {
+            for r in this.iter() {
+                table.append(&r?)?;
             }
         }
-        if jsonl {
-            this.migrate(&mut table)?;
+        if jsonl || table.converted() {
+            this.convert(&mut table)?;
+        }
+        let rows = table.next_seq();
+        if rows > lookup::SEQ_LIMIT {
+            return Err(StoreError::Full(this.dir.clone()));
+        }
+        let mut multi = Vec::new();
+        let live = (0..rows).filter_map(|seq| match this.key(seq) {
+            Ok(Some((_, _, k))) => {
+                if k.parts > 1 {
+                    multi.push(seq);
+                }
+                Some(Ok((seq, k.blob.md5.0)))
+            }
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        });
+        let blobs = SeqIndex::build(live, |s| committed_md5(&this, s))?;
+        let mut other_parts = HashMap::new();
+        for seq in multi {
+            if let Some(r) = this.get(seq)? {
+                for p in r.parts.iter().skip(1) {
+                    other_parts.entry(p.blob.md5).or_insert(p.blob);
+                }
+            }
         }
         let (pack, pack_len) = match this.manifest.packs.last() {
             Some(&len) if len < PACK_LIMIT => (this.manifest.packs.len() as u32 - 1, len),
@@ -521,6 +593,7 @@ impl Store {
         let file =
             OpenOptions::new().create(true).append(true).open(&path).map_err(io_err(&path))?;
         let blob_bytes = this.manifest.blob_bytes;
+        let this_blobs = this.manifest.blobs;
         Ok(StoreWriter {
             store: this,
             _lock: lock,
@@ -528,23 +601,27 @@ impl Store {
             pack_file: BufWriter::with_capacity(1 << 20, file),
             pack_len,
             table,
-            docs,
+            committed_rows: rows,
+            docs: None,
             blobs,
-            refs,
+            other_parts,
+            blob_count: this_blobs,
             blob_bytes,
             unreferenced: HashMap::new(),
-            pending: 0,
-            removals: 0,
+            pending: Vec::new(),
+            pending_accounts: HashSet::new(),
+            removed: Vec::new(),
             closed: Vec::new(),
         })
     }
 
-    /// Format 1 → 2, with every record appended to `table` (seq = line position, so the index
-    /// stays valid): prepare the table, rename the format 2 manifest into place (the commit; the
-    /// generation does not change), then delete the segments. A crash before the rename leaves
-    /// format 1 (the next writer starts over); after it, segments left behind are deleted by the
-    /// next writer.
-    fn migrate(&mut self, table: &mut RecordTableWriter) -> Result<(), StoreError> {
+    /// Commit a conversion `table` holds: format 1 → 2, with every record appended to `table`
+    /// (seq = line position, so the index stays valid), or the keys file a table lacked. Prepare
+    /// the table, rename the format 2 manifest into place (the commit; the generation does not
+    /// change), then delete format 1's segments. A crash before the rename leaves the old state
+    /// (the next writer starts over); after it, segments left behind are deleted by the next
+    /// writer.
+    fn convert(&mut self, table: &mut RecordTableWriter) -> Result<(), StoreError> {
         let tm = table.prepare()?;
         let mut m = self.manifest.clone();
         let segments = std::mem::take(&mut m.segments);
@@ -564,7 +641,7 @@ impl Store {
         sync_dir(&rec_dir)?;
         let t = RecordTable::open(&rec_dir, &tm)?;
         self.accounts = summaries_of(&t);
-        self.records = Records::Table(t);
+        self.records = Records::Table(Box::new(t));
         self.manifest = m;
         Ok(())
     }
@@ -710,6 +787,29 @@ pub struct Compaction {
     pub data_bytes_after: u64,
 }
 
+/// What [`StoreWriter::reclaim`] gave back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reclaimed {
+    /// Whether the filesystem frees punched ranges (`false`: nothing could be given back here).
+    pub supported: bool,
+    /// Unreferenced ranges punched (ranges punched before are punched again: it is idempotent).
+    pub ranges: u64,
+    /// Bytes in those ranges.
+    pub range_bytes: u64,
+    /// Disk space the packs took before, in bytes (allocated blocks × 512).
+    pub allocated_before: u64,
+    /// And after.
+    pub allocated_after: u64,
+}
+
+impl Reclaimed {
+    /// Disk bytes given back.
+    pub fn freed(&self) -> u64 {
+        self.allocated_before.saturating_sub(self.allocated_after)
+    }
+}
+
 /// The one writer of a collection: appends blobs and records, removes records, compacts, and
 /// commits.
 ///
@@ -722,25 +822,64 @@ pub struct StoreWriter {
     pack_file: BufWriter<File>,
     pack_len: u64,
     table: RecordTableWriter,
-    /// The seq of every record by DocId, committed or pending; removed records left out (so a
-    /// removed record's source ingested again is stored again, under a new seq).
-    docs: HashMap<DocId, u64>,
-    /// Blobs known to be in the packs, by MD5, for deduplication: those of every record, and
-    /// those of records removed since this writer opened (their bytes stay in the packs).
-    blobs: HashMap<Md5, BlobRef>,
-    /// Records (committed or pending, not removed) referencing each blob; a blob with none is
-    /// absent. Its size is what [`Stats::blobs`] counts.
-    refs: HashMap<Md5, u64>,
-    /// Bytes of the blobs in `refs`.
+    /// Rows of the committed table: pending records have the seqs from here on.
+    committed_rows: u64,
+    /// The DocIds of the account last asked about (a DocId derives from its corpus and account,
+    /// so no other account's records can hold it), read from the keys file once per account;
+    /// removed records left out (a removed record's source ingested again is stored again).
+    docs: Option<AccountDocs>,
+    /// Main blobs of live records, committed or pending: MD5 → seq of the first record holding
+    /// it (its key row has the `BlobRef`).
+    blobs: SeqIndex,
+    /// Blobs of the other parts (attachments, transcripts) of live records, committed or
+    /// pending. Only records with more than one part have them, so this stays small beside
+    /// `blobs`.
+    other_parts: HashMap<Md5, BlobRef>,
+    /// Distinct blobs live records reference ([`Stats::blobs`]), and their bytes.
+    blob_count: u64,
     blob_bytes: u64,
     /// Blobs written since the last commit that no pushed record references yet.
     unreferenced: HashMap<Md5, BlobRef>,
-    /// Records pushed since the last commit.
-    pending: u64,
-    /// Records removed since the last commit.
-    removals: u64,
+    /// Records pushed since the last commit, seq = `committed_rows` + position.
+    pending: Vec<Pending>,
+    /// The accounts of those records.
+    pending_accounts: HashSet<(Corpus, Account)>,
+    /// Records removed since the last commit (their parts' blobs are counted off at commit).
+    removed: Vec<Record>,
     /// Packs closed since the last commit, with their final length.
     closed: Vec<(u32, u64)>,
+}
+
+/// The blob MD5 of committed record `seq`, for [`SeqIndex`] (`None`: removed).
+fn committed_md5(store: &Store, seq: u64) -> Result<Option<[u8; 16]>, StoreError> {
+    Ok(store.key(seq)?.map(|(_, _, k)| k.blob.md5.0))
+}
+
+/// A record pushed since the last commit: what the writer's lookups need of it.
+struct Pending {
+    corpus: Corpus,
+    account: Account,
+    key: Key,
+}
+
+/// The DocIds of one account's live records, committed and pending.
+struct AccountDocs {
+    corpus: Corpus,
+    account: Account,
+    docs: HashSet<DocId>,
+}
+
+/// The key of record `seq`, committed (from `store`) or pending.
+fn key_at(
+    store: &Store,
+    committed_rows: u64,
+    pending: &[Pending],
+    seq: u64,
+) -> Result<Option<Key>, StoreError> {
+    match seq.checked_sub(committed_rows) {
+        None => Ok(store.key(seq)?.map(|(_, _, k)| k)),
+        Some(i) => Ok(usize::try_from(i).ok().and_then(|i| pending.get(i)).map(|p| p.key)),
+    }
 }
 
 impl StoreWriter {
@@ -749,14 +888,42 @@ impl StoreWriter {
         &self.store
     }
 
-    /// Is this DocId already committed or pending (and not removed)?
-    pub fn contains(&self, doc_id: &DocId) -> bool {
-        self.docs.contains_key(doc_id)
+    /// Is this DocId, of a record of `account` in `corpus`, already committed or pending (and
+    /// not removed)?
+    ///
+    /// The first question about an account reads the DocIds of its records from the keys file
+    /// (no record decoded); later ones about the same account are answered from memory.
+    pub fn contains(
+        &mut self,
+        corpus: Corpus,
+        account: &Account,
+        doc_id: &DocId,
+    ) -> Result<bool, StoreError> {
+        let cached =
+            self.docs.as_ref().is_some_and(|d| d.corpus == corpus && d.account == *account);
+        if !cached {
+            let gone: HashSet<u64> = self.removed.iter().map(|r| r.seq).collect();
+            let mut docs = HashSet::new();
+            for seq in self.store.seqs_of(corpus, account)? {
+                if gone.contains(&seq) {
+                    continue;
+                }
+                if let Some((_, _, k)) = self.store.key(seq)? {
+                    docs.insert(k.doc_id);
+                }
+            }
+            for p in self.pending.iter().filter(|p| p.corpus == corpus && p.account == *account) {
+                docs.insert(p.key.doc_id);
+            }
+            self.docs = Some(AccountDocs { corpus, account: account.clone(), docs });
+        }
+        Ok(self.docs.as_ref().is_some_and(|d| d.docs.contains(doc_id)))
     }
 
-    /// The seq of the record with this DocId, committed or pending, not removed.
-    pub fn seq_of(&self, doc_id: &DocId) -> Option<u64> {
-        self.docs.get(doc_id).copied()
+    /// The seqs of the committed live records with these DocIds (one pass over the key rows;
+    /// see [`Store::seqs_of_docs`]).
+    pub fn seqs_of_docs(&self, ids: &HashSet<DocId>) -> Result<HashMap<DocId, u64>, StoreError> {
+        self.store.seqs_of_docs(ids)
     }
 
     /// The next record's sequence number.
@@ -766,18 +933,47 @@ impl StoreWriter {
 
     /// Records waiting for the next commit.
     pub fn pending(&self) -> u64 {
-        self.pending
+        self.pending.len() as u64
+    }
+
+    /// Whether records of `account` in `corpus` wait for the next commit (readers of the
+    /// committed state, such as the duplicate Message-ID check, do not see them).
+    pub fn has_pending(&self, corpus: Corpus, account: &Account) -> bool {
+        self.pending_accounts.contains(&(corpus, account.clone()))
     }
 
     /// Removals waiting for the next commit.
     pub fn removals(&self) -> u64 {
-        self.removals
+        self.removed.len() as u64
+    }
+
+    /// Where a live record (committed or pending) already stored these bytes.
+    fn blob(&self, md5: &Md5) -> Result<Option<BlobRef>, StoreError> {
+        let (store, rows, pending) = (&self.store, self.committed_rows, &self.pending);
+        let md5_of = |s: u64| -> Result<Option<[u8; 16]>, StoreError> {
+            Ok(key_at(store, rows, pending, s)?.map(|k| k.blob.md5.0))
+        };
+        if let Some(seq) = self.blobs.find(&md5.0, md5_of)?
+            && let Some(k) = key_at(store, rows, pending, seq)?
+        {
+            return Ok(Some(k.blob));
+        }
+        Ok(self.other_parts.get(md5).copied())
+    }
+
+    /// Where these bytes are already: a live record's blob, or one written since the last
+    /// commit.
+    fn known(&self, md5: &Md5) -> Result<Option<BlobRef>, StoreError> {
+        match self.blob(md5)? {
+            Some(b) => Ok(Some(b)),
+            None => Ok(self.unreferenced.get(md5).copied()),
+        }
     }
 
     /// Store `bytes` (once per distinct MD5). Returns where they are and whether they were new.
     pub fn put_blob(&mut self, md5: Md5, bytes: &[u8]) -> Result<(BlobRef, bool), StoreError> {
-        if let Some(b) = self.blobs.get(&md5).or_else(|| self.unreferenced.get(&md5)) {
-            return Ok((*b, false));
+        if let Some(b) = self.known(&md5)? {
+            return Ok((b, false));
         }
         if self.pack_len > 0 && self.pack_len + bytes.len() as u64 > PACK_LIMIT {
             self.roll_pack()?;
@@ -836,7 +1032,7 @@ impl StoreWriter {
             self.pack_len += n as u64;
         }
         let md5 = md5.finish();
-        if let Some(b) = self.blobs.get(&md5).or_else(|| self.unreferenced.get(&md5)).copied() {
+        if let Some(b) = self.known(&md5)? {
             self.cut_pack_to(start)?;
             return Ok((b, false));
         }
@@ -871,24 +1067,52 @@ impl StoreWriter {
     }
 
     /// Append a record to the record table for the next commit. Its `seq` must be
-    /// [`next_seq`](Self::next_seq).
+    /// [`next_seq`](Self::next_seq). Needs every removal committed first
+    /// ([`StoreError::Uncommitted`]), so a commit either appends or removes.
     pub fn push(&mut self, rec: &Record) -> Result<(), StoreError> {
         if !rec.meta.fits(rec.corpus) {
             return Err(StoreError::MetadataMismatch { doc_id: rec.doc_id, corpus: rec.corpus });
         }
-        self.table.append(rec)?;
-        self.docs.insert(rec.doc_id, rec.seq);
-        for p in &rec.parts {
-            let md5 = p.blob.md5;
-            self.unreferenced.remove(&md5);
-            self.blobs.entry(md5).or_insert(p.blob);
-            let n = self.refs.entry(md5).or_default();
-            if *n == 0 {
-                self.blob_bytes += p.blob.size;
-            }
-            *n += 1;
+        if !self.removed.is_empty() {
+            return Err(StoreError::Uncommitted(self.store.dir.clone()));
         }
-        self.pending += 1;
+        if rec.seq >= lookup::SEQ_LIMIT {
+            return Err(StoreError::Full(self.store.dir.clone()));
+        }
+        // Which of its blobs no live record references yet (counted once each).
+        let mut fresh: Vec<BlobRef> = Vec::new();
+        for p in &rec.parts {
+            if self.blob(&p.blob.md5)?.is_none() && !fresh.iter().any(|b| b.md5 == p.blob.md5) {
+                fresh.push(p.blob);
+            }
+        }
+        self.table.append(rec)?;
+        let key = Key::of(rec);
+        if let Some(d) = &mut self.docs
+            && d.corpus == rec.corpus
+            && d.account == rec.account
+        {
+            d.docs.insert(rec.doc_id);
+        }
+        self.pending.push(Pending { corpus: rec.corpus, account: rec.account.clone(), key });
+        let (store, rows, pending) = (&self.store, self.committed_rows, &self.pending);
+        let md5_of = |s: u64| -> Result<Option<[u8; 16]>, StoreError> {
+            Ok(key_at(store, rows, pending, s)?.map(|k| k.blob.md5.0))
+        };
+        self.blobs.insert(&rec.blob().md5.0, rec.seq, md5_of)?;
+        for p in rec.parts.iter().skip(1) {
+            self.other_parts.entry(p.blob.md5).or_insert(p.blob);
+        }
+        for p in &rec.parts {
+            self.unreferenced.remove(&p.blob.md5);
+        }
+        for b in fresh {
+            self.blob_count += 1;
+            self.blob_bytes += b.size;
+        }
+        if !self.has_pending(rec.corpus, &rec.account) {
+            self.pending_accounts.insert((rec.corpus, rec.account.clone()));
+        }
         Ok(())
     }
 
@@ -896,10 +1120,11 @@ impl StoreWriter {
     /// no such record (never committed, or already removed). Needs every pushed record
     /// committed first ([`StoreError::Uncommitted`]), so a commit either appends or removes.
     ///
-    /// Its parts' blobs stay in their packs (see the module documentation); [`Stats::blobs`]
-    /// stops counting one once no record references it.
+    /// Its parts' blobs stay in their packs (see the module documentation); at the commit,
+    /// [`Stats::blobs`] stops counting each one no live record references any more (one pass
+    /// over the key rows finds out).
     pub fn remove(&mut self, seq: u64) -> Result<Option<Record>, StoreError> {
-        if self.pending > 0 {
+        if !self.pending.is_empty() {
             return Err(StoreError::Uncommitted(self.store.dir.clone()));
         }
         let Some(rec) = self.store.get(seq)? else { return Ok(None) };
@@ -907,22 +1132,47 @@ impl StoreWriter {
             // Removed since the last commit.
             return Ok(None);
         }
-        if self.docs.get(&rec.doc_id) == Some(&seq) {
-            self.docs.remove(&rec.doc_id);
+        if let Some(d) = &mut self.docs
+            && d.corpus == rec.corpus
+            && d.account == rec.account
+        {
+            d.docs.remove(&rec.doc_id);
         }
-        for p in &rec.parts {
-            let md5 = p.blob.md5;
-            if let Some(n) = self.refs.get_mut(&md5) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.refs.remove(&md5);
-                    self.blob_bytes = self.blob_bytes.saturating_sub(p.blob.size);
+        self.removed.push(rec.clone());
+        Ok(Some(rec))
+    }
+
+    /// After removals: the blobs of the removed records that no live record references any
+    /// more, each once. One pass over the key rows (decoding only records with several parts),
+    /// so memory grows with the removed records, not with the collection.
+    fn orphaned_blobs(&self) -> Result<Vec<BlobRef>, StoreError> {
+        let gone: HashSet<u64> = self.removed.iter().map(|r| r.seq).collect();
+        let mut candidates: HashMap<Md5, BlobRef> = HashMap::new();
+        for r in &self.removed {
+            for p in &r.parts {
+                candidates.entry(p.blob.md5).or_insert(p.blob);
+            }
+        }
+        for seq in 0..self.store.rows() {
+            if candidates.is_empty() {
+                break;
+            }
+            if gone.contains(&seq) {
+                continue;
+            }
+            let Some((_, _, k)) = self.store.key(seq)? else { continue };
+            candidates.remove(&k.blob.md5);
+            if k.parts > 1
+                && let Some(r) = self.store.get(seq)?
+            {
+                for p in &r.parts {
+                    candidates.remove(&p.blob.md5);
                 }
             }
-            self.blobs.entry(md5).or_insert(p.blob);
         }
-        self.removals += 1;
-        Ok(Some(rec))
+        let mut out: Vec<BlobRef> = candidates.into_values().collect();
+        out.sort_by_key(|b| b.md5.0);
+        Ok(out)
     }
 
     /// Make everything pushed and removed so far durable. `then` runs after the data is synced
@@ -945,14 +1195,21 @@ impl StoreWriter {
         steps: &mut dyn CommitSteps,
         then: impl FnOnce(u64) -> Result<(), crate::Error>,
     ) -> Result<u64, crate::Error> {
-        if self.pending == 0 && self.removals == 0 {
+        if self.pending.is_empty() && self.removed.is_empty() {
             return Ok(self.store.manifest.generation);
         }
         let path = pack_path(&self.store.dir, self.pack);
         self.pack_file.flush().map_err(io_err(&path))?;
         self.pack_file.get_ref().sync_data().map_err(io_err(&path))?;
+        let orphaned = self.orphaned_blobs()?;
         let tm = self.table.prepare().map_err(StoreError::from)?;
         steps.reached(CommitStep::Prepared);
+        // After an error from here on the writer is dropped (see the type's documentation), so
+        // the counts can change before the commit.
+        for b in &orphaned {
+            self.blob_count = self.blob_count.saturating_sub(1);
+            self.blob_bytes = self.blob_bytes.saturating_sub(b.size);
+        }
 
         let generation = self.store.manifest.generation + 1;
         then(generation)?;
@@ -963,11 +1220,18 @@ impl StoreWriter {
             set_pack_len(&mut m.packs, n, len);
         }
         set_pack_len(&mut m.packs, self.pack, self.pack_len);
+        let rows = tm.rows;
         self.install(m, generation, tm, steps)?;
         self.closed.clear();
         self.unreferenced.clear();
-        self.pending = 0;
-        self.removals = 0;
+        // The pending records are committed rows now: their keys are read from the table.
+        self.committed_rows = rows;
+        self.pending.clear();
+        self.pending_accounts.clear();
+        self.removed.clear();
+        for b in &orphaned {
+            self.other_parts.remove(&b.md5);
+        }
         Ok(generation)
     }
 
@@ -982,7 +1246,7 @@ impl StoreWriter {
     ) -> Result<(), StoreError> {
         m.generation = generation;
         m.records = tm.live;
-        m.blobs = self.refs.len() as u64;
+        m.blobs = self.blob_count;
         m.blob_bytes = self.blob_bytes;
         m.table = Some(tm.clone());
         write_manifest(&self.store.dir, &m)?;
@@ -992,7 +1256,7 @@ impl StoreWriter {
         steps.reached(CommitStep::CleanedUp);
         let t = RecordTable::open(&self.store.dir.join("records"), &tm)?;
         self.store.accounts = summaries_of(&t);
-        self.store.records = Records::Table(t);
+        self.store.records = Records::Table(Box::new(t));
         self.store.manifest = m;
         self.store.remap()
     }
@@ -1012,7 +1276,7 @@ impl StoreWriter {
         steps: &mut dyn CommitSteps,
         then: impl FnOnce(u64) -> Result<(), crate::Error>,
     ) -> Result<Compaction, crate::Error> {
-        if self.pending > 0 || self.removals > 0 {
+        if !self.pending.is_empty() || !self.removed.is_empty() {
             return Err(StoreError::Uncommitted(self.store.dir.clone()).into());
         }
         let base = self.table.base().clone();
@@ -1037,6 +1301,61 @@ impl StoreWriter {
         let m = self.store.manifest.clone();
         self.install(m, generation, tm, steps)?;
         Ok(report)
+    }
+
+    /// Give back the disk space of every committed pack byte no live record references (blobs of
+    /// removed records that no other record shares, blobs written but never committed with a
+    /// record), by punching holes: no blob moves (see `reclaim.rs`). Needs every push and removal
+    /// committed first ([`StoreError::Uncommitted`]).
+    ///
+    /// Which bytes are referenced is read from the committed state: every live record's key row
+    /// (decoding only records with more than one part), so nothing needs to have been tracked
+    /// and a reclaim after a crash finds everything an interrupted one left. Memory: 24 bytes per
+    /// live blob reference while it runs.
+    pub fn reclaim(&mut self) -> Result<Reclaimed, StoreError> {
+        if !self.pending.is_empty() || !self.removed.is_empty() {
+            return Err(StoreError::Uncommitted(self.store.dir.clone()));
+        }
+        let path = pack_path(&self.store.dir, self.pack);
+        self.pack_file.flush().map_err(io_err(&path))?;
+        let packs = self.store.manifest.packs.clone();
+        let mut used: Vec<Vec<(u64, u64)>> = vec![Vec::new(); packs.len()];
+        let mut add = |b: &BlobRef| {
+            if let Some(u) = used.get_mut(b.pack as usize) {
+                u.push((b.offset, b.offset.saturating_add(b.size)));
+            }
+        };
+        for seq in 0..self.store.rows() {
+            let Some((_, _, k)) = self.store.key(seq)? else { continue };
+            add(&k.blob);
+            if k.parts > 1
+                && let Some(r) = self.store.get(seq)?
+            {
+                r.parts.iter().skip(1).for_each(|p| add(&p.blob));
+            }
+        }
+        let mut out = Reclaimed { supported: true, ..Reclaimed::default() };
+        for (n, (used, &len)) in used.into_iter().zip(&packs).enumerate() {
+            let path = pack_path(&self.store.dir, n as u32);
+            let file = OpenOptions::new().write(true).open(&path).map_err(io_err(&path))?;
+            let allocated = |f: &File| -> Result<u64, StoreError> {
+                use std::os::unix::fs::MetadataExt;
+                Ok(f.metadata().map_err(io_err(&path))?.blocks().saturating_mul(512))
+            };
+            out.allocated_before += allocated(&file)?;
+            for (start, end) in reclaim::gaps(used, len) {
+                if out.supported
+                    && !reclaim::punch(&file, start, end - start).map_err(io_err(&path))?
+                {
+                    out.supported = false;
+                }
+                out.ranges += 1;
+                out.range_bytes += end - start;
+            }
+            file.sync_all().map_err(io_err(&path))?;
+            out.allocated_after += allocated(&file)?;
+        }
+        Ok(out)
     }
 
     /// Record (replace) the members of `group`, durably.

@@ -9,6 +9,8 @@
 //! records/accounts-EEEE.bin      runs [prev run u64][n u64][n × seq u64], one per account per
 //!                                commit, linked backwards (u64::MAX = none)
 //! records/tombstones-EEEE.bin    u64 seqs removed in this epoch
+//! records/keys-EEEE.bin          72-byte rows, row number = seq: DocId, main blob MD5, size,
+//!                                offset and pack, flags, date, CRC-32, parts (see [`Key`])
 //! records/summaries-GGGGGGGG.bin account ids ↔ (corpus, account), totals, last run (+ MD5)
 //! ```
 //!
@@ -20,16 +22,20 @@
 //! generation `GGGGGGGG` each) because it is small: a few hundred bytes per account.
 //!
 //! Records are decoded only by [`RecordTable::get`]: opening and counting maps files and reads
-//! the summaries and tombstones, nothing per record. The format byte of each record (1 = serde
-//! JSON of a one-blob record, 2 = serde JSON of a record with parts) lets an encoding change
-//! without a migration: old rows are read as they are.
+//! the summaries and tombstones, nothing per record. The keys file holds, per row, what a writer
+//! looks records up by (DocId, main blob MD5 → where the blob is, its CRC-32, how many parts) and
+//! what a search orders hits by (date, size), so neither decodes records at 10 million. Tables
+//! written before it existed have none (`keys: false` in their manifest): readers decode records
+//! for it, and the first writer builds it, once. The format byte of each record (1 = serde JSON
+//! of a one-blob record, 2 = serde JSON of a record with parts) lets an encoding change without
+//! a migration: old rows are read as they are.
 //!
 //! Every offset and length read from disk is bounds-checked: a damaged file gives a
 //! [`TableError::Corrupt`] naming the file and the row or byte, never a panic.
 
 use super::map::Mapped;
 use crate::digest::Md5;
-use crate::model::{Account, Corpus, OrgUnit, Record};
+use crate::model::{Account, BlobRef, Corpus, DocId, OrgUnit, Record};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -42,6 +48,14 @@ mod tests;
 
 /// Bytes per row of the rows file.
 const ROW: u64 = 16;
+/// Bytes per row of the keys file.
+const KEY: u64 = 72;
+/// Key row flag: the row was written (a live row without it is damage, not a record).
+const KEY_WRITTEN: u32 = 1;
+/// Key row flag: the record has a date.
+const KEY_DATED: u32 = 2;
+/// Key row flag: the main blob's CRC-32 is known (recorded at ingest since issue 10).
+const KEY_CRC: u32 = 4;
 /// Bytes of a record's header in the data file: length u32, format u8.
 const HEADER: u64 = 5;
 /// Account id bit marking a row removed (set only by compaction, which drops its data).
@@ -140,7 +154,7 @@ fn corrupt(path: &Path, at: At, reason: impl Into<String>) -> TableError {
 
 /// What the collection's manifest records of the table: which files and how many of their bytes
 /// are committed. Plain data, serialised inside `MANIFEST.json`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableManifest {
     /// Compaction epoch: names the data, rows, account runs and tombstones files.
     pub epoch: u32,
@@ -156,6 +170,111 @@ pub struct TableManifest {
     pub accounts_len: u64,
     /// Committed bytes of the tombstones file.
     pub tombstones_len: u64,
+    /// Whether the keys file holds a row per row (`rows` × 72 bytes committed). Missing in
+    /// manifests written before the keys file existed: read as `false`.
+    #[serde(default)]
+    pub keys: bool,
+}
+
+impl Default for TableManifest {
+    /// An empty table, with its (empty) keys file.
+    fn default() -> TableManifest {
+        TableManifest {
+            epoch: 0,
+            generation: 0,
+            rows: 0,
+            live: 0,
+            data_len: 0,
+            accounts_len: 0,
+            tombstones_len: 0,
+            keys: true,
+        }
+    }
+}
+
+/// What the keys file holds of one record: what a writer looks it up by and a search orders it
+/// by, read without decoding the record.
+///
+/// Row layout (72 bytes, little-endian): DocId 16, main blob MD5 16, blob size u64, blob offset
+/// u64, blob pack u32, flags u32 (bit 0: written, bit 1: dated, bit 2: CRC known), date i64 (UTC
+/// seconds; 0 without one), blob CRC-32 u32 (0 without one), parts u32 (the record's part count:
+/// a writer decodes the record for the blobs of its other parts only when it is above 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    /// The record's DocId.
+    pub doc_id: DocId,
+    /// Where its original bytes are.
+    pub blob: BlobRef,
+    /// [`Record::date`].
+    pub date: Option<i64>,
+    /// How many parts the record has (the main part's blob is `blob`).
+    pub parts: u32,
+}
+
+impl Key {
+    /// The key of `rec`.
+    pub fn of(rec: &Record) -> Key {
+        Key {
+            doc_id: rec.doc_id,
+            blob: *rec.blob(),
+            date: rec.date(),
+            parts: u32::try_from(rec.parts.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn bytes(&self) -> [u8; KEY as usize] {
+        let mut r = [0u8; KEY as usize];
+        r[0..16].copy_from_slice(&self.doc_id.bytes());
+        r[16..32].copy_from_slice(&self.blob.md5.0);
+        r[32..40].copy_from_slice(&self.blob.size.to_le_bytes());
+        r[40..48].copy_from_slice(&self.blob.offset.to_le_bytes());
+        r[48..52].copy_from_slice(&self.blob.pack.to_le_bytes());
+        let flags = KEY_WRITTEN
+            | if self.date.is_some() { KEY_DATED } else { 0 }
+            | if self.blob.crc32.is_some() { KEY_CRC } else { 0 };
+        r[52..56].copy_from_slice(&flags.to_le_bytes());
+        r[56..64].copy_from_slice(&self.date.unwrap_or(0).to_le_bytes());
+        r[64..68].copy_from_slice(&self.blob.crc32.unwrap_or(0).to_le_bytes());
+        r[68..72].copy_from_slice(&self.parts.to_le_bytes());
+        r
+    }
+
+    /// The key in a row; `None` when the row was never written.
+    fn parse(b: &[u8; KEY as usize]) -> Option<Key> {
+        let u = |r: std::ops::Range<usize>| -> [u8; 8] {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[r]);
+            x
+        };
+        let mut doc = [0u8; 16];
+        doc.copy_from_slice(&b[0..16]);
+        let mut md5 = [0u8; 16];
+        md5.copy_from_slice(&b[16..32]);
+        let mut pack = [0u8; 4];
+        pack.copy_from_slice(&b[48..52]);
+        let mut flags = [0u8; 4];
+        flags.copy_from_slice(&b[52..56]);
+        let flags = u32::from_le_bytes(flags);
+        if flags & KEY_WRITTEN == 0 {
+            return None;
+        }
+        let mut crc = [0u8; 4];
+        crc.copy_from_slice(&b[64..68]);
+        let mut parts = [0u8; 4];
+        parts.copy_from_slice(&b[68..72]);
+        Some(Key {
+            doc_id: DocId::from_bytes(doc),
+            blob: BlobRef {
+                md5: Md5(md5),
+                size: u64::from_le_bytes(u(32..40)),
+                offset: u64::from_le_bytes(u(40..48)),
+                pack: u32::from_le_bytes(pack),
+                crc32: (flags & KEY_CRC != 0).then(|| u32::from_le_bytes(crc)),
+            },
+            date: (flags & KEY_DATED != 0).then(|| i64::from_le_bytes(u(56..64))),
+            parts: u32::from_le_bytes(parts),
+        })
+    }
 }
 
 /// The per-epoch files.
@@ -165,10 +284,11 @@ enum Kind {
     Rows,
     Accounts,
     Tombstones,
+    Keys,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Data, Kind::Rows, Kind::Accounts, Kind::Tombstones];
+    const ALL: [Kind; 5] = [Kind::Data, Kind::Rows, Kind::Accounts, Kind::Tombstones, Kind::Keys];
 
     fn prefix(self) -> &'static str {
         match self {
@@ -176,6 +296,7 @@ impl Kind {
             Kind::Rows => "rows",
             Kind::Accounts => "accounts",
             Kind::Tombstones => "tombstones",
+            Kind::Keys => "keys",
         }
     }
 }
@@ -195,6 +316,8 @@ impl TableManifest {
             Kind::Rows => self.rows.checked_mul(ROW),
             Kind::Accounts => Some(self.accounts_len),
             Kind::Tombstones => Some(self.tombstones_len),
+            Kind::Keys if self.keys => self.rows.checked_mul(KEY),
+            Kind::Keys => Some(0),
         }
     }
 
@@ -212,7 +335,7 @@ impl TableManifest {
 /// Is `name` one of the table's files? (Other files, such as the JSON Lines segments of an older
 /// collection, share the folder and are left alone.)
 fn is_table_file(name: &str) -> bool {
-    let ours = ["data-", "rows-", "accounts-", "tombstones-", "summaries-"];
+    let ours = ["data-", "rows-", "accounts-", "tombstones-", "keys-", "summaries-"];
     name.ends_with(".bin") && ours.iter().any(|p| name.starts_with(p))
 }
 
@@ -538,6 +661,8 @@ pub struct RecordTable {
     rows: Option<Mapped>,
     data: Option<Mapped>,
     runs: Option<Mapped>,
+    /// `None` when empty or when the table has no keys file yet (`manifest.keys` false).
+    keys: Option<Mapped>,
     tombstones: Vec<u64>,
     entries: Vec<Entry>,
     by_key: BTreeMap<(Corpus, Account), u32>,
@@ -561,6 +686,7 @@ impl RecordTable {
             rows: map(dir, Kind::Rows, manifest)?,
             data: map(dir, Kind::Data, manifest)?,
             runs: map(dir, Kind::Accounts, manifest)?,
+            keys: map(dir, Kind::Keys, manifest)?,
             dir: dir.to_path_buf(),
             manifest: manifest.clone(),
             tombstones,
@@ -662,6 +788,39 @@ impl RecordTable {
         Ok(Some(rec))
     }
 
+    /// Whether the keys file is there, so [`key`](Self::key) reads rows instead of decoding
+    /// records.
+    pub fn has_keys(&self) -> bool {
+        self.manifest.keys
+    }
+
+    /// The corpus, account and [`Key`] of record `seq`, read from its rows without decoding the
+    /// record (decoded only in a table that has no keys file yet); `None` when it was removed or
+    /// does not exist.
+    pub fn key(&self, seq: u64) -> Result<Option<(Corpus, &Account, Key)>, TableError> {
+        let Some(row) = self.live_row(seq)? else { return Ok(None) };
+        let e = self.entry_of(seq, &row)?;
+        if !self.manifest.keys {
+            let rec =
+                decode_record(&self.path(Kind::Data), seq, &row, self.record_bytes(seq, &row)?)?;
+            return Ok(Some((e.corpus, &e.account, Key::of(&rec))));
+        }
+        Ok(Some((e.corpus, &e.account, self.key_row(seq)?)))
+    }
+
+    /// The key row of `seq` (checked to be written).
+    fn key_row(&self, seq: u64) -> Result<Key, TableError> {
+        let keys = self.keys.as_ref().map_or(&[][..], Mapped::bytes);
+        let at = seq.checked_mul(KEY).and_then(|a| usize::try_from(a).ok());
+        let b = at.and_then(|a| keys.get(a..a.checked_add(KEY as usize)?));
+        let b: &[u8; KEY as usize] = b.and_then(|b| b.try_into().ok()).ok_or_else(|| {
+            corrupt(&self.path(Kind::Keys), At::Row(seq), "key row past the mapped file")
+        })?;
+        Key::parse(b).ok_or_else(|| {
+            corrupt(&self.path(Kind::Keys), At::Row(seq), "key row of a live record not written")
+        })
+    }
+
     /// The corpus and account of record `seq`, read from its row without decoding the record;
     /// `None` when it was removed or does not exist.
     pub fn account_of(&self, seq: u64) -> Result<Option<(Corpus, &Account)>, TableError> {
@@ -751,6 +910,7 @@ struct Files {
     rows: BufWriter<File>,
     accounts: BufWriter<File>,
     tombstones: BufWriter<File>,
+    keys: BufWriter<File>,
 }
 
 impl Files {
@@ -783,15 +943,17 @@ impl Files {
             rows: open(Kind::Rows)?,
             accounts: open(Kind::Accounts)?,
             tombstones: open(Kind::Tombstones)?,
+            keys: open(Kind::Keys)?,
         })
     }
 
-    fn each(&mut self) -> [(Kind, &mut BufWriter<File>); 4] {
+    fn each(&mut self) -> [(Kind, &mut BufWriter<File>); 5] {
         [
             (Kind::Data, &mut self.data),
             (Kind::Rows, &mut self.rows),
             (Kind::Accounts, &mut self.accounts),
             (Kind::Tombstones, &mut self.tombstones),
+            (Kind::Keys, &mut self.keys),
         ]
     }
 }
@@ -831,15 +993,20 @@ impl RecordTableWriter {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         remove_unnamed(dir, &base.names(dir))?;
         let Loaded { entries, tombstones } = load(dir, &base)?;
-        let files = Files::open(dir, &base)?;
+        let mut files = Files::open(dir, &base)?;
         sync_dir(dir)?;
         let mut by_key: HashMap<Corpus, HashMap<Account, u32>> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             by_key.entry(e.corpus).or_default().insert(e.account.clone(), i as u32);
         }
+        let mut cur = base.clone();
+        if !base.keys {
+            build_keys(dir, &base, &mut files.keys)?;
+            cur.keys = true;
+        }
         Ok(RecordTableWriter {
             dir: dir.to_path_buf(),
-            cur: base.clone(),
+            cur,
             base,
             files,
             entries,
@@ -855,6 +1022,13 @@ impl RecordTableWriter {
     /// The seq the next appended record gets.
     pub fn next_seq(&self) -> u64 {
         self.cur.rows
+    }
+
+    /// Whether [`open`](Self::open) built what the committed table lacked (the keys file of a
+    /// table written before it existed): the caller should commit it, or the next writer builds
+    /// it again.
+    pub fn converted(&self) -> bool {
+        self.cur.keys && !self.base.keys
     }
 
     /// Records appended and not removed, committed or not.
@@ -928,6 +1102,10 @@ impl RecordTableWriter {
             .map_err(io_err(&path))
             .and_then(|()| {
                 self.files.rows.write_all(&row.bytes()).map_err(io_err(&self.path(Kind::Rows)))
+            })
+            .and_then(|()| {
+                let key = Key::of(rec).bytes();
+                self.files.keys.write_all(&key).map_err(io_err(&self.path(Kind::Keys)))
             });
         if let Err(e) = written {
             self.failed = true;
@@ -1108,6 +1286,7 @@ impl RecordTableWriter {
             data_len: 0,
             accounts_len: 0,
             tombstones_len: 0,
+            keys: true,
         };
         let create = |kind: Kind| -> Result<(PathBuf, BufWriter<File>), TableError> {
             let path = epoch_path(&self.dir, kind, next.epoch);
@@ -1116,10 +1295,14 @@ impl RecordTableWriter {
         };
         let (dpath, mut data) = create(Kind::Data)?;
         let (rpath, mut rows) = create(Kind::Rows)?;
+        let (kpath, mut keys) = create(Kind::Keys)?;
         for seq in 0..old.rows() {
             let row = old.row(seq)?.ok_or_else(|| corrupt(&rpath, At::Row(seq), "missing row"))?;
-            let new = match old.live_row(seq)? {
-                None => Row { offset: 0, len: 0, account: row.account | DEAD },
+            // Removed records keep no key: a writer must not find their DocId or blob.
+            let (new, key) = match old.live_row(seq)? {
+                None => {
+                    (Row { offset: 0, len: 0, account: row.account | DEAD }, [0u8; KEY as usize])
+                }
                 Some(row) => {
                     old.entry_of(seq, &row)?;
                     let b = old.record_bytes(seq, &row)?;
@@ -1127,10 +1310,12 @@ impl RecordTableWriter {
                     let new = Row { offset: next.data_len, ..row };
                     next.data_len += b.len() as u64;
                     next.live += 1;
-                    new
+                    let key = old.key(seq)?.map(|(_, _, k)| k);
+                    (new, key.ok_or_else(|| corrupt(&kpath, At::Row(seq), "no key"))?.bytes())
                 }
             };
             rows.write_all(&new.bytes()).map_err(io_err(&rpath))?;
+            keys.write_all(&key).map_err(io_err(&kpath))?;
         }
         if next.live != self.base.live {
             let reason = format!("{} live rows, manifest says {}", next.live, self.base.live);
@@ -1155,7 +1340,8 @@ impl RecordTableWriter {
             next.accounts_len += b.len() as u64;
         }
         let (tpath, tombstones) = create(Kind::Tombstones)?;
-        for (path, mut w) in [(dpath, data), (rpath, rows), (apath, accounts), (tpath, tombstones)]
+        for (path, mut w) in
+            [(dpath, data), (rpath, rows), (apath, accounts), (tpath, tombstones), (kpath, keys)]
         {
             w.flush().map_err(io_err(&path))?;
             w.get_ref().sync_all().map_err(io_err(&path))?;
@@ -1169,6 +1355,21 @@ impl RecordTableWriter {
         self.cur = next.clone();
         Ok(next)
     }
+}
+
+/// Write the keys file of a table committed without one (`m.keys` false), from its records: each
+/// live row's record decoded once, removed rows left unwritten. `out` is the keys file, empty.
+fn build_keys(dir: &Path, m: &TableManifest, out: &mut BufWriter<File>) -> Result<(), TableError> {
+    let t = RecordTable::open(dir, m)?;
+    let path = epoch_path(dir, Kind::Keys, m.epoch);
+    for seq in 0..t.rows() {
+        let key = match t.key(seq)? {
+            Some((_, _, k)) => k.bytes(),
+            None => [0u8; KEY as usize],
+        };
+        out.write_all(&key).map_err(io_err(&path))?;
+    }
+    Ok(())
 }
 
 /// Write the summaries file of `generation` and sync it and its folder.

@@ -23,6 +23,9 @@
 mod mbox;
 mod names;
 mod open;
+mod org;
+
+pub use org::{is_org_archive, verify_org};
 
 use crate::Limits;
 use crate::export::Summary;

@@ -20,6 +20,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("pdf_extract", &["src/extract/pdf.rs"]),
     ("walkdir", &["src/ingest/eml.rs"]),
     ("libc", &["src/fs_safe.rs"]),
+    ("rustix", &["src/store/reclaim.rs"]),
     ("base64", &["src/sample.rs"]),
     ("clap", &["src/bin/"]),
     ("indicatif", &["src/bin/"]),

@@ -24,11 +24,70 @@ fn investigation_runs_end_to_end() {
     assert!(stdout.contains("330 records"), "{stdout}");
     assert!(stdout.contains("(verified: true)"), "{stdout}");
     assert!(tmp.path().join("inv/collection/MANIFEST.json").is_file());
-    assert_eq!(stdout.matches("verify: OK").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("verify: OK").count(), 3, "{stdout}");
+    // Governance: the unheld deleted message is purged, the held one exported.
+    assert!(stdout.contains("retention apply purged 80 records (330 → 250)"), "{stdout}");
+    assert!(stdout.contains("Alice's deleted message included, verify: OK"), "{stdout}");
+    assert!(stdout.contains("chain intact"), "{stdout}");
+    assert!(tmp.path().join("inv/exports/Falcon-held/Falcon-held-checksums.md5").is_file());
     assert!(tmp.path().join("inv/exports/Falcon-mail/Falcon-mail-checksums.md5").is_file());
     assert!(
         tmp.path().join("inv/exports/Falcon-groups/Falcon-groups-group-membership.csv").is_file()
     );
+}
+
+/// The 10-million-record benchmark tools, at a size a debug build runs in seconds: the generator
+/// ingests what it says, and the probe opens, counts and opens a writer on the result.
+#[test]
+fn synthetic_collection_and_probe_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("synth");
+    let out = Command::new(example("synth_collection"))
+        .arg(&dir)
+        .args(["3000", "--accounts", "40", "--commit-every", "1000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8_lossy(&out.stdout);
+    let figures: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(
+        (figures["records"].as_u64(), figures["ingested"].as_u64()),
+        (Some(3000), Some(3000))
+    );
+    assert_eq!(figures["accounts"], 40);
+    let id = figures["probe"]["message_id"].as_str().unwrap();
+    // Resuming a finished run skips every account.
+    let again = Command::new(example("synth_collection"))
+        .arg(&dir)
+        .args(["3000", "--accounts", "40", "--resume"])
+        .output()
+        .unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (again["skipped_records"].as_u64(), again["ingested"].as_u64()),
+        (Some(3000), Some(0))
+    );
+
+    let out = Command::new(example("scale_probe"))
+        .arg(&dir)
+        .args(["--runs", "1", "--search", "--"])
+        .arg(format!("rfc822msgid:{id}"))
+        .arg("")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hits = |what: &str, q: &str| {
+        lines.iter().find(|l| l["what"] == what && l["query"] == q).unwrap()["hits"].as_u64()
+    };
+    assert_eq!(hits("count", &format!("rfc822msgid:{id}")), Some(1));
+    assert_eq!((hits("count", ""), hits("search", "")), (Some(3000), Some(3000)));
+    let out = Command::new(example("scale_probe")).arg(&dir).arg("--writer").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"records\":3000"));
 }
 
 /// The benchmark runs on a small sample, verifies its exports, and writes a table, JSON and an

@@ -987,6 +987,15 @@ proptest::proptest! {
         let per_rule: u64 = report.plan.per_rule.values().flat_map(|m| m.values()).sum();
         proptest::prop_assert_eq!(per_rule, want.len() as u64);
         if let Some(rm) = &report.remove { proptest::prop_assert!(rm.balances()); }
+        // The purge gave back its blobs' disk space and no byte a kept record needs.
+        proptest::prop_assert_eq!(report.reclaimed.is_some(), report.purged > 0);
+        for r in after.store().iter() {
+            let r = r.unwrap();
+            for p in &r.parts {
+                let bytes = after.store().part_bytes(&r, p).unwrap();
+                proptest::prop_assert_eq!(ediscovery::digest::Md5::of(bytes), p.blob.md5);
+            }
+        }
         proptest::prop_assert!(audit::verify(&dir).unwrap().ok());
     }
 }
@@ -994,7 +1003,7 @@ proptest::proptest! {
 #[test]
 fn a_deleted_item_stays_while_held_or_retained_and_is_purged_by_the_next_apply_otherwise() {
     let tmp = tempfile::tempdir().unwrap();
-    let (coll, gov, _id, _) = held_sample(tmp.path());
+    let (coll, gov, matter, _) = held_sample(tmp.path());
     let dir = coll.store().dir().to_path_buf();
     let held = gov.run(|tx| tx.held_set(&coll)).unwrap();
     let records: Vec<_> = coll.store().iter().map(|r| r.unwrap()).collect();
@@ -1058,6 +1067,46 @@ fn a_deleted_item_stays_while_held_or_retained_and_is_purged_by_the_next_apply_o
     assert!(c.store().find(&alices).unwrap().is_some());
     assert_eq!(c.stats().records, before - 1);
     drop(c);
+
+    // Kept, but deleted: ordinary searches and exports leave both out; asking for retained data
+    // finds both; a HELD_DATA search in the matter finds the held one.
+    let found = |args: &[&str]| -> BTreeSet<String> {
+        let mut all = vec!["search", "--json", "--entire-org"];
+        all.extend_from_slice(args);
+        ok(&all)["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["doc_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (alice_s, erin_s) = (alices.to_string(), erins.to_string());
+    let plain = found(&[]);
+    assert!(!plain.contains(&alice_s) && !plain.contains(&erin_s), "deleted items are hidden");
+    let retained = found(&["--include-deleted"]);
+    assert_eq!(retained.len(), plain.len() + 2);
+    assert!(retained.contains(&alice_s) && retained.contains(&erin_s));
+    let counted = ok(&["search", "--json", "--count", "--entire-org"]);
+    assert_eq!(counted["counts"]["total"], plain.len() as u64, "counts leave them out too");
+    let in_matter =
+        found(&["--matter", matter.0.as_str(), "--as", SAMPLE_ADMIN, "--data-scope", "held"]);
+    assert!(in_matter.contains(&alice_s) && !in_matter.contains(&erin_s));
+    let exported = |name: &str, extra: &[&str]| -> serde_json::Value {
+        let out = tmp.path().join("exports");
+        let o = out.to_str().unwrap();
+        let mut all = vec!["export", "--json", "--entire-org", "--name", name, "--out", o];
+        all.extend_from_slice(extra);
+        let r = ok(&all);
+        let (code, _, err) =
+            super::common::run_cli(&[std::ffi::OsStr::new("verify"), out.join(name).as_os_str()]);
+        assert_eq!(code, 0, "{name}: {err}");
+        r
+    };
+    let plain_export = exported("plain", &[]);
+    let retained_export = exported("retained", &["--include-deleted"]);
+    assert_eq!(plain_export["summary"]["totals"]["exported"], plain.len() as u64, "{plain_export}");
+    assert_eq!(retained_export["summary"]["totals"]["exported"], retained.len() as u64);
+
     // Without the rule, Erin's deleted message is purged at the next apply; Alice's stays held.
     let rule =
         ok(&["retention", "rule", "list", "--as", SAMPLE_ADMIN, "--json"])["rules"][0]["ruleId"]
@@ -1185,4 +1234,231 @@ fn retention_apply_killed_at_each_step_purges_all_or_none_and_the_log_verifies()
         assert_eq!(all.difference(&left).copied().collect::<BTreeSet<_>>(), due, "{at:?}");
         assert!(audit::verify(&dir).unwrap().ok(), "{at:?}");
     }
+}
+
+/// Sources carry deletions too (issue 12.4): a Maildir message flagged `T` and a Takeout message
+/// in Trash are deleted items. Ordinary searches leave them out, `--include-deleted` finds them,
+/// and the next retention apply purges them (nothing keeps them) under `source-deletion`.
+#[test]
+fn messages_their_sources_mark_deleted_are_deleted_items() {
+    let tmp = tempfile::tempdir().unwrap();
+    let msg = |id: &str| {
+        format!(
+            "Message-ID: <{id}@x>\nFrom: a@example.org\nTo: b@example.org\nSubject: {id}\n\
+             Date: Mon, 1 Jan 2024 10:00:00 +0000\n\nbody of {id}\n"
+        )
+    };
+    let md = tmp.path().join("md");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    std::fs::write(md.join("cur/1.A.host:2,S"), msg("kept")).unwrap();
+    std::fs::write(md.join("cur/2.A.host:2,ST"), msg("trashed")).unwrap();
+    let takeout = tmp.path().join("t.mbox");
+    std::fs::write(
+        &takeout,
+        format!(
+            "From 1@xxx Mon Jan  1 10:00:00 +0000 2024\nX-Gmail-Labels: Trash,Opened\n{}\n\
+             From 2@xxx Mon Jan  1 10:00:00 +0000 2024\nX-Gmail-Labels: Inbox\n{}\n",
+            msg("binned"),
+            msg("inboxed")
+        ),
+    )
+    .unwrap();
+    let dir = tmp.path().join("c");
+    let a = acct("a@example.org");
+    let (c, _) = super::common::ingest_into(
+        &dir,
+        ediscovery::ingest::Source::Maildir(md),
+        a.as_str(),
+        Corpus::Mail,
+    );
+    drop(c);
+    let (c, _) = super::common::ingest_into(
+        &dir,
+        ediscovery::ingest::Source::Takeout(takeout),
+        a.as_str(),
+        Corpus::Mail,
+    );
+    let id_of = |subject: &str| {
+        c.store()
+            .iter()
+            .map(|r| r.unwrap())
+            .find(|r| r.mail().unwrap().subject.as_deref() == Some(subject))
+            .unwrap()
+            .doc_id
+            .to_string()
+    };
+    let (trashed, binned) = (id_of("trashed"), id_of("binned"));
+    let deleted = Governance::open(&dir).unwrap().deleted_set(&c).unwrap();
+    let mut got: Vec<String> = deleted.doc_ids().map(|d| d.to_string()).collect();
+    got.sort();
+    let mut want = vec![trashed.clone(), binned.clone()];
+    want.sort();
+    assert_eq!(got, want, "exactly the two messages their sources deleted");
+    drop(c);
+    assert!(!dir.join("governance").exists(), "reading deletions writes nothing");
+
+    let cli = |args: &[&str]| -> Value {
+        let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        all.extend(["--collection".into(), dir.clone().into_os_string()]);
+        let refs: Vec<&std::ffi::OsStr> = all.iter().map(|s| s.as_os_str()).collect();
+        let (code, out, err) = super::common::run_cli(&refs);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let ids = |v: &Value| -> BTreeSet<String> {
+        v["hits"].as_array().unwrap().iter().map(|h| h["doc_id"].as_str().unwrap().into()).collect()
+    };
+    let plain = ids(&cli(&["search", "--json", "--entire-org"]));
+    assert_eq!(plain.len(), 2);
+    assert!(!plain.contains(&trashed) && !plain.contains(&binned));
+    assert_eq!(ids(&cli(&["search", "--json", "--entire-org", "--include-deleted"])).len(), 4);
+
+    // Nothing keeps them: the next apply purges them, and only them.
+    let org = tmp.path().join("org.csv");
+    std::fs::write(
+        &org,
+        "Account,OrgUnit,Type,Created,Admin\nadmin@example.org,/,USER,2020-01-01T00:00:00Z,true\n\
+         a@example.org,/,USER,2020-01-01T00:00:00Z,false\n",
+    )
+    .unwrap();
+    cli(&["org", "import", "--as", "admin@example.org", "--json", org.to_str().unwrap()]);
+    let r =
+        cli(&["retention", "apply", "--as", "admin@example.org", "--json", "--now", "2024-02-01"]);
+    assert_eq!(r["purged"], 2, "{r}");
+    let items: BTreeSet<(String, String)> = r["plan"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["docId"].as_str().unwrap().into(), i["ruleId"].as_str().unwrap().into()))
+        .collect();
+    let want: BTreeSet<(String, String)> =
+        [(trashed, "source-deletion".into()), (binned, "source-deletion".into())].into();
+    assert_eq!(items, want);
+    assert_eq!(ids(&cli(&["search", "--json", "--entire-org", "--include-deleted"])), plain);
+}
+
+/// Issue 12's real-corpus acceptance, through the CLI on the SpamAssassin corpus: a hold on two
+/// of the five custodians with a date range, a 365-day default mail rule applied at a fixed
+/// `--now`, then the matter's `HELD_DATA` export — its count equals the `HELD_DATA` search's,
+/// it verifies, nothing held was purged, and the purge report adds up to the collection's change.
+#[test]
+fn real_corpus_hold_retention_and_held_export_add_up() {
+    let Some(corpus) = super::common::corpus_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    let d = dir.to_str().unwrap().to_owned();
+    let run = |args: &[&str]| -> Value {
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        let (code, out, err) = super::common::run_cli(&refs);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap_or(Value::Null)
+    };
+    let people = ["alice", "bob", "carol", "dave", "erin"];
+    let mut org = String::from("Account,OrgUnit,Type,Created,Admin\n");
+    org.push_str("admin@example.com,/,USER,2001-01-01T00:00:00Z,true\n");
+    for p in people {
+        let mbox = corpus.join(format!("mbox/{p}@example.com.mbox"));
+        let acct = format!("{p}@example.com");
+        run(&[
+            "ingest",
+            "--collection",
+            &d,
+            "--account",
+            &acct,
+            "--mbox",
+            mbox.to_str().unwrap(),
+            "--json",
+        ]);
+        org.push_str(&format!("{acct},/,USER,2001-01-01T00:00:00Z,false\n"));
+    }
+    let org_file = tmp.path().join("org.csv");
+    std::fs::write(&org_file, org).unwrap();
+    let admin = ["--collection", &d, "--as", "admin@example.com", "--json"];
+    let with = |head: &[&str], tail: &[&str]| -> Value {
+        let mut all: Vec<&str> = head.to_vec();
+        all.extend_from_slice(&admin);
+        all.extend_from_slice(tail);
+        run(&all)
+    };
+    with(&["org", "import"], &[org_file.to_str().unwrap()]);
+    let m = with(&["matter", "create"], &["--name", "Acceptance"])["matterId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    with(
+        &["hold", "create"],
+        &[
+            "--matter",
+            &m,
+            "--name",
+            "two",
+            "--corpus",
+            "mail",
+            "--accounts",
+            "alice@example.com,bob@example.com",
+            "--start",
+            "2002-08-01",
+            "--end",
+            "2002-09-30",
+        ],
+    );
+    let held_count = || -> u64 {
+        with(&["search"], &["--matter", &m, "--data-scope", "held", "--entire-org", "--count"])
+            ["counts"]["total"]
+            .as_u64()
+            .unwrap()
+    };
+    let held_before = held_count();
+    assert!(held_before > 0);
+    let records = |v: Value| v["records"].as_u64().unwrap();
+    let before = records(run(&["stats", "--collection", &d, "--json"]));
+    with(&["retention", "rule", "add"], &["--corpus", "mail", "--days", "365"]);
+    let r = with(&["retention", "apply"], &["--now", "2004-01-01"]);
+    let purged = r["purged"].as_u64().unwrap();
+    let after = records(run(&["stats", "--collection", &d, "--json"]));
+    assert!(purged > 0 && purged < before, "{purged} of {before}");
+    assert_eq!(before - after, purged, "the collection changed by what was purged");
+    let per_rule: u64 = r["plan"]["perRule"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|m| m.as_object().unwrap().values())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_rule, purged);
+    assert_eq!(r["remove"]["removed"].as_array().unwrap().len() as u64, purged);
+    assert_eq!(r["plan"]["keptByHold"].as_u64().unwrap(), held_before, "{}", r["plan"]);
+    assert_eq!(held_count(), held_before, "nothing held was purged");
+    eprintln!("real corpus: {before} records, {held_before} held, {purged} purged, {after} left");
+
+    let out = tmp.path().join("out");
+    let e = with(
+        &["export"],
+        &[
+            "--matter",
+            &m,
+            "--data-scope",
+            "held",
+            "--entire-org",
+            "--name",
+            "held",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(e["summary"]["totals"]["exported"].as_u64().unwrap(), held_before, "{e}");
+    let (code, _, err) =
+        super::common::run_cli(&[std::ffi::OsStr::new("verify"), out.join("held").as_os_str()]);
+    assert_eq!(code, 0, "{err}");
+    let md5 = Command::new("md5sum")
+        .arg("-c")
+        .arg("--quiet")
+        .arg("held-checksums.md5")
+        .current_dir(out.join("held"))
+        .output()
+        .unwrap();
+    assert!(md5.status.success(), "{}", String::from_utf8_lossy(&md5.stdout));
+    assert!(audit::verify(&dir).unwrap().ok());
 }

@@ -1,6 +1,9 @@
 //! A format 1 collection (records in JSON Lines segments, `tests/fixtures/collection-v1/`: two
 //! accounts, four records, with its index) is read as it is by readers and converted once to the
-//! record table by the first writer, with the same answers before and after.
+//! record table by the first writer, with the same answers before and after. So is a format 2
+//! collection written before the record table's keys file (`tests/fixtures/collection-v2-nokeys/`:
+//! the same collection converted by that version's `reindex`): readers decode records for keys,
+//! the first writer builds the file once.
 
 use super::common::*;
 use ediscovery::export::{self, NoExportProgress};
@@ -27,8 +30,12 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn fixture_copy(tmp: &Path) -> PathBuf {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/collection-v1");
-    let dir = tmp.join("v1");
+    fixture_named(tmp, "collection-v1")
+}
+
+fn fixture_named(tmp: &Path, name: &str) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let dir = tmp.join(name);
     copy_dir(&from, &dir);
     dir
 }
@@ -151,6 +158,54 @@ fn a_conversion_stopped_before_or_after_its_commit_is_finished_by_the_next_write
     let c = CollectionWriter::open(&dir, 1).unwrap().finish().unwrap();
     assert!(!dir.join("records/000001.jsonl").exists());
     assert_eq!(answers(&c, &tmp.path().join("out-3")), before);
+}
+
+#[test]
+fn a_format_2_collection_without_keys_is_read_as_is_then_given_keys_once_by_a_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture_named(tmp.path(), "collection-v2-nokeys");
+    let m0 = manifest(&dir);
+    assert_eq!(m0["format"], 2);
+    assert!(m0["table"].get("keys").is_none(), "{m0}");
+    assert!(!dir.join("records/keys-0000.bin").exists());
+
+    // Readers decode records for what the keys file would give, and change nothing.
+    let c = Collection::open(&dir).unwrap();
+    let before = answers(&c, &tmp.path().join("out-before"));
+    drop(c);
+    assert_eq!(before.records.len(), 4);
+    let v1 = Collection::open(&fixture_copy(tmp.path())).unwrap();
+    assert_eq!(before, answers(&v1, &tmp.path().join("out-v1")), "the same collection as v1");
+    drop(v1);
+    assert_eq!(manifest(&dir), m0);
+
+    // The first writer builds the keys file and commits it: same generation, records and index.
+    let index_meta = std::fs::read(dir.join("index/meta.json")).unwrap();
+    let mut w = Store::open(&dir).unwrap().writer().unwrap();
+    let m = manifest(&dir);
+    assert_eq!(m["table"]["keys"], true, "{m}");
+    assert_eq!(m["generation"], m0["generation"]);
+    assert_eq!(m["records"], m0["records"]);
+    assert_eq!(std::fs::read(dir.join("index/meta.json")).unwrap(), index_meta);
+    assert_eq!(std::fs::metadata(dir.join("records/keys-0000.bin")).unwrap().len(), 4 * 72);
+    // Its lookups find every record by DocId and every blob by MD5, from the keys file.
+    for r in &before.records {
+        assert!(w.contains(r.corpus, &r.account, &r.doc_id).unwrap(), "{}", r.doc_id);
+        let bytes = w.store().bytes(r).unwrap().to_vec();
+        assert_eq!(w.put_blob(r.blob().md5, &bytes).unwrap(), (*r.blob(), false));
+    }
+    let other = Account::new("carol@example.com").unwrap();
+    assert!(!w.contains(Corpus::Mail, &other, &before.records[0].doc_id).unwrap());
+    drop(w);
+
+    // Readers and later writers open it as committed; no second conversion.
+    let c = Collection::open(&dir).unwrap();
+    assert_eq!(answers(&c, &tmp.path().join("out-after")), before);
+    drop(c);
+    let w = CollectionWriter::open(&dir, 1).unwrap();
+    assert_eq!(manifest(&dir), m);
+    let c = w.finish().unwrap();
+    assert_eq!(answers(&c, &tmp.path().join("out-writer")), before);
 }
 
 /// Every entry of a zip: name, last-modified time and bytes (read with the `zip` crate).

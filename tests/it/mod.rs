@@ -5,6 +5,7 @@ mod common; // shared helpers, the `cli!` macro
 mod adversarial; // issue 7: search, export and CLI holes, one test per case
 mod adversarial_ingest; // symlinks, FIFOs, odd names, deep MIME, mbox separators, dates (issue 7)
 mod adversarial_verify; // verify against damaged and hostile export folders: problems, never panics or hangs
+mod backup; // issue 13: governance backup and restore, read back by Python zipfile/csv; one restore at a time
 mod boundary; // each outside crate is used only in its owning module
 mod cli; // the ediscovery binary: exit codes, reports, stats
 mod corpora; // issue 11: chat, Drive and Voice ingest (JSONL, Takeout, folder), rejections by line, operators
@@ -16,6 +17,7 @@ mod extract; // issue 11: Drive file text against Python's zipfile/xml.etree and
 mod fixtures; // every bad-input case, LF and CRLF
 mod governance; // issue 12: matters, holds, HELD_DATA vs an independent predicate, audit chain vs Python
 mod migration; // format 1 and pre-parts format 2 collections: read as they are, exported as before, extended by writers
+mod org_export; // issue 13: org-wide export: report.html via html.parser and headless Chromium, zips, md5sum -c, rules, kill and resume
 mod parts; // records of every corpus with typed parts; blobs stored as streams
 mod props; // property tests: mbox framing round trip, query display round trip
 mod query_table; // the query language, case by case

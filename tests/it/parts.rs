@@ -234,3 +234,56 @@ fn a_record_whose_metadata_is_of_another_corpus_is_refused() {
     }
     assert_eq!(w.pending(), 0);
 }
+
+/// A blob that is not a record's main part (an attachment) is found again by a later writer
+/// (no second copy in the packs), and the distinct-blob count follows removals part by part: a
+/// blob leaves it only when no live record references it.
+#[test]
+fn other_parts_are_shared_across_writers_and_counted_until_their_last_record_goes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, mut w, template) = writer(tmp.path());
+    let base = w.store().stats();
+    let with = |w: &mut StoreWriter, main: &[u8], attachment: &[u8], key: &str| -> Record {
+        let (m, _) = w.put_blob(Md5::of(main), main).unwrap();
+        let (a, _) = w.put_blob(Md5::of(attachment), attachment).unwrap();
+        let mut parts = Parts::new(Part::new(PartKind::Message, m));
+        parts.push(Part::new(PartKind::Attachment, a));
+        let mut r = template.clone();
+        r.seq = w.next_seq();
+        r.doc_id = DocId::derive("mail", &r.account, key, &m.md5);
+        r.parts = parts;
+        w.push(&r).unwrap();
+        r
+    };
+    let first = with(&mut w, b"first message\n", b"the shared attachment\n", "first");
+    w.commit(|_| Ok(())).unwrap();
+    let s = w.store().stats();
+    assert_eq!((s.blobs, s.blob_bytes), (base.blobs + 2, base.blob_bytes + 14 + 22));
+    drop(w);
+
+    // A new writer finds the attachment's bytes without writing them again.
+    let mut w = Store::open(&dir).unwrap().writer().unwrap();
+    let len = pack_len(&dir);
+    let second = with(&mut w, b"second message\n", b"the shared attachment\n", "second");
+    assert_eq!(second.parts.iter().nth(1).unwrap().blob, first.parts.iter().nth(1).unwrap().blob);
+    w.commit(|_| Ok(())).unwrap();
+    assert_eq!(pack_len(&dir), len + 15, "only the new main part was written");
+    // A main blob is found from the key rows, with the CRC-32 recorded at ingest.
+    let again = w.put_blob(Md5::of(b"first message\n"), b"first message\n").unwrap();
+    assert_eq!(again, (*first.blob(), false));
+    assert!(again.0.crc32.is_some());
+    assert_eq!(w.store().stats().blobs, base.blobs + 3);
+
+    // Removing the first record drops its main blob from the count, not the shared one.
+    assert!(w.remove(first.seq).unwrap().is_some());
+    w.commit(|_| Ok(())).unwrap();
+    let s = w.store().stats();
+    assert_eq!((s.blobs, s.blob_bytes), (base.blobs + 2, base.blob_bytes + 15 + 22));
+    assert!(w.remove(second.seq).unwrap().is_some());
+    w.commit(|_| Ok(())).unwrap();
+    let s = w.store().stats();
+    assert_eq!((s.blobs, s.blob_bytes), (base.blobs, base.blob_bytes));
+    drop(w);
+    // What the manifest committed is what a reader sees.
+    assert_eq!(Store::open(&dir).unwrap().stats().blobs, base.blobs);
+}

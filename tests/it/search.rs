@@ -28,9 +28,12 @@ fn org() -> &'static Collection {
 const NOW: i64 = 1_700_000_000; // 2023-11-14T22:13:20Z
 
 fn ids(c: &Collection, scope: Scope, q: &str) -> BTreeSet<u64> {
-    let r = search_text(c, scope, q, NOW).unwrap_or_else(|e| panic!("{q}: {e}"));
+    let r = search_text(c, scope.clone(), q, NOW).unwrap_or_else(|e| panic!("{q}: {e}"));
     assert_eq!(r.counts.total as usize, r.hits.len());
     assert_eq!(r.counts.per_account.values().sum::<u64>(), r.counts.total);
+    // Counting (per account inside the index, no hit list) gives the search's counts.
+    let req = SearchRequest::new(scope, parse(q).unwrap(), NOW);
+    assert_eq!(c.count(&req).unwrap(), r.counts, "{q}");
     r.hits.iter().map(|h| h.seq).collect()
 }
 

@@ -86,6 +86,10 @@ pub struct ExportArgs {
     /// The account exporting (with --matter).
     #[arg(long = "as", value_name = "ACCOUNT", requires = "matter")]
     actor: Option<String>,
+    /// Also export items users deleted that a hold or retention rule still keeps (left out by
+    /// default; a HELD_DATA export always includes held ones).
+    #[arg(long)]
+    include_deleted: bool,
     /// The Vault query (quote it in the shell). It may start with `-` (`-has:attachment`);
     /// after `--` nothing is read as a flag.
     #[arg(default_value = "", allow_hyphen_values = true)]
@@ -135,8 +139,17 @@ pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
         )),
         _ => None,
     };
+    // Items users deleted that a hold or rule still keeps are left out unless asked for.
+    let deleted = if a.include_deleted {
+        None
+    } else {
+        Some(Arc::new(Governance::open(&a.collection)?.deleted_set(&coll)?))
+    };
     let Some((g, actor, id)) = in_matter else {
-        let plan = export::plan_search(&coll, &req, now, only.as_ref())?;
+        let mut sr = export::search_request(&req, now)?;
+        sr.deleted = deleted;
+        let result = coll.search(&sr)?;
+        let plan = export::plan(&coll, &req, &result, only.as_ref())?;
         if a.dry_run {
             output::json(o, &plan)?;
             return Ok(exit::code(exit::OK));
@@ -151,6 +164,7 @@ pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
     let plan_with = |held: Option<Arc<HeldSet>>| -> Result<ExportPlan, Box<dyn std::error::Error>> {
         let mut sr = export::search_request(&req, now)?;
         sr.held = held;
+        sr.deleted = deleted.clone();
         let result = coll.search(&sr)?;
         Ok(export::plan(&coll, &req, &result, only.as_ref())?)
     };

@@ -7,6 +7,8 @@
 
 mod actor;
 mod audit;
+mod backup;
+mod compact;
 mod delete;
 mod exit;
 mod export;
@@ -14,6 +16,7 @@ mod hold;
 mod ingest;
 mod matter;
 mod org;
+mod org_export;
 mod output;
 mod progress;
 mod query;
@@ -53,6 +56,9 @@ enum Command {
     /// Rebuild the search index from the stored records (when search or export says the index is
     /// out of step with the records).
     Reindex(reindex::ReindexArgs),
+    /// Drop removed records' bytes from the record table and give back the disk space of pack
+    /// bytes no live record references.
+    Compact(compact::CompactArgs),
     /// Records per corpus and account, bytes, distinct blobs.
     Stats(stats::StatsArgs),
     /// The organisation: accounts, org units, administrators.
@@ -69,6 +75,12 @@ enum Command {
     Retention(retention::RetentionArgs),
     /// The audit log: list entries, verify the hash chain.
     Audit(audit::AuditArgs),
+    /// Back up the governance state (one CSV per object type in a zip) and restore chosen
+    /// properties from a backup after a review.
+    Backup(backup::BackupArgs),
+    /// Export every account's data into one archive (a folder per account, zips per product,
+    /// report.html at the root), as Google Workspace's Data Export; `prune` removes expired ones.
+    OrgExport(org_export::OrgExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +100,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export::run(&mut o, a),
         Command::Verify(a) => verify::run(&mut o, a),
         Command::Reindex(a) => reindex::run(&mut o, a),
+        Command::Compact(a) => compact::run(&mut o, a),
         Command::Stats(a) => stats::run(&mut o, a),
         Command::Org(a) => org::run(&mut o, a),
         Command::Matter(a) => matter::run(&mut o, a),
@@ -96,6 +109,8 @@ fn main() -> ExitCode {
         Command::Delete(a) => delete::run(&mut o, a),
         Command::Retention(a) => retention::run(&mut o, a),
         Command::Audit(a) => audit::run(&mut o, a),
+        Command::Backup(a) => backup::run(&mut o, a),
+        Command::OrgExport(a) => org_export::run(&mut o, a),
     };
     let result = result.and_then(|code| {
         o.flush()?;

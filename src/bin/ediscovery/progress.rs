@@ -91,3 +91,45 @@ impl ediscovery::export::ExportProgress for ExportBar {
         }
     }
 }
+
+/// Organisation export progress on a terminal: accounts done of planned, the last one named.
+pub struct OrgBar {
+    bar: Option<ProgressBar>,
+}
+
+impl OrgBar {
+    /// Nothing drawn until the accounts are known.
+    pub fn new() -> OrgBar {
+        OrgBar {
+            bar: std::io::stderr().is_terminal().then(|| {
+                let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+                b.set_style(
+                    ProgressStyle::with_template("{bar:30} {pos}/{len} accounts {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                b
+            }),
+        }
+    }
+
+    /// Clear the bar before the summary is printed.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl ediscovery::export::org::OrgExportProgress for OrgBar {
+    fn planned(&self, accounts: usize, _resumed: usize) {
+        if let Some(b) = &self.bar {
+            b.set_length(accounts as u64);
+        }
+    }
+    fn account_done(&self, a: &ediscovery::export::org::report::AccountReport, resumed: bool) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            b.set_message(format!("{}{}", a.id, if resumed { " (kept)" } else { "" }));
+        }
+    }
+}

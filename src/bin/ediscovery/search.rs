@@ -45,6 +45,10 @@ pub struct SearchArgs {
     /// The account searching (with --matter).
     #[arg(long = "as", value_name = "ACCOUNT", requires = "matter")]
     actor: Option<String>,
+    /// Also find items users deleted that a hold or retention rule still keeps (left out by
+    /// default, as their users no longer see them; a HELD_DATA search always finds held ones).
+    #[arg(long)]
+    include_deleted: bool,
     /// The Vault query (quote it in the shell). Empty: everything in scope. It may start with
     /// `-` (`-has:attachment`); after `--` nothing is read as a flag.
     #[arg(default_value = "", allow_hyphen_values = true)]
@@ -67,6 +71,11 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
     let now = a.now.unwrap_or_else(time::now);
     let mut req = ediscovery::SearchRequest::new(scope.clone(), query.clone(), now);
     req.options = a.scope.options(scope.corpus)?;
+    // Items users deleted that a hold or rule still keeps are left out unless asked for.
+    if !a.include_deleted {
+        req.deleted =
+            Some(std::sync::Arc::new(Governance::open(&a.collection)?.deleted_set(&coll)?));
+    }
     let r = match (&a.matter, &a.actor) {
         (Some(m), Some(who)) => {
             let actor = Account::new(who).map_err(|e| format!("--as {who}: {e}"))?;

@@ -15,7 +15,7 @@ Exit codes:
   4  unsound: the export does not match its checksums, metadata or summary (each problem is
      printed)")]
 pub struct VerifyArgs {
-    /// The export folder.
+    /// The export folder, or an organisation archive folder (OUT/<export-id>).
     dir: PathBuf,
     /// Print JSON (the library's verify report: "name", "files", "messages", "problems", …).
     #[arg(long)]
@@ -23,7 +23,12 @@ pub struct VerifyArgs {
 }
 
 pub fn run(o: &mut dyn Write, a: VerifyArgs) -> CliResult {
-    let r = ediscovery::verify::verify(&a.dir)?;
+    // An organisation archive (report.json and checksums.md5 at its root) is verified whole.
+    let r = if ediscovery::verify::is_org_archive(&a.dir) {
+        ediscovery::verify::verify_org(&a.dir, &ediscovery::Limits::default())?
+    } else {
+        ediscovery::verify::verify(&a.dir)?
+    };
     if a.json {
         output::json(o, &r)?;
     } else {

@@ -96,7 +96,13 @@ fn check(t: &RecordTable, model: &Model) {
             t.account_of(seq).unwrap().map(|(c, a)| (c, a.clone())),
             want.as_ref().map(|r| (r.corpus, r.account.clone()))
         );
+        assert_eq!(
+            t.key(seq).unwrap().map(|(c, a, k)| (c, a.clone(), k)),
+            want.as_ref().map(|r| (r.corpus, r.account.clone(), Key::of(r))),
+            "key of seq {seq}"
+        );
     }
+    assert_eq!(t.key(model.0.len() as u64).unwrap(), None);
     assert_eq!(t.get(model.0.len() as u64).unwrap(), None);
     assert_eq!(t.get(u64::MAX).unwrap(), None);
     let got: Vec<_> = t.accounts().map(|(c, a, s)| (c, a.clone(), s.clone())).collect();
@@ -191,6 +197,7 @@ fn round_trip_over_several_commits_and_reopens() {
         [
             "accounts-0000.bin",
             "data-0000.bin",
+            "keys-0000.bin",
             "rows-0000.bin",
             "summaries-00000003.bin",
             "tombstones-0000.bin"
@@ -498,6 +505,7 @@ fn exercise(dir: &Path, m: &TableManifest, calls: &Cell<u64>) {
         for seq in 0..t.rows() + 1 {
             let _ = t.get(seq);
             let _ = t.account_of(seq);
+            let _ = t.key(seq);
         }
         let accounts: Vec<(Corpus, Account)> =
             t.accounts().map(|(c, a, _)| (c, a.clone())).collect();
@@ -649,6 +657,7 @@ fn lying_manifests_give_errors_never_panics() {
                 for seq in 0..t.rows() + 1 {
                     let _ = t.get(seq);
                     let _ = t.account_of(seq);
+                    let _ = t.key(seq);
                 }
                 for (c, a, _) in t.accounts() {
                     if let Ok(it) = t.seqs_of(c, a) {
@@ -662,6 +671,80 @@ fn lying_manifests_give_errors_never_panics() {
     for epoch in [1, u32::MAX] {
         assert!(RecordTable::open(dir, &TableManifest { epoch, ..m.clone() }).is_err());
     }
+    // A manifest denying the keys file: keys are decoded from the records instead.
+    check(&RecordTable::open(dir, &TableManifest { keys: false, ..m.clone() }).unwrap(), &model);
     assert!(opened.get() > 0);
     check(&RecordTable::open(dir, &m).unwrap(), &model);
+}
+
+/// A table committed before the keys file existed (its manifest has no `keys`): readers decode
+/// records for keys; the first writer builds the file once, from the records, removed rows left
+/// unwritten, and commits it like any change; a crash before that commit builds it again.
+#[test]
+fn a_table_without_keys_is_read_and_given_them_by_the_first_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut model = Model::default();
+    let mut w = RecordTableWriter::open(dir, None).unwrap();
+    append(&mut w, &mut model, 0, 9);
+    commit(&mut w);
+    append(&mut w, &mut model, 9, 14);
+    remove(&mut w, &mut model, 3);
+    let m = commit(&mut w);
+    drop(w);
+    // What the version before the keys file wrote: no file, no field.
+    fs::remove_file(epoch_path(dir, Kind::Keys, 0)).unwrap();
+    let mut json: serde_json::Value = serde_json::to_value(&m).unwrap();
+    json.as_object_mut().unwrap().remove("keys");
+    let old: TableManifest = serde_json::from_value(json).unwrap();
+    assert!(!old.keys);
+    let t = RecordTable::open(dir, &old).unwrap();
+    assert!(!t.has_keys());
+    check(&t, &model);
+    drop(t);
+
+    // A writer builds the file; not committed, the next writer builds it again.
+    let w = RecordTableWriter::open(dir, Some(&old)).unwrap();
+    assert!(w.converted());
+    drop(w);
+    let mut w = RecordTableWriter::open(dir, Some(&old)).unwrap();
+    assert!(w.converted());
+    let m2 = commit(&mut w);
+    assert!(!w.converted());
+    assert!(m2.keys);
+    assert_eq!((m2.rows, m2.live, m2.data_len), (m.rows, m.live, m.data_len));
+    let t = RecordTable::open(dir, &m2).unwrap();
+    assert!(t.has_keys());
+    check(&t, &model);
+    assert_eq!(fs::read(epoch_path(dir, Kind::Keys, 0)).unwrap()[3 * 72..4 * 72], [0u8; 72]);
+    drop(t);
+    // And keeps it up from then on.
+    append(&mut w, &mut model, 14, 17);
+    let m3 = commit(&mut w);
+    drop(w);
+    check(&RecordTable::open(dir, &m3).unwrap(), &model);
+    let w = RecordTableWriter::open(dir, Some(&m3)).unwrap();
+    assert!(!w.converted());
+}
+
+/// A live row whose key row was never written (zeroed) is damage, named by file and row.
+#[test]
+fn an_unwritten_key_row_is_corrupt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut model = Model::default();
+    let mut w = RecordTableWriter::open(dir, None).unwrap();
+    append(&mut w, &mut model, 0, 4);
+    let m = commit(&mut w);
+    drop(w);
+    let keys = epoch_path(dir, Kind::Keys, 0);
+    let mut b = fs::read(&keys).unwrap();
+    b[2 * 72..3 * 72].fill(0);
+    fs::write(&keys, &b).unwrap();
+    let t = RecordTable::open(dir, &m).unwrap();
+    match t.key(2) {
+        Err(TableError::Corrupt { path, at: At::Row(2), .. }) => assert_eq!(path, keys),
+        other => panic!("{other:?}"),
+    }
+    assert!(t.key(1).unwrap().is_some());
 }
