@@ -13,7 +13,11 @@
 //! index segments that hold deleted documents, so their words leave the files too.
 
 use crate::index::{Index, IndexText};
-use crate::ingest::{self, IngestReport, Item, Prepared, RecordDefect, Source};
+use crate::ingest::record::Content;
+use crate::ingest::{
+    self, IngestError, IngestReport, Item, Prepared, PreparedRecord, Raw, Ready, RecordDefect,
+    Rejection, Source,
+};
 use crate::model::{Account, Corpus, Defect, DocId, OrgUnit, Part, PartKind, Parts, Record};
 use crate::store::{CommitStep, CommitSteps, Compaction, Stats, Store, StoreWriter};
 use crate::{Error, Result};
@@ -29,7 +33,8 @@ const MAX_SEGMENTS: usize = 24;
 pub struct IngestOptions {
     /// The custodian (for groups, the group address).
     pub account: Account,
-    /// Mail or groups.
+    /// The corpus: mail or groups for mail sources; chat, drive or voice, which must be the
+    /// source's own ([`Source::corpus`]).
     pub corpus: Corpus,
     /// The account's org unit.
     pub org_unit: OrgUnit,
@@ -220,6 +225,7 @@ pub struct CollectionWriter {
     index: Index,
     writer: crate::index::Writer,
     workers: ingest::Workers,
+    threads: usize,
 }
 
 impl CollectionWriter {
@@ -231,7 +237,12 @@ impl CollectionWriter {
     /// stored bytes.
     pub fn open(dir: &Path, threads: usize) -> Result<CollectionWriter> {
         let store = Store::create(dir)?.writer()?;
-        let index = Index::open_or_create(&dir.join("index"))?;
+        // An index of the previous schema is kept (see `Index::has_field`); one of a schema
+        // this version does not know is derived data, replaced and rebuilt by `reconcile`.
+        let index = match Index::open_or_create(&dir.join("index")) {
+            Err(e) if e.is_foreign_schema() => Index::open_or_replace(&dir.join("index"))?,
+            r => r?,
+        };
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -239,7 +250,7 @@ impl CollectionWriter {
         };
         let workers = ingest::Workers::new(threads).map_err(Error::ThreadPool)?;
         let writer = index.writer(threads)?;
-        let mut w = CollectionWriter { store, index, writer, workers };
+        let mut w = CollectionWriter { store, index, writer, workers, threads };
         w.reconcile()?;
         Ok(w)
     }
@@ -271,17 +282,41 @@ impl CollectionWriter {
         }
     }
 
-    /// Re-index every record from its stored bytes.
+    /// Re-index every record from its stored bytes. An index of an older version (without the
+    /// chat, Drive and Voice fields) is replaced by an empty one of this version first.
     pub fn rebuild_index(&mut self) -> Result<()> {
+        if self.index.is_older() {
+            self.replace_index()?;
+        }
         self.writer.delete_all()?;
         let store = self.store.store();
+        let limits = crate::Limits::default();
         for rec in store.iter() {
             let rec = rec?;
-            let bytes = store.bytes(&rec)?;
-            let parsed = ingest::mime::parse(bytes);
-            self.writer.add(&rec, &IndexText { body: &parsed.body })?;
+            // Chat, Drive and Voice text comes from their parts and metadata, as ingest read it.
+            let body = match ingest::record::record_text(
+                &rec,
+                &|p| store.part_bytes(&rec, p).ok(),
+                &limits,
+            ) {
+                Some(text) => text,
+                None => ingest::mime::parse(store.bytes(&rec)?).body,
+            };
+            self.writer.add(&rec, &IndexText { body: &body })?;
         }
         self.writer.commit(store.generation())?;
+        Ok(())
+    }
+
+    /// Close the index on disk and open an empty one of this version in its place (the caller
+    /// rebuilds it). An in-memory index stands in while the old one is closed.
+    fn replace_index(&mut self) -> Result<()> {
+        let stand_in = Index::in_memory()?;
+        let stand_in_writer = stand_in.writer(1)?;
+        std::mem::replace(&mut self.writer, stand_in_writer).finish()?;
+        drop(std::mem::replace(&mut self.index, stand_in));
+        self.index = Index::open_or_replace(&self.store.store().dir().join("index"))?;
+        self.writer = self.index.writer(self.threads)?;
         Ok(())
     }
 
@@ -328,7 +363,24 @@ impl CollectionWriter {
                 seen_ids.entry(id).or_insert(r.doc_id);
             }
         }
-        let items = source.items()?;
+        let fits = match source.corpus() {
+            Some(c) => c == opts.corpus,
+            None => matches!(opts.corpus, Corpus::Mail | Corpus::Groups),
+        };
+        if !fits {
+            return Err(IngestError::WrongCorpus {
+                source_kind: source_kind_name(source),
+                holds: source.corpus().unwrap_or(Corpus::Mail),
+                corpus: opts.corpus,
+            }
+            .into());
+        }
+        // An index of an older version is kept while only mail is added (it has every mail
+        // field); the other corpora need this version's fields, so it is rebuilt first.
+        if source.corpus().is_some() && self.index.is_older() {
+            self.rebuild_index()?;
+        }
+        let items = source.items_for(opts.account.as_str(), &opts.limits)?;
         // A reader thread splits and parses batches while this thread stores and indexes the
         // previous one; the channel holds at most two batches, so memory stays bounded.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
@@ -344,7 +396,11 @@ impl CollectionWriter {
                 progress.advanced(batch.prepared.len() as u64, batch.bytes);
                 for p in batch.prepared {
                     report.seen += 1;
-                    self.add(p, opts, &mut seen_ids, &mut report)?;
+                    match p {
+                        Ready::Message(p) => self.add(p, opts, &mut seen_ids, &mut report)?,
+                        Ready::Record(r) => self.add_record(*r, opts, &mut report)?,
+                        Ready::Rejected(r) => report.rejected.push(r),
+                    }
                     if self.store.pending() >= opts.commit_every as u64 {
                         self.commit(progress)?;
                     }
@@ -399,6 +455,109 @@ impl CollectionWriter {
             meta,
             defects,
         };
+        self.writer.add(&rec, &IndexText { body: &body })?;
+        self.store.push(&rec)?;
+        Ok(())
+    }
+
+    /// Store a chat, Drive or Voice record: each part as a blob (content files streamed with
+    /// `put_stream`, so memory does not follow their size), then the record and its index
+    /// document. A content file that changed since it was hashed, or can no longer be read, is a
+    /// rejection; the bytes already copied stay unreferenced in the pack.
+    fn add_record(
+        &mut self,
+        p: PreparedRecord,
+        opts: &IngestOptions,
+        report: &mut IngestReport,
+    ) -> Result<()> {
+        let md5 = p.main_md5();
+        let PreparedRecord { raw, digests, body } = p;
+        let reject = |report: &mut IngestReport, reason: String| {
+            report.rejected.push(Rejection { position: raw.position.clone(), reason });
+            Ok(())
+        };
+        if let Some(claim) = &raw.account_claim
+            && !claim.trim().eq_ignore_ascii_case(opts.account.as_str())
+        {
+            let reason =
+                format!("account {claim:?} is not the account being ingested ({})", opts.account);
+            return reject(report, reason);
+        }
+        let doc_id = DocId::derive(opts.corpus.as_str(), &opts.account, &raw.source.key, &md5);
+        if self.store.contains(opts.corpus, &opts.account, &doc_id)? {
+            report.already_present += 1;
+            return Ok(());
+        }
+        let mut stored: Vec<Part> = Vec::with_capacity(raw.parts.len());
+        let mut new_blobs = 0u64;
+        for (part, (md5, _)) in raw.parts.iter().zip(&digests) {
+            let (blob, new) = match &part.content {
+                Content::Inline(b) => self.store.put_blob(*md5, b)?,
+                Content::File(path) => {
+                    let file = match crate::fs_safe::open_regular(path) {
+                        Ok((f, _)) => f,
+                        Err(e) => {
+                            let why = match e {
+                                crate::fs_safe::NotRegular::Kind(k) => format!("it is {k}"),
+                                crate::fs_safe::NotRegular::Io(e) => e.to_string(),
+                            };
+                            let reason =
+                                format!("content file {} cannot be read: {why}", path.display());
+                            return reject(report, reason);
+                        }
+                    };
+                    let what = path.display().to_string();
+                    match self.store.put_stream(&what, std::io::BufReader::new(file)) {
+                        Ok((blob, _)) if blob.md5 != *md5 => {
+                            let reason =
+                                format!("content file {what} changed while it was being ingested");
+                            return reject(report, reason);
+                        }
+                        Ok(x) => x,
+                        Err(crate::store::StoreError::Source { what, source }) => {
+                            return reject(report, format!("content file {what}: {source}"));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            };
+            new_blobs += u64::from(new);
+            stored.push(Part {
+                kind: part.kind,
+                name: part.name.clone(),
+                content_type: part.content_type.clone(),
+                blob,
+            });
+        }
+        let mut it = stored.into_iter();
+        let Some(main) = it.next() else {
+            return reject(report, "no content: a record needs at least one part".to_owned());
+        };
+        let mut parts = Parts::new(main);
+        for p in it {
+            parts.push(p);
+        }
+        let rec = Record {
+            doc_id,
+            seq: self.store.next_seq(),
+            corpus: opts.corpus,
+            account: opts.account.clone(),
+            org_unit: opts.org_unit.clone(),
+            source: raw.source.clone(),
+            parts,
+            meta: raw.meta.clone(),
+            defects: raw.defects.clone(),
+        };
+        report.new_blobs += new_blobs;
+        report.bytes += rec.stored_bytes();
+        report.ingested += 1;
+        for d in &rec.defects {
+            report.defects.push(RecordDefect {
+                doc_id,
+                position: raw.position.clone(),
+                defect: d.clone(),
+            });
+        }
         self.writer.add(&rec, &IndexText { body: &body })?;
         self.store.push(&rec)?;
         Ok(())
@@ -557,9 +716,25 @@ impl CollectionWriter {
     }
 }
 
+/// How a source is named in a wrong-corpus error.
+fn source_kind_name(source: &Source) -> &'static str {
+    match source {
+        Source::Mbox(_) => "an mbox",
+        Source::Takeout(_) => "a Takeout mbox",
+        Source::Maildir(_) => "a Maildir",
+        Source::Eml(_) => "an .eml folder",
+        Source::ChatJsonl { .. } => "a chat JSONL file",
+        Source::DriveJsonl { .. } => "a Drive JSONL file",
+        Source::VoiceJsonl { .. } => "a Voice JSONL file",
+        Source::TakeoutChat(_) => "a Takeout Chat export",
+        Source::TakeoutVoice(_) => "a Takeout Voice export",
+        Source::DriveFolder(_) => "a Drive folder",
+    }
+}
+
 /// One batch from the reader thread, in source order.
 struct Batch {
-    prepared: Vec<Prepared>,
+    prepared: Vec<Ready>,
     rejected: Vec<ingest::Rejection>,
     notices: Vec<ingest::Notice>,
     bytes: u64,
@@ -581,7 +756,20 @@ fn read_batches(
             match item {
                 Item::Message(m) => {
                     bytes += m.bytes.len();
-                    raw.push(m);
+                    raw.push(Raw::Message(m));
+                }
+                Item::Record(r) => {
+                    // What the record will hold in memory once prepared: its inline bytes and
+                    // at most the text cap of each content file.
+                    bytes += r
+                        .parts
+                        .iter()
+                        .map(|p| match &p.content {
+                            Content::Inline(b) => b.len(),
+                            Content::File(_) => limits.extract_text_bytes,
+                        })
+                        .sum::<usize>();
+                    raw.push(Raw::Record(r));
                 }
                 Item::Rejected(r) => rejected.push(r),
                 Item::Notice(n) => notices.push(n),
@@ -594,7 +782,7 @@ fn read_batches(
         if done {
             return;
         }
-        let prepared = workers.prepare_batch(raw, limits);
+        let prepared = workers.prepare_items(raw, limits);
         // The receiver is gone only when storing failed; its error is reported there.
         if tx.send(Batch { prepared, rejected, notices, bytes: bytes as u64 }).is_err() {
             return;

@@ -3,7 +3,7 @@
 
 use crate::index::compile::{self, CompileError};
 use crate::model::{Account, DocId, Record};
-use crate::query::{DataScope, Method, Query, Scope};
+use crate::query::{CorpusOptions, DataScope, Method, Query, Scope};
 use crate::{Collection, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -17,6 +17,8 @@ pub struct SearchRequest {
     pub scope: Scope,
     /// What to look for.
     pub query: Query,
+    /// Corpus-specific options (shared drives, rooms, Voice data); the defaults include all.
+    pub options: CorpusOptions,
     /// "Now" for `older_than:`/`newer_than:`, UTC seconds (injectable for tests and replays).
     pub now: i64,
     /// What holds keep in the searched collection: required when the scope's data scope is
@@ -32,7 +34,14 @@ pub struct SearchRequest {
 impl SearchRequest {
     /// A search of all data (no held set, nothing left out).
     pub fn new(scope: Scope, query: Query, now: i64) -> SearchRequest {
-        SearchRequest { scope, query, now, held: None, deleted: None }
+        SearchRequest {
+            scope,
+            query,
+            now,
+            options: CorpusOptions::default(),
+            held: None,
+            deleted: None,
+        }
     }
 }
 
@@ -309,8 +318,9 @@ impl Collection {
 
     /// The seqs of the committed records matching `req`, ascending.
     fn matching(&self, req: &SearchRequest) -> Result<(Vec<u64>, compile::Compiled)> {
-        let compiled = compile::compile(self.index(), &req.query, &req.scope, req.now)
-            .map_err(crate::Error::Search)?;
+        let compiled =
+            compile::compile_with(self.index(), &req.query, &req.scope, &req.options, req.now)
+                .map_err(crate::Error::Search)?;
         // Seqs run to the rows, removed ones included (`len` counts only records); hits of
         // removed records are left out where each is resolved through the record table.
         let limit = self.store().rows();

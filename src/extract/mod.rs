@@ -228,6 +228,61 @@ pub fn extract(bytes: &[u8], name: &str, mime: Option<&str>, limits: &Limits) ->
     }
 }
 
+/// How many bytes of a file of `size` bytes [`extract_prefix`] needs, judged from its first
+/// bytes `head` (8 KiB or the whole file): a text file's first `4 × extract_text_bytes` (enough
+/// for the text cap in any encoding), an HTML file's first `extract_part_bytes + 1`, a PDF,
+/// office or OLE2 file whole when it is within `extract_file_bytes` and nothing more otherwise
+/// (it will not be opened), and nothing past `head` for content that is not searched. So a
+/// caller streaming a file (ingest hashes it as it reads) keeps at most this much of it.
+pub fn prefix_needed(
+    head: &[u8],
+    size: u64,
+    name: &str,
+    mime: Option<&str>,
+    limits: &Limits,
+) -> u64 {
+    let whole_if_small = if size > limits.extract_file_bytes { head.len() as u64 } else { size };
+    let want = match detect::sniff(head, name, mime) {
+        Sniffed::Text => (limits.extract_text_bytes as u64).saturating_mul(4).saturating_add(4),
+        Sniffed::Html => limits.extract_part_bytes.saturating_add(1),
+        Sniffed::Pdf | Sniffed::Zip | Sniffed::EncryptedOffice => whole_if_small,
+        Sniffed::Unsupported(_) if head.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") => {
+            whole_if_small
+        }
+        Sniffed::Unsupported(_) => head.len() as u64,
+    };
+    want.max(head.len() as u64).min(size.max(head.len() as u64))
+}
+
+/// [`extract`] of the first bytes of a file of `size` bytes (`prefix` as [`prefix_needed`]
+/// asked for, or the whole file): the same result as over the whole file, without holding it.
+/// A PDF or office file larger than [`Limits::extract_file_bytes`] is said to be too large with
+/// its real size; a text file cut short is marked truncated at the text cap.
+pub fn extract_prefix(
+    prefix: &[u8],
+    size: u64,
+    name: &str,
+    mime: Option<&str>,
+    limits: &Limits,
+) -> Extracted {
+    let cut = (prefix.len() as u64) < size;
+    let sniffed = detect::sniff(prefix, name, mime);
+    if cut && size > limits.extract_file_bytes && matches!(sniffed, Sniffed::Pdf | Sniffed::Zip) {
+        let kind = match sniffed {
+            Sniffed::Pdf => FileKind::Pdf,
+            _ => detect::hinted(name, mime).unwrap_or(FileKind::Unsupported(Unsupported::Archive)),
+        };
+        let mut out = Extracted::new(kind);
+        out.problem = Some(ExtractError::FileTooLarge { size, limit: limits.extract_file_bytes });
+        return out;
+    }
+    let mut out = extract(prefix, name, mime, limits);
+    if cut && out.truncated.is_none() && out.problem.is_none() && out.kind == FileKind::Text {
+        out.truncated = Some(Truncation::TextBytes { limit: limits.extract_text_bytes as u64 });
+    }
+    out
+}
+
 /// A zip: an OOXML or ODF file by its parts, any other zip an archive.
 fn extract_zip(bytes: &[u8], name: &str, mime: Option<&str>, limits: &Limits) -> Extracted {
     let mut zip: parts::Zip<'_> = match crate::format::zip::ZipIn::new(std::io::Cursor::new(bytes))

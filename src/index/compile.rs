@@ -8,7 +8,8 @@ use super::{Index, IndexError};
 use crate::model::Corpus;
 use crate::model::time;
 use crate::query::{
-    DateValue, Location, Method, Query, Scope, ScopeError, State, Term, Text, TextField, Unit,
+    CorpusOptions, DateValue, Location, Method, Query, Scope, ScopeError, State, Term, Text,
+    TextField, Unit, VoiceData,
 };
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -92,6 +93,19 @@ pub fn compile(
     scope: &Scope,
     now: i64,
 ) -> Result<Compiled, CompileError> {
+    compile_with(index, q, scope, &CorpusOptions::default(), now)
+}
+
+/// [`compile`] with corpus options (shared drives, rooms, Voice covered data), ANDed in with
+/// the scope.
+pub fn compile_with(
+    index: &Index,
+    q: &Query,
+    scope: &Scope,
+    options: &CorpusOptions,
+    now: i64,
+) -> Result<Compiled, CompileError> {
+    options.check(scope.corpus)?;
     let bounds = scope.bounds()?;
     let zone = scope.zone()?;
     let mut c = Compiler {
@@ -103,7 +117,7 @@ pub fn compile(
         warnings: Vec::new(),
     };
     let user = c.lower(q)?;
-    let filter = c.scope_filter(scope, bounds);
+    let filter = c.scope_filter(scope, options, bounds);
     if bounds.0.is_some() || bounds.1.is_some() {
         c.warnings.push("records without any date fall outside every date range".to_owned());
     }
@@ -212,7 +226,9 @@ impl Compiler<'_> {
                 (Location::Inbox, true) => Ok(self.label("^INBOX")),
                 (Location::Spam, true) => Ok(self.label("^SPAM")),
                 (Location::Chats, true) => Ok(self.label("^CHAT")),
-                (Location::Trash, _) if self.corpus != Corpus::Voice => Ok(self.label("^TRASH")),
+                (Location::Trash, _) if self.mail_like() || self.corpus == Corpus::Drive => {
+                    Ok(self.label("^TRASH"))
+                }
                 _ => Err(self.invalid(t)),
             },
             Term::Is(s) if self.mail_like() => Ok(match s {
@@ -284,16 +300,20 @@ impl Compiler<'_> {
                 vec![],
             ),
             (TextField::From, Corpus::Drive) => (vec![], vec![f.owner]),
+            (TextField::From, Corpus::Voice) => (vec![], vec![f.from_addr]),
             (TextField::From, _) => (vec![f.from], vec![f.from_addr]),
             (TextField::To, Corpus::Drive) => (vec![], vec![f.shared_with]),
-            (TextField::To, _) if mail || self.corpus == Corpus::Voice => {
+            (TextField::To, Corpus::Voice) => (vec![], vec![f.to_addr]),
+            (TextField::To, _) if mail => {
                 (vec![f.to, f.cc, f.bcc], vec![f.to_addr, f.cc_addr, f.bcc_addr])
             }
             (TextField::Cc, _) if mail => (vec![f.cc], vec![f.cc_addr]),
             (TextField::Bcc, _) if mail => (vec![f.bcc], vec![f.bcc_addr]),
             (TextField::Subject, _) if mail => (vec![f.subject], vec![]),
             (TextField::Label, _) if mail => (vec![], vec![f.label]),
-            (TextField::Filename, _) if mail => (vec![f.filename], vec![]),
+            (TextField::Filename, _) if mail || self.corpus == Corpus::Chat => {
+                (vec![f.filename], vec![])
+            }
             (TextField::Rfc822MsgId, Corpus::Mail | Corpus::Groups | Corpus::Chat) => {
                 (vec![], vec![f.message_id])
             }
@@ -301,20 +321,28 @@ impl Compiler<'_> {
             (TextField::DeliveredTo, _) if mail => (vec![], vec![f.delivered_to]),
             (TextField::Title, Corpus::Drive) => (vec![f.title], vec![]),
             (TextField::Owner, Corpus::Drive) => (vec![], vec![f.owner]),
-            (TextField::Type, Corpus::Drive) => (vec![], vec![f.doc_type]),
+            (TextField::Creator, Corpus::Drive) => (vec![], vec![f.creator]),
+            (TextField::Type, Corpus::Drive | Corpus::Voice) => (vec![], vec![f.doc_type]),
             (TextField::SharedWith, Corpus::Drive) => (vec![], vec![f.shared_with]),
-            (TextField::Participant, Corpus::Chat | Corpus::Voice) => {
-                (vec![f.participants], vec![])
-            }
-            (TextField::Phone, Corpus::Voice) => (vec![], vec![f.phone]),
+            (TextField::Participant, Corpus::Chat) => (vec![f.participants], vec![]),
+            (TextField::Participant | TextField::Phone, Corpus::Voice) => (vec![], vec![f.phone]),
             _ => return Err(self.invalid(t)),
         })
     }
 
     /// How a typed value is normalised for an exact field.
-    fn raw_value(field: TextField, v: &str) -> String {
+    fn raw_value(&self, field: TextField, v: &str) -> String {
         let v = v.trim();
+        let phone = matches!(
+            field,
+            TextField::From | TextField::To | TextField::Participant | TextField::Phone
+        );
+        if self.corpus == Corpus::Voice && phone {
+            return crate::model::e164(v).unwrap_or_else(|| v.to_lowercase());
+        }
         match field {
+            TextField::Title => schema::exact_title(v),
+            TextField::Type => v.to_lowercase().replace(['-', ' '], "_"),
             TextField::Label => schema::label_term(v),
             TextField::Rfc822MsgId => {
                 v.trim_start_matches('<').trim_end_matches('>').to_lowercase()
@@ -332,7 +360,20 @@ impl Compiler<'_> {
         field: TextField,
         v: &Text,
     ) -> Result<Box<dyn TQuery>, CompileError> {
-        let (word_fields, raw_fields) = self.text_fields(t, field)?;
+        let (mut word_fields, mut raw_fields) = self.text_fields(t, field)?;
+        // `title:"exact title"` is the whole title; `title:word` a word of it.
+        if field == TextField::Title
+            && let Text::Phrase(_) = v
+        {
+            (word_fields, raw_fields) = (vec![], vec![self.f.title_exact]);
+        }
+        // An index of an older version lacks the newer fields: nothing in it has them.
+        let had = !word_fields.is_empty() || !raw_fields.is_empty();
+        word_fields.retain(|&f| self.index.has_field(f));
+        raw_fields.retain(|&f| self.index.has_field(f));
+        if had && word_fields.is_empty() && raw_fields.is_empty() {
+            return Ok(Box::new(EmptyQuery));
+        }
         // Every value becomes a non-empty set of index terms or an error: a term that silently
         // matched everything (or nothing) would change what a search returns without a word.
         let words = |text: &str| -> Result<Vec<String>, CompileError> {
@@ -355,7 +396,7 @@ impl Compiler<'_> {
         match v {
             Text::Word(w) | Text::Phrase(w) => {
                 let tokens = words(w)?;
-                let raw = Self::raw_value(field, w);
+                let raw = self.raw_value(field, w);
                 for &rf in &raw_fields {
                     qs.push(term_q(rf, &raw));
                 }
@@ -373,7 +414,7 @@ impl Compiler<'_> {
                 let mut per_field: Vec<(Field, Vec<String>, Vec<String>)> = Vec::new();
                 for &rf in &raw_fields {
                     let words =
-                        self.index.expand(rf, &Self::raw_value(field, p), WILDCARD_LIMIT + 1)?;
+                        self.index.expand(rf, &self.raw_value(field, p), WILDCARD_LIMIT + 1)?;
                     expansions.extend(words.iter().cloned());
                     per_field.push((rf, Vec::new(), words));
                 }
@@ -409,7 +450,17 @@ impl Compiler<'_> {
         Ok(any(qs))
     }
 
-    fn scope_filter(&self, scope: &Scope, bounds: (Option<i64>, Option<i64>)) -> Box<dyn TQuery> {
+    /// A term on `field`, or nothing when the index (of an older version) lacks the field.
+    fn known_term(&self, field: Field, v: &str) -> Box<dyn TQuery> {
+        if self.index.has_field(field) { term_q(field, v) } else { Box::new(EmptyQuery) }
+    }
+
+    fn scope_filter(
+        &self,
+        scope: &Scope,
+        options: &CorpusOptions,
+        bounds: (Option<i64>, Option<i64>),
+    ) -> Box<dyn TQuery> {
         let f = self.f;
         let mut must: Vec<(Occur, Box<dyn TQuery>)> =
             vec![(Occur::Must, term_q(f.corpus, scope.corpus.as_str()))];
@@ -428,6 +479,31 @@ impl Compiler<'_> {
         }
         if scope.exclude_drafts && self.mail_like() {
             must.push((Occur::MustNot, u64_at_least(f.draft, 1)));
+        }
+        match self.corpus {
+            Corpus::Drive if !options.include_shared_drives => {
+                must.push((Occur::MustNot, self.known_term(f.flags, "shared_drive")));
+            }
+            Corpus::Chat => {
+                if !options.include_rooms {
+                    must.push((Occur::MustNot, self.known_term(f.flags, "room")));
+                }
+                if !options.rooms.is_empty() {
+                    let rooms = options.rooms.iter().map(|r| self.known_term(f.room, r)).collect();
+                    must.push((Occur::Must, any(rooms)));
+                }
+            }
+            Corpus::Voice if options.voice_covered().len() < VoiceData::ALL.len() => {
+                let covered = options.voice_covered();
+                let flag = |d: &VoiceData| match d {
+                    VoiceData::Texts => "texts",
+                    VoiceData::Voicemails => "voicemails",
+                    VoiceData::CallLogs => "call_logs",
+                };
+                let terms = covered.iter().map(|d| self.known_term(f.flags, flag(d))).collect();
+                must.push((Occur::Must, any(terms)));
+            }
+            _ => {}
         }
         Box::new(BooleanQuery::new(must))
     }

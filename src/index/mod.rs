@@ -14,7 +14,10 @@ pub mod compile;
 mod forward_only;
 pub mod schema;
 
-use crate::model::{Mailbox, Record};
+use crate::model::{
+    AccessVia, ChatMeta, ConversationType, DriveMeta, Mailbox, Metadata, PartKind, Record,
+    VoiceKind, VoiceMeta, e164,
+};
 use collector::{AccountCounts, AllSeqs};
 pub use schema::Fields;
 use std::ops::Bound;
@@ -34,6 +37,14 @@ pub struct IndexError {
     pub source: tantivy::TantivyError,
 }
 
+impl IndexError {
+    /// The index on disk has fields this version does not know (another version's, not an older
+    /// one's): a writer replaces it, a reader refuses it.
+    pub fn is_foreign_schema(&self) -> bool {
+        matches!(self.source, tantivy::TantivyError::SchemaError(_))
+    }
+}
+
 /// The text of a record the index needs besides its metadata.
 pub struct IndexText<'a> {
     /// Decoded body text.
@@ -46,6 +57,8 @@ pub struct Index {
     index: tantivy::Index,
     reader: IndexReader,
     fields: Fields,
+    /// Fields of this version's schema the index on disk has (the first `known`).
+    known: usize,
 }
 
 impl Index {
@@ -57,7 +70,24 @@ impl Index {
             .map_err(|e| err(tantivy::TantivyError::IoError(std::sync::Arc::new(e))))?;
         let mmap = tantivy::directory::MmapDirectory::open(dir)
             .map_err(|e| err(tantivy::TantivyError::from(e)))?;
-        let index = tantivy::Index::open_or_create(mmap, schema).map_err(err)?;
+        let exists =
+            tantivy::Index::exists(&mmap).map_err(|e| err(tantivy::TantivyError::from(e)))?;
+        let (index, known) = if exists {
+            let index = tantivy::Index::open(mmap).map_err(err)?;
+            let known = known_fields(&index.schema(), &schema).ok_or_else(|| {
+                err(tantivy::TantivyError::SchemaError(
+                    "the index's fields are not this version's: run `ediscovery reindex`".into(),
+                ))
+            })?;
+            (index, known)
+        } else {
+            let n = schema.fields().count();
+            (
+                tantivy::Index::create(mmap, schema, tantivy::IndexSettings::default())
+                    .map_err(err)?,
+                n,
+            )
+        };
         index.tokenizers().register(
             schema::WORDS,
             TextAnalyzer::builder(SimpleTokenizer::default())
@@ -67,7 +97,59 @@ impl Index {
         );
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
-        Ok(Index { path: dir.to_path_buf(), index, reader, fields })
+        Ok(Index { path: dir.to_path_buf(), index, reader, fields, known })
+    }
+
+    /// Does the index on disk have `field`? An index written before a field was added (issue
+    /// 11 appended the chat, Drive and Voice ones) is read as it is: no document in it has the
+    /// field, so the compiler matches nothing on it instead of asking tantivy about a field its
+    /// schema lacks. A writer rebuilds such an index ([`Index::open_or_replace`]).
+    pub fn has_field(&self, field: tantivy::schema::Field) -> bool {
+        (field.field_id() as usize) < self.known
+    }
+
+    /// Whether the index on disk lacks some of this version's fields.
+    pub fn is_older(&self) -> bool {
+        self.known < schema::build().0.fields().count()
+    }
+
+    /// An empty index in memory: what a writer holds for a moment while it closes its index
+    /// on disk to replace it.
+    pub fn in_memory() -> Result<Index, IndexError> {
+        let (schema, fields) = schema::build();
+        let known = schema.fields().count();
+        let index = tantivy::Index::create_in_ram(schema);
+        let path = PathBuf::from("(in memory)");
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|source| IndexError { path: path.clone(), source })?;
+        Ok(Index { path, index, reader, fields, known })
+    }
+
+    /// [`open_or_create`](Self::open_or_create) for a writer: an index of another schema (an
+    /// older version's) is derived data, so it is removed and created empty; the writer then
+    /// rebuilds it from the stored records (`CollectionWriter::open`).
+    pub fn open_or_replace(dir: &Path) -> Result<Index, IndexError> {
+        match Index::open_or_create(dir) {
+            Ok(i) if i.is_older() => {
+                drop(i);
+                std::fs::remove_dir_all(dir).map_err(|e| IndexError {
+                    path: dir.to_path_buf(),
+                    source: tantivy::TantivyError::IoError(std::sync::Arc::new(e)),
+                })?;
+                Index::open_or_create(dir)
+            }
+            Err(IndexError { source: tantivy::TantivyError::SchemaError(_), .. }) => {
+                std::fs::remove_dir_all(dir).map_err(|e| IndexError {
+                    path: dir.to_path_buf(),
+                    source: tantivy::TantivyError::IoError(std::sync::Arc::new(e)),
+                })?;
+                Index::open_or_create(dir)
+            }
+            r => r,
+        }
     }
 
     fn err(&self) -> impl FnOnce(tantivy::TantivyError) -> IndexError + '_ {
@@ -210,6 +292,20 @@ impl Index {
     }
 }
 
+/// How many of `current`'s fields the stored schema has: all of them, or a prefix (an index of
+/// an older version, whose fields were the first ones, unchanged); `None` when it is neither.
+fn known_fields(
+    stored: &tantivy::schema::Schema,
+    current: &tantivy::schema::Schema,
+) -> Option<usize> {
+    let old: Vec<_> = stored.fields().collect();
+    let new: Vec<_> = current.fields().collect();
+    if old.len() > new.len() {
+        return None;
+    }
+    old.iter().zip(&new).all(|((fa, a), (fb, b))| fa == fb && a == b).then_some(old.len())
+}
+
 /// The tantivy document for a record.
 fn document(f: &Fields, rec: &Record, text: &IndexText<'_>) -> TantivyDocument {
     {
@@ -267,8 +363,144 @@ fn document(f: &Fields, rec: &Record, text: &IndexText<'_>) -> TantivyDocument {
                 d.add_text(f.thread_id, t);
             }
         }
+        if !matches!(rec.meta, Metadata::Mail(_)) {
+            if let Some(t) = rec.date().and_then(indexable_date) {
+                d.add_date(f.date, t);
+            }
+            d.add_text(f.body, text.body);
+        }
+        match &rec.meta {
+            Metadata::Mail(_) => {}
+            Metadata::Chat(c) => chat_fields(&mut d, f, rec, c),
+            Metadata::Drive(m) => drive_fields(&mut d, f, m),
+            Metadata::Voice(v) => voice_fields(&mut d, f, v),
+        }
         d
     }
+}
+
+/// A chat message: sender (`from:`), participants, attachments (`has:attachment`), message and
+/// thread ids, the space (`room`, and the `room` flag for named spaces and new group chats,
+/// which Vault calls rooms, for `includeRooms`).
+fn chat_fields(d: &mut TantivyDocument, f: &Fields, rec: &Record, c: &ChatMeta) {
+    d.add_text(f.message_id, c.message_id.to_lowercase());
+    d.add_text(f.from_addr, c.sender.to_lowercase());
+    d.add_text(f.from, &c.sender);
+    if let Some(n) = &c.sender_name {
+        d.add_text(f.from, n);
+    }
+    for p in &c.participants {
+        d.add_text(f.participants, p);
+    }
+    let mut attachments = 0u64;
+    for p in rec.parts.iter().filter(|p| p.kind == PartKind::Attachment) {
+        attachments += 1;
+        if let Some(n) = &p.name {
+            d.add_text(f.filename, n);
+        }
+    }
+    d.add_u64(f.attachments, attachments);
+    if let Some(t) = &c.thread_id {
+        d.add_text(f.thread_id, t);
+    }
+    d.add_text(f.room, &c.space_id);
+    let room = match c.conversation {
+        Some(ConversationType::Space) => true,
+        Some(ConversationType::GroupChat) => !c.created_before_dec_2020,
+        Some(ConversationType::DirectMessage) | None => false,
+    };
+    if room {
+        d.add_text(f.flags, "room");
+    }
+}
+
+/// A Drive file: title words and whole title, owner, creator, `type:` terms, everyone it is
+/// shared with (directly, through a group or a domain, or `public`), trash (as the `^TRASH`
+/// label `in:trash` looks for) and the shared drive.
+fn drive_fields(d: &mut TantivyDocument, f: &Fields, m: &DriveMeta) {
+    d.add_text(f.title, &m.title);
+    d.add_text(f.title_exact, schema::exact_title(&m.title));
+    d.add_text(f.owner, m.owner.to_lowercase());
+    d.add_text(f.from, &m.owner);
+    if let Some(c) = &m.creator {
+        d.add_text(f.creator, c.to_lowercase());
+    }
+    for t in schema::drive_types(m.document_type, &m.mime_type) {
+        d.add_text(f.doc_type, t);
+    }
+    for a in m.collaborators.iter().chain(&m.viewers) {
+        d.add_text(f.shared_with, a.to_lowercase());
+    }
+    for i in &m.indirect {
+        match &i.via {
+            AccessVia::Group { address } => d.add_text(f.shared_with, address.to_lowercase()),
+            AccessVia::Domain { domain } => d.add_text(f.shared_with, domain.to_lowercase()),
+            AccessVia::Public => d.add_text(f.shared_with, "public"),
+        }
+    }
+    if m.trashed {
+        d.add_text(f.label, schema::label_term("^TRASH"));
+    }
+    if let Some(s) = &m.shared_drive_id {
+        d.add_text(f.room, s);
+        d.add_text(f.flags, "shared_drive");
+    }
+}
+
+/// A Voice item: numbers in E.164 (every one for `phone:`, the sending ones for `from:`, the
+/// receiving ones for `to:`), `type:` terms, labels, and its covered-data flag.
+fn voice_fields(d: &mut TantivyDocument, f: &Fields, v: &VoiceMeta) {
+    let norm = |n: &String| e164(n).unwrap_or_else(|| n.trim().to_lowercase());
+    let owner: Vec<String> = v.owner_numbers.iter().map(norm).collect();
+    let others: Vec<String> = v.participant_numbers.iter().map(norm).collect();
+    let mut from: Vec<String> = Vec::new();
+    let mut to: Vec<String> = Vec::new();
+    match v.kind {
+        VoiceKind::TextMessage => {
+            for t in &v.texts {
+                from.push(norm(&t.from));
+                to.extend(if t.outgoing { others.iter() } else { owner.iter() }.cloned());
+            }
+        }
+        VoiceKind::OutgoingCall => {
+            from.extend(owner.iter().cloned());
+            to.extend(others.iter().cloned());
+        }
+        VoiceKind::IncomingCall | VoiceKind::MissedCall | VoiceKind::Voicemail => {
+            from.extend(others.iter().cloned());
+            to.extend(owner.iter().cloned());
+        }
+    }
+    from.sort();
+    from.dedup();
+    to.sort();
+    to.dedup();
+    for n in from.iter().filter(|n| !n.is_empty()) {
+        d.add_text(f.from_addr, n);
+    }
+    for n in to.iter().filter(|n| !n.is_empty()) {
+        d.add_text(f.to_addr, n);
+    }
+    let mut all: Vec<&String> = owner.iter().chain(&others).chain(&from).collect();
+    all.sort();
+    all.dedup();
+    for n in all.into_iter().filter(|n| !n.is_empty()) {
+        d.add_text(f.phone, n);
+    }
+    for t in schema::voice_types(v.kind) {
+        d.add_text(f.doc_type, *t);
+    }
+    for l in &v.labels {
+        d.add_text(f.label, schema::label_term(l));
+    }
+    d.add_text(
+        f.flags,
+        match v.kind {
+            VoiceKind::TextMessage => "texts",
+            VoiceKind::Voicemail => "voicemails",
+            _ => "call_logs",
+        },
+    );
 }
 
 /// tantivy keeps dates as nanoseconds in an `i64` (years 1678 to 2262). A header that claims a

@@ -58,6 +58,15 @@ pub struct Fields {
     pub shared_with: Field,
     pub participants: Field,
     pub phone: Field,
+    /// Drive: the creator's address, lower case.
+    pub creator: Field,
+    /// Chat: the space id; Drive: the shared drive id (scope filters, never typed queries).
+    pub room: Field,
+    /// Drive: the whole title, lower case, spaces collapsed (`title:"exact title"`).
+    pub title_exact: Field,
+    /// Flags a scope filters on: `room` (a chat message of a named space), `shared_drive` (a
+    /// Drive file in a shared drive), `texts`, `voicemails`, `call_logs` (Voice covered data).
+    pub flags: Field,
 }
 
 /// Build the schema.
@@ -105,7 +114,11 @@ pub fn build() -> (Schema, Fields) {
         doc_type: sb.add_text_field("doc_type", raw.clone()),
         shared_with: sb.add_text_field("shared_with", raw.clone()),
         participants: sb.add_text_field("participants", words),
-        phone: sb.add_text_field("phone", raw),
+        phone: sb.add_text_field("phone", raw.clone()),
+        creator: sb.add_text_field("creator", raw.clone()),
+        room: sb.add_text_field("room", raw.clone()),
+        title_exact: sb.add_text_field("title_exact", raw.clone()),
+        flags: sb.add_text_field("flags", raw),
     };
     (sb.build(), f)
 }
@@ -113,4 +126,79 @@ pub fn build() -> (Schema, Fields) {
 /// A label as `label:` matches it: lower case, spaces and `/` as `-`.
 pub fn label_term(label: &str) -> String {
     label.trim().to_lowercase().replace([' ', '/'], "-")
+}
+
+/// A title as `title:"…"` matches it whole: lower case, runs of white space as one space.
+pub fn exact_title(title: &str) -> String {
+    title.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// The `type:` terms of a Drive file: its Google document type, and the kind its MIME type
+/// names (`pdf`, `image`, `video`, `audio`, `text`, `archive`, and `document`, `spreadsheet`,
+/// `presentation` for office files), so `type:spreadsheet` finds a Sheet and an XLSX alike.
+pub fn drive_types(doc_type: Option<crate::model::DocumentType>, mime: &str) -> Vec<&'static str> {
+    use crate::model::DocumentType as D;
+    let mut out = Vec::new();
+    if let Some(d) = doc_type {
+        out.push(match d {
+            D::Document => "document",
+            D::Spreadsheet => "spreadsheet",
+            D::Presentation => "presentation",
+            D::Form => "form",
+            D::Drawing => "drawing",
+            D::SitesPage => "site",
+        });
+    }
+    let m = mime.to_ascii_lowercase();
+    let m = m.split(';').next().unwrap_or_default().trim();
+    let kind = match m {
+        "application/pdf" => Some("pdf"),
+        "application/vnd.google-apps.document" => Some("document"),
+        "application/vnd.google-apps.spreadsheet" => Some("spreadsheet"),
+        "application/vnd.google-apps.presentation" => Some("presentation"),
+        "application/vnd.google-apps.form" => Some("form"),
+        "application/vnd.google-apps.drawing" => Some("drawing"),
+        "application/vnd.google-apps.folder" => Some("folder"),
+        "application/msword"
+        | "application/rtf"
+        | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        | "application/vnd.oasis.opendocument.text" => Some("document"),
+        "application/vnd.ms-excel"
+        | "text/csv"
+        | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        | "application/vnd.oasis.opendocument.spreadsheet" => Some("spreadsheet"),
+        "application/vnd.ms-powerpoint"
+        | "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        | "application/vnd.oasis.opendocument.presentation" => Some("presentation"),
+        "application/zip"
+        | "application/x-7z-compressed"
+        | "application/gzip"
+        | "application/x-tar"
+        | "application/vnd.rar" => Some("archive"),
+        _ if m.starts_with("image/") => Some("image"),
+        _ if m.starts_with("video/") => Some("video"),
+        _ if m.starts_with("audio/") => Some("audio"),
+        _ if m.starts_with("text/") => Some("text"),
+        _ => None,
+    };
+    if let Some(k) = kind
+        && !out.contains(&k)
+    {
+        out.push(k);
+    }
+    out
+}
+
+/// The `type:` terms of a Voice item: its kind (`text_message`, `voicemail`, `incoming_call`,
+/// `outgoing_call`, `missed_call`) and shorter words people type (`text`, `sms`, `incoming`,
+/// `outgoing`, `missed`, `call`).
+pub fn voice_types(kind: crate::model::VoiceKind) -> &'static [&'static str] {
+    use crate::model::VoiceKind as K;
+    match kind {
+        K::TextMessage => &["text_message", "text", "sms"],
+        K::Voicemail => &["voicemail"],
+        K::IncomingCall => &["incoming_call", "incoming", "call"],
+        K::OutgoingCall => &["outgoing_call", "outgoing", "call"],
+        K::MissedCall => &["missed_call", "missed", "call"],
+    }
 }

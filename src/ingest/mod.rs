@@ -1,5 +1,9 @@
-//! Sources → messages, streamed: mbox (split byte-exactly here), Gmail Takeout mbox, Maildir, a
-//! folder of `.eml` files.
+//! Sources → messages and records, streamed: mbox (split byte-exactly here), Gmail Takeout mbox,
+//! Maildir, a folder of `.eml` files; and for the other corpora our JSON Lines formats
+//! (`chat_jsonl.rs`, `drive_jsonl.rs`, `voice_jsonl.rs`, framed by `jsonl.rs`, content files
+//! resolved by `content.rs`), Takeout's Chat and Voice exports (`takeout_chat.rs`,
+//! `takeout_voice.rs`) and a plain folder as Drive (`drive_folder.rs`), whose items are
+//! [`RawRecord`]s made ready by `record.rs`.
 //!
 //! A source yields [`Item`]s in a deterministic order: a message with its original bytes and what
 //! the container said about it (labels, flags, envelope), a rejection (something that could not
@@ -7,19 +11,30 @@
 //! Nothing is dropped without an item saying so; the collection turns the items into an
 //! [`IngestReport`] where `seen = ingested + already_present + rejected`.
 
+pub mod chat_jsonl;
+mod content;
 mod depth;
+pub mod drive_folder;
+pub mod drive_jsonl;
 mod eml;
 mod entry;
+pub mod jsonl;
 pub mod labels;
 mod maildir;
 pub mod members;
 pub mod mime;
 mod pipeline;
+pub mod record;
+pub mod takeout_chat;
+pub mod takeout_voice;
+pub mod voice_jsonl;
+mod walk;
 
-pub use pipeline::Workers;
+pub use pipeline::{Raw, Ready, Workers};
+pub use record::{PreparedRecord, RawRecord};
 
 use crate::format::mbox;
-use crate::model::{Defect, DocId, Metadata, SourceKind, SourceRef};
+use crate::model::{Corpus, Defect, DocId, Metadata, SourceKind, SourceRef};
 use serde::Serialize;
 use std::fmt;
 use std::fs::File;
@@ -37,23 +52,110 @@ pub enum Source {
     Maildir(PathBuf),
     /// A folder of `.eml` files.
     Eml(PathBuf),
+    /// Our chat JSON Lines format (`docs/formats/chat-jsonl.md`); attachment paths are relative
+    /// to `root`.
+    ChatJsonl {
+        /// The `.jsonl` file.
+        file: PathBuf,
+        /// The folder content paths are relative to.
+        root: PathBuf,
+    },
+    /// Our Drive JSON Lines format (`docs/formats/drive-jsonl.md`).
+    DriveJsonl {
+        /// The `.jsonl` file.
+        file: PathBuf,
+        /// The folder content paths are relative to.
+        root: PathBuf,
+    },
+    /// Our Voice JSON Lines format (`docs/formats/voice-jsonl.md`).
+    VoiceJsonl {
+        /// The `.jsonl` file.
+        file: PathBuf,
+        /// The folder content paths are relative to.
+        root: PathBuf,
+    },
+    /// Takeout's Chat export (a `Takeout`, `Google Chat` or `Groups` folder).
+    TakeoutChat(PathBuf),
+    /// Takeout's Voice export (a `Takeout`, `Voice` or `Calls` folder).
+    TakeoutVoice(PathBuf),
+    /// A plain folder tree as the custodian's Drive.
+    DriveFolder(PathBuf),
 }
 
 impl Source {
     /// The path given.
     pub fn path(&self) -> &Path {
         match self {
-            Source::Mbox(p) | Source::Takeout(p) | Source::Maildir(p) | Source::Eml(p) => p,
+            Source::Mbox(p)
+            | Source::Takeout(p)
+            | Source::Maildir(p)
+            | Source::Eml(p)
+            | Source::TakeoutChat(p)
+            | Source::TakeoutVoice(p)
+            | Source::DriveFolder(p) => p,
+            Source::ChatJsonl { file, .. }
+            | Source::DriveJsonl { file, .. }
+            | Source::VoiceJsonl { file, .. } => file,
         }
     }
 
-    /// The items of this source, in order.
+    /// The corpus this source's records belong to; `None` for mail sources, which fill mail or
+    /// groups as asked.
+    pub fn corpus(&self) -> Option<Corpus> {
+        match self {
+            Source::Mbox(_) | Source::Takeout(_) | Source::Maildir(_) | Source::Eml(_) => None,
+            Source::ChatJsonl { .. } | Source::TakeoutChat(_) => Some(Corpus::Chat),
+            Source::DriveJsonl { .. } | Source::DriveFolder(_) => Some(Corpus::Drive),
+            Source::VoiceJsonl { .. } | Source::TakeoutVoice(_) => Some(Corpus::Voice),
+        }
+    }
+
+    /// The source's kind, as records name it.
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            Source::Mbox(_) => SourceKind::Mbox,
+            Source::Takeout(_) => SourceKind::Takeout,
+            Source::Maildir(_) => SourceKind::Maildir,
+            Source::Eml(_) => SourceKind::Eml,
+            Source::ChatJsonl { .. } => SourceKind::ChatJsonl,
+            Source::DriveJsonl { .. } => SourceKind::DriveJsonl,
+            Source::VoiceJsonl { .. } => SourceKind::VoiceJsonl,
+            Source::TakeoutChat(_) => SourceKind::TakeoutChat,
+            Source::TakeoutVoice(_) => SourceKind::TakeoutVoice,
+            Source::DriveFolder(_) => SourceKind::DriveFolder,
+        }
+    }
+
+    /// The items of this source, in order, under the default limits (a Drive folder's files get
+    /// no owner: ingest uses [`items_for`](Self::items_for) with the custodian).
     pub fn items(&self) -> Result<Box<dyn Iterator<Item = Item> + Send>, IngestError> {
+        self.items_for("", &crate::Limits::default())
+    }
+
+    /// The items of this source, in order: `owner` owns a Drive folder's files (the custodian),
+    /// `limits` bound JSON depth.
+    pub fn items_for(
+        &self,
+        owner: &str,
+        limits: &crate::Limits,
+    ) -> Result<Box<dyn Iterator<Item = Item> + Send>, IngestError> {
         match self {
             Source::Mbox(p) => Ok(Box::new(mbox_items(p, SourceKind::Mbox)?)),
             Source::Takeout(p) => Ok(Box::new(mbox_items(p, SourceKind::Takeout)?)),
             Source::Maildir(p) => Ok(Box::new(maildir::items(p)?)),
             Source::Eml(p) => Ok(Box::new(eml::items(p)?)),
+            Source::ChatJsonl { file, root } => {
+                Ok(Box::new(chat_jsonl::items(file, root, limits)?))
+            }
+            Source::DriveJsonl { file, root } => {
+                Ok(Box::new(drive_jsonl::items(file, root, limits)?))
+            }
+            Source::VoiceJsonl { file, root } => {
+                Ok(Box::new(voice_jsonl::items(file, root, limits)?))
+            }
+            Source::TakeoutChat(p) => Ok(Box::new(takeout_chat::items(p)?)),
+            Source::TakeoutVoice(p) => Ok(Box::new(takeout_voice::items(p)?)),
+            Source::DriveFolder(p) => Ok(Box::new(drive_folder::items(p, owner)?)),
         }
     }
 }
@@ -140,6 +242,8 @@ pub struct Notice {
 pub enum Item {
     /// A message.
     Message(RawMessage),
+    /// A chat message, Drive file or Voice item, already described by its source.
+    Record(Box<RawRecord>),
     /// Something that is not a record.
     Rejected(Rejection),
     /// Something to tell.
@@ -322,6 +426,35 @@ pub enum IngestError {
     /// Not a folder.
     #[error("{0} is not a folder")]
     NotADirectory(PathBuf),
+    /// Not the Takeout folder expected.
+    #[error("{path}: no {expected} here (give the Takeout folder or the export's own folder)")]
+    NotTakeout {
+        /// The folder given.
+        path: PathBuf,
+        /// What was looked for.
+        expected: &'static str,
+    },
+    /// A JSON Lines source whose header (or whose reading) stops the whole file: no header, a
+    /// header of another format, a version this build does not read.
+    #[error("{path}:{line}: {reason}")]
+    BadLine {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A source of one corpus ingested as another (`--corpus mail` with a chat file).
+    #[error("{source_kind} holds {holds} records; it cannot be ingested as {corpus}")]
+    WrongCorpus {
+        /// The source's kind.
+        source_kind: &'static str,
+        /// The corpus its records belong to.
+        holds: crate::model::Corpus,
+        /// The corpus asked for.
+        corpus: crate::model::Corpus,
+    },
     /// A group member list that is not `Member,Group,JoinTime,Role,Type` as documented.
     #[error("{path}: {reason}")]
     BadMembers {

@@ -50,6 +50,9 @@ pub struct ChatMeta {
     pub message_id: String,
     /// The sender's address.
     pub sender: String,
+    /// The sender's display name, when the source gives one (Takeout's `creator.name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_name: Option<String>,
     /// When it was sent (seconds since the epoch, UTC).
     pub created: i64,
     /// Every participant's address (`Participants`).

@@ -19,4 +19,4 @@ pub use record::{
     Attachment, BlobRef, Corpus, Defect, GroupMember, MailMeta, Mailbox, Metadata, Record,
     SourceKind, SourceRef,
 };
-pub use voice::{VoiceKind, VoiceMeta, VoiceText};
+pub use voice::{VoiceKind, VoiceMeta, VoiceText, e164};

@@ -62,6 +62,24 @@ pub enum SourceKind {
     Maildir,
     /// A folder of `.eml` files.
     Eml,
+    /// Our chat JSON Lines format (`docs/formats/chat-jsonl.md`).
+    #[serde(rename = "chat_jsonl")]
+    ChatJsonl,
+    /// Our Drive JSON Lines format (`docs/formats/drive-jsonl.md`).
+    #[serde(rename = "drive_jsonl")]
+    DriveJsonl,
+    /// Our Voice JSON Lines format (`docs/formats/voice-jsonl.md`).
+    #[serde(rename = "voice_jsonl")]
+    VoiceJsonl,
+    /// Google Takeout's Chat export (`Google Chat/Groups/<space>/messages.json`).
+    #[serde(rename = "takeout_chat")]
+    TakeoutChat,
+    /// Google Takeout's Voice export (`Voice/Calls/*.html` and their audio and images).
+    #[serde(rename = "takeout_voice")]
+    TakeoutVoice,
+    /// A plain folder tree read as one custodian's Drive.
+    #[serde(rename = "drive_folder")]
+    DriveFolder,
 }
 
 /// Where a record came from, precise enough to find it again by hand.

@@ -72,3 +72,69 @@ pub struct VoiceMeta {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
 }
+
+/// A phone number in E.164 (`+17323215555`) from any common way of writing it: spaces, dots,
+/// dashes and brackets are dropped, `tel:` is dropped, `00` and `011` (the international
+/// prefixes of most countries and of North America) become `+`. Google Voice numbers are North
+/// American, so a number of 10 digits, or of 11 starting with `1`, is read as one (`+1…`); any
+/// other number without a `+` (a short code such as `22000`) is kept as its digits, because no
+/// country can be assumed for it. `None` when there are no digits, or when letters are mixed in
+/// (`1-800-FLOWERS` cannot be matched reliably, so it is not guessed at).
+///
+/// Used on both sides, at indexing and on query values, so `from:(732) 321-5555` finds what
+/// Takeout wrote as `+17323215555`.
+pub fn e164(number: &str) -> Option<String> {
+    let s = number.trim();
+    let s = s.strip_prefix("tel:").unwrap_or(s);
+    let mut plus = false;
+    let mut digits = String::with_capacity(s.len());
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '+' if i == 0 => plus = true,
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '.' | '(' | ')' | '/' | '\u{a0}' => {}
+            _ => return None,
+        }
+    }
+    if digits.is_empty() {
+        return None;
+    }
+    if plus {
+        return Some(format!("+{digits}"));
+    }
+    if let Some(rest) = digits.strip_prefix("011").or_else(|| digits.strip_prefix("00")) {
+        return (!rest.is_empty()).then(|| format!("+{rest}"));
+    }
+    Some(match digits.len() {
+        10 => format!("+1{digits}"),
+        11 if digits.starts_with('1') => format!("+{digits}"),
+        _ => digits,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::e164;
+
+    #[test]
+    fn common_notations_become_e164() {
+        for s in [
+            "+17323215555",
+            "+1 732-321-5555",
+            "(732) 321-5555",
+            "732.321.5555",
+            "1-732-321-5555",
+            "17323215555",
+            "tel:+17323215555",
+            "011 1 732 321 5555",
+            "001-732-321-5555",
+        ] {
+            assert_eq!(e164(s).as_deref(), Some("+17323215555"), "{s}");
+        }
+        assert_eq!(e164("+44 20 7946 0958").as_deref(), Some("+442079460958"));
+        assert_eq!(e164("22000").as_deref(), Some("22000"));
+        assert_eq!(e164(""), None);
+        assert_eq!(e164("tel:"), None);
+        assert_eq!(e164("1-800-FLOWERS"), None);
+    }
+}

@@ -55,6 +55,8 @@ pub enum TextField {
     Participant,
     /// `phone:` (Voice)
     Phone,
+    /// `creator:` (Drive)
+    Creator,
 }
 
 impl TextField {
@@ -78,6 +80,7 @@ impl TextField {
             TextField::SharedWith => "sharedwith",
             TextField::Participant => "participant",
             TextField::Phone => "phone",
+            TextField::Creator => "creator",
         })
     }
 }

@@ -33,7 +33,7 @@ mod scope;
 pub use ast::escape_phrase;
 pub use ast::{DateValue, Location, Query, State, Term, Text, TextField, Unit};
 pub use parser::{parse, parse_with};
-pub use scope::{DataScope, Method, Scope, ScopeError, ScopeSpec};
+pub use scope::{CorpusOptions, DataScope, Method, Scope, ScopeError, ScopeSpec, VoiceData};
 
 use std::fmt;
 

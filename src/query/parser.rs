@@ -87,6 +87,7 @@ fn operator(name: &str) -> Option<Op> {
         "sharedwith" => Op::Text(TextField::SharedWith),
         "participant" => Op::Text(TextField::Participant),
         "phone" => Op::Text(TextField::Phone),
+        "creator" => Op::Text(TextField::Creator),
         "has" => Op::Has,
         "in" => Op::In,
         "is" => Op::Is,

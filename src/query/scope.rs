@@ -118,6 +118,138 @@ impl Scope {
     }
 }
 
+/// Voice data a search covers (Vault's `coveredData`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VoiceData {
+    /// Text conversations (`TEXT_MESSAGES`).
+    Texts,
+    /// Voicemails (`VOICEMAILS`).
+    Voicemails,
+    /// Calls: incoming, outgoing, missed (`CALL_LOGS`).
+    CallLogs,
+}
+
+impl VoiceData {
+    /// Every kind, in Vault's order.
+    pub const ALL: [VoiceData; 3] = [VoiceData::Texts, VoiceData::Voicemails, VoiceData::CallLogs];
+
+    /// Vault's name.
+    pub fn vault_name(self) -> &'static str {
+        match self {
+            VoiceData::Texts => "TEXT_MESSAGES",
+            VoiceData::Voicemails => "VOICEMAILS",
+            VoiceData::CallLogs => "CALL_LOGS",
+        }
+    }
+
+    /// `texts`, `voicemails`, `call-logs` (or Vault's names), any case.
+    pub fn parse(s: &str) -> Option<VoiceData> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "texts" | "text_messages" | "text" => Some(VoiceData::Texts),
+            "voicemails" | "voicemail" => Some(VoiceData::Voicemails),
+            "call_logs" | "calls" | "call_log" => Some(VoiceData::CallLogs),
+            _ => None,
+        }
+    }
+}
+
+/// The corpus-specific options of a search, as Vault's `driveOptions`, `hangoutsChatOptions` and
+/// `voiceOptions`. A separate value from [`Scope`] (which every corpus shares) and carried by the
+/// search request; like the scope, never query text, and ANDed in as a filter.
+///
+/// The defaults include everything (shared drives, rooms, all Voice data), unlike the Vault API's
+/// `false` defaults: a caller that does not know of an option must not lose records silently.
+/// An option that is not at its default on a search of another corpus is an error, not ignored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CorpusOptions {
+    /// Drive: include files in shared drives (`includeSharedDrives`).
+    pub include_shared_drives: bool,
+    /// Chat: include rooms — named spaces and group chats made since December 2020
+    /// (`includeRooms`); direct messages are always included.
+    pub include_rooms: bool,
+    /// Voice: what data is covered (`coveredData`); empty means all three.
+    pub voice_data: Vec<VoiceData>,
+    /// Chat: only these spaces (space ids as `RoomID`, e.g. `spaces/AAAA1234`); empty means
+    /// every space of the accounts searched. Vault's search by rooms.
+    pub rooms: Vec<String>,
+}
+
+impl Default for CorpusOptions {
+    fn default() -> Self {
+        CorpusOptions {
+            include_shared_drives: true,
+            include_rooms: true,
+            voice_data: Vec::new(),
+            rooms: Vec::new(),
+        }
+    }
+}
+
+impl CorpusOptions {
+    /// The options from the command line's flags (`--exclude-shared-drives`, `--exclude-rooms`,
+    /// `--voice-data texts,voicemails,call-logs`, `--rooms ID,…`), checked against `corpus`.
+    pub fn from_flags(
+        corpus: Corpus,
+        exclude_shared_drives: bool,
+        exclude_rooms: bool,
+        voice_data: &[String],
+        rooms: &[String],
+    ) -> Result<CorpusOptions, ScopeError> {
+        let voice_data = voice_data
+            .iter()
+            .map(|v| {
+                VoiceData::parse(v).ok_or_else(|| ScopeError::BadFlag {
+                    flag: "--voice-data",
+                    value: v.clone(),
+                    expected: "use texts, voicemails or call-logs".to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(r) = rooms.iter().find(|r| r.trim().is_empty()) {
+            return Err(ScopeError::BadFlag {
+                flag: "--rooms",
+                value: r.clone(),
+                expected: "space ids such as spaces/AAAA1234".to_owned(),
+            });
+        }
+        let o = CorpusOptions {
+            include_shared_drives: !exclude_shared_drives,
+            include_rooms: !exclude_rooms,
+            voice_data,
+            rooms: rooms.iter().map(|r| r.trim().to_owned()).collect(),
+        };
+        o.check(corpus)?;
+        Ok(o)
+    }
+
+    /// An option set for another corpus than `corpus` is an error naming its flag.
+    pub fn check(&self, corpus: Corpus) -> Result<(), ScopeError> {
+        let wrong = |flag: &'static str, for_corpus: &str| ScopeError::BadFlag {
+            flag,
+            value: corpus.as_str().to_owned(),
+            expected: format!("only for --corpus {for_corpus}"),
+        };
+        if !self.include_shared_drives && corpus != Corpus::Drive {
+            return Err(wrong("--exclude-shared-drives", "drive"));
+        }
+        if !self.include_rooms && corpus != Corpus::Chat {
+            return Err(wrong("--exclude-rooms", "chat"));
+        }
+        if !self.voice_data.is_empty() && corpus != Corpus::Voice {
+            return Err(wrong("--voice-data", "voice"));
+        }
+        if !self.rooms.is_empty() && corpus != Corpus::Chat {
+            return Err(wrong("--rooms", "chat"));
+        }
+        Ok(())
+    }
+
+    /// The Voice data covered: the listed kinds, or all three.
+    pub fn voice_covered(&self) -> Vec<VoiceData> {
+        if self.voice_data.is_empty() { VoiceData::ALL.to_vec() } else { self.voice_data.clone() }
+    }
+}
+
 /// A scope that cannot be searched.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -8,6 +8,7 @@ mod adversarial_verify; // verify against damaged and hostile export folders: pr
 mod backup; // issue 13: governance backup and restore, read back by Python zipfile/csv; one restore at a time
 mod boundary; // each outside crate is used only in its owning module
 mod cli; // the ediscovery binary: exit codes, reports, stats
+mod corpora; // issue 11: chat, Drive and Voice ingest (JSONL, Takeout, folder), rejections by line, operators
 mod corpus; // the SpamAssassin corpus (skipped with a message when absent)
 mod crash; // a process killed mid-ingest leaves the last commit
 mod examples; // examples run and check themselves

@@ -40,7 +40,18 @@ pub struct IngestArgs {
     /// A folder of .eml files.
     #[arg(long, group = "source")]
     eml: Option<PathBuf>,
-    /// mail or groups.
+    /// A chat, Drive or Voice source (with --corpus chat|drive|voice): a JSONL file
+    /// (docs/formats/), a Takeout Chat or Voice folder, or a folder tree as Drive.
+    #[arg(long, group = "source")]
+    input: Option<PathBuf>,
+    /// The --input's format: jsonl, takeout-chat, takeout-voice or folder (default: jsonl for a
+    /// file; for a folder takeout-chat, takeout-voice or folder by --corpus).
+    #[arg(long, requires = "input")]
+    format: Option<String>,
+    /// The folder a JSONL file's content paths are relative to (default: the file's folder).
+    #[arg(long, requires = "input")]
+    root: Option<PathBuf>,
+    /// mail, groups, chat, drive or voice.
     #[arg(long, default_value = "mail")]
     corpus: String,
     /// The account's org unit, e.g. /Legal/EMEA.
@@ -59,29 +70,33 @@ pub struct IngestArgs {
 }
 
 pub fn run(o: &mut dyn Write, a: IngestArgs) -> CliResult {
-    let source = match (a.mbox, a.takeout, a.maildir, a.eml) {
-        (Some(p), None, None, None) => Some(Source::Mbox(p)),
-        (None, Some(p), None, None) => Some(Source::Takeout(p)),
-        (None, None, Some(p), None) => Some(Source::Maildir(p)),
-        (None, None, None, Some(p)) => Some(Source::Eml(p)),
-        (None, None, None, None) if a.members.is_some() => None,
+    let corpus = Corpus::parse(&a.corpus)
+        .ok_or_else(|| format!("--corpus {}: use mail, groups, chat, drive or voice", a.corpus))?;
+    let source = match (a.mbox, a.takeout, a.maildir, a.eml, a.input) {
+        (Some(p), None, None, None, None) => Some(Source::Mbox(p)),
+        (None, Some(p), None, None, None) => Some(Source::Takeout(p)),
+        (None, None, Some(p), None, None) => Some(Source::Maildir(p)),
+        (None, None, None, Some(p), None) => Some(Source::Eml(p)),
+        (None, None, None, None, Some(p)) => Some(other_source(corpus, p, a.format, a.root)?),
+        (None, None, None, None, None) if a.members.is_some() => None,
         _ => {
             return Err(
-                "give exactly one of --mbox, --takeout, --maildir, --eml (or only --members)"
+                "give exactly one of --mbox, --takeout, --maildir, --eml, --input (or only --members)"
                     .into(),
             );
         }
     };
-    let corpus = match Corpus::parse(&a.corpus) {
-        Some(c @ (Corpus::Mail | Corpus::Groups)) => c,
-        _ => {
+    match (corpus, source.as_ref().and_then(Source::corpus)) {
+        (Corpus::Mail | Corpus::Groups, None) => {}
+        (c, Some(s)) if c == s => {}
+        (c, _) => {
             return Err(format!(
-                "--corpus {}: mail and groups can be ingested from mail sources",
-                a.corpus
+                "--corpus {c}: mail and groups are read with --mbox, --takeout, --maildir or \
+                 --eml; chat, drive and voice with --input"
             )
             .into());
         }
-    };
+    }
     let mut opts = IngestOptions::new(Account::new(&a.account)?);
     opts.corpus = corpus;
     opts.org_unit = OrgUnit::new(&a.org_unit);
@@ -163,4 +178,37 @@ fn print_report(o: &mut dyn Write, r: &IngestReport, secs: f64) -> std::io::Resu
         writeln!(o, "notice: {}: {}", n.position, n.message)?;
     }
     Ok(())
+}
+
+/// The chat, Drive or Voice source `--input` names, by `--format` or by what it is.
+fn other_source(
+    corpus: Corpus,
+    input: PathBuf,
+    format: Option<String>,
+    root: Option<PathBuf>,
+) -> Result<Source, String> {
+    let format = match format {
+        Some(f) => f.to_ascii_lowercase(),
+        None if input.is_dir() => match corpus {
+            Corpus::Chat => "takeout-chat".to_owned(),
+            Corpus::Voice => "takeout-voice".to_owned(),
+            _ => "folder".to_owned(),
+        },
+        None => "jsonl".to_owned(),
+    };
+    let root = root.unwrap_or_else(|| ediscovery::ingest::jsonl::default_root(&input));
+    Ok(match (format.as_str(), corpus) {
+        ("jsonl", Corpus::Chat) => Source::ChatJsonl { file: input, root },
+        ("jsonl", Corpus::Drive) => Source::DriveJsonl { file: input, root },
+        ("jsonl", Corpus::Voice) => Source::VoiceJsonl { file: input, root },
+        ("takeout-chat", Corpus::Chat) => Source::TakeoutChat(input),
+        ("takeout-voice", Corpus::Voice) => Source::TakeoutVoice(input),
+        ("folder", Corpus::Drive) => Source::DriveFolder(input),
+        (f @ ("jsonl" | "takeout-chat" | "takeout-voice" | "folder"), c) => {
+            return Err(format!("--format {f} does not hold {c} data"));
+        }
+        (f, _) => {
+            return Err(format!("--format {f}: use jsonl, takeout-chat, takeout-voice or folder"));
+        }
+    })
 }

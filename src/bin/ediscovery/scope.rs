@@ -2,7 +2,8 @@
 //! checks it and turns it into a `Scope` (search) or a Vault request (export), the same way.
 
 use clap::Args;
-use ediscovery::query::ScopeSpec;
+use ediscovery::model::Corpus;
+use ediscovery::query::{CorpusOptions, ScopeError, ScopeSpec};
 
 #[derive(Args)]
 pub struct ScopeArgs {
@@ -36,9 +37,33 @@ pub struct ScopeArgs {
     /// all, or held: only what holds of open matters keep (needs --matter).
     #[arg(long, default_value = "all", requires = "matter")]
     data_scope: String,
+    /// Drive: leave out files in shared drives (Vault's includeSharedDrives off).
+    #[arg(long)]
+    exclude_shared_drives: bool,
+    /// Chat: leave out rooms (named spaces and group chats since Dec 2020; Vault's includeRooms
+    /// off).
+    #[arg(long)]
+    exclude_rooms: bool,
+    /// Voice: comma-separated covered data: texts, voicemails, call-logs (default: all).
+    #[arg(long, value_delimiter = ',')]
+    voice_data: Vec<String>,
+    /// Chat: only these spaces (comma-separated space ids, e.g. spaces/AAAA1234).
+    #[arg(long, value_delimiter = ',')]
+    rooms: Vec<String>,
 }
 
 impl ScopeArgs {
+    /// The corpus options (shared drives, rooms, Voice data), checked against `corpus`.
+    pub fn options(&self, corpus: Corpus) -> Result<CorpusOptions, ScopeError> {
+        CorpusOptions::from_flags(
+            corpus,
+            self.exclude_shared_drives,
+            self.exclude_rooms,
+            &self.voice_data,
+            &self.rooms,
+        )
+    }
+
     /// The flags as typed; `ScopeSpec::to_scope` and `ExportRequest::from_spec` check them.
     pub fn spec(&self) -> ScopeSpec {
         ScopeSpec {

@@ -70,6 +70,7 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
     let coll = Collection::open(&a.collection)?;
     let now = a.now.unwrap_or_else(time::now);
     let mut req = ediscovery::SearchRequest::new(scope.clone(), query.clone(), now);
+    req.options = a.scope.options(scope.corpus)?;
     // Items users deleted that a hold or rule still keeps are left out unless asked for.
     if !a.include_deleted {
         req.deleted =
@@ -147,19 +148,43 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
     } else {
         for h in &r.hits {
             let rec = coll.record(h)?;
-            let m = rec.as_ref().and_then(|r| r.mail());
             // Tabs and line breaks inside fields would break the columns: shown as spaces.
             let clean = |s: Option<String>| s.unwrap_or_default().replace(['\t', '\r', '\n'], " ");
+            let (id, date, title) = rec.as_ref().map(columns).unwrap_or_default();
             writeln!(
                 o,
                 "{}\t{}\t{}\t{}\t{}",
                 h.doc_id,
                 h.account,
-                clean(m.and_then(|m| m.message_id.clone())),
-                clean(m.and_then(|m| m.date_sent).and_then(time::iso_utc)),
-                clean(m.and_then(|m| m.subject.clone())),
+                clean(id),
+                clean(date),
+                clean(title)
             )?;
         }
     }
     Ok(exit::code(exit::OK))
+}
+
+/// A hit's id, date and title columns: mail's Message-ID, sent date and subject; a chat
+/// message's id, time and space; a Drive file's id, modification and title; a Voice item's id,
+/// start and kind.
+fn columns(r: &ediscovery::model::Record) -> (Option<String>, Option<String>, Option<String>) {
+    use ediscovery::model::Metadata;
+    match &r.meta {
+        Metadata::Mail(m) => {
+            (m.message_id.clone(), m.date_sent.and_then(time::iso_utc), m.subject.clone())
+        }
+        Metadata::Chat(c) => (
+            Some(c.message_id.clone()),
+            time::iso_utc(c.created),
+            Some(c.space_name.clone().unwrap_or_else(|| c.space_id.clone())),
+        ),
+        Metadata::Drive(d) => {
+            (Some(d.drive_id.clone()), r.date().and_then(time::iso_utc), Some(d.title.clone()))
+        }
+        Metadata::Voice(v) => {
+            (Some(v.item_id.clone()), time::iso_utc(v.started), Some(v.kind.as_str().to_owned()))
+        }
+        _ => (None, None, None),
+    }
 }
