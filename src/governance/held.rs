@@ -20,7 +20,7 @@ use crate::export::request::VaultQuery;
 use crate::export::{ExportRequest, Outcome};
 use crate::model::time::{self, CivilDay};
 use crate::model::{Account, Record};
-use crate::query::{DataScope, Query, Scope};
+use crate::query::{CorpusOptions, DataScope, Query, Scope, VoiceData};
 use crate::search::HeldSet;
 use crate::{Collection, SearchRequest, SearchResult};
 use serde_json::json;
@@ -37,12 +37,13 @@ pub struct HoldCoverage {
     pub held: HeldSet,
 }
 
-/// The search that finds what `hold` keeps, or `None` when it has no account to hold (an
-/// org unit nobody is in, every account removed).
+/// The search that finds what `hold` keeps — scope, query and the corpus options its query
+/// names (Drive shared drives, Chat rooms, Voice covered data) — or `None` when it has no
+/// account to hold (an org unit nobody is in, every account removed).
 pub fn hold_search(
     hold: &Hold,
     org: Option<&Org>,
-) -> Result<Option<(Scope, Query)>, GovernanceError> {
+) -> Result<Option<(Scope, Query, CorpusOptions)>, GovernanceError> {
     let accounts: Vec<Account> = match &hold.org_unit {
         Some(ou) => {
             org.map(|o| o.under(&ou.org_unit_id, held_kind(hold.corpus))).unwrap_or_default()
@@ -71,7 +72,33 @@ pub fn hold_search(
     let query = crate::query::parse(terms).map_err(|e| {
         GovernanceError::Invalid(format!("hold {} terms {terms:?}: {e}", hold.hold_id))
     })?;
-    Ok(Some((scope, query)))
+    Ok(Some((scope, query, hold_options(&hold.query))))
+}
+
+/// The corpus options a hold's query names, as a search takes them. What a hold does not name
+/// stays out: a Drive hold without `includeSharedDriveFiles` does not keep shared-drive files,
+/// a Chat hold without `includeRooms` keeps direct messages only (Vault's hold semantics).
+fn hold_options(q: &super::hold::CorpusQuery) -> CorpusOptions {
+    use super::hold::{CorpusQuery, CoveredData};
+    let mut o = CorpusOptions::default();
+    match q {
+        CorpusQuery::DriveQuery { include_shared_drive_files } => {
+            o.include_shared_drives = *include_shared_drive_files;
+        }
+        CorpusQuery::HangoutsChatQuery { include_rooms } => o.include_rooms = *include_rooms,
+        CorpusQuery::VoiceQuery { covered_data } => {
+            o.voice_data = covered_data
+                .iter()
+                .map(|c| match c {
+                    CoveredData::TextMessages => VoiceData::Texts,
+                    CoveredData::Voicemails => VoiceData::Voicemails,
+                    CoveredData::CallLogs => VoiceData::CallLogs,
+                })
+                .collect();
+        }
+        CorpusQuery::MailQuery(_) | CorpusQuery::GroupsQuery(_) => {}
+    }
+    o
 }
 
 fn searched(e: crate::Error) -> GovernanceError {
@@ -85,10 +112,10 @@ impl Tx {
         for m in self.matters().filter(|m| m.matter.state == MatterState::Open) {
             for h in &m.holds {
                 let mut held = HeldSet::new(coll);
-                if let Some((scope, query)) = hold_search(h, self.org())? {
-                    let r = coll
-                        .search(&SearchRequest::new(scope, query, self.now()))
-                        .map_err(searched)?;
+                if let Some((scope, query, options)) = hold_search(h, self.org())? {
+                    let mut req = SearchRequest::new(scope, query, self.now());
+                    req.options = options;
+                    let r = coll.search(&req).map_err(searched)?;
                     for hit in &r.hits {
                         held.insert(hit);
                     }

@@ -1462,3 +1462,60 @@ fn real_corpus_hold_retention_and_held_export_add_up() {
     assert!(md5.status.success(), "{}", String::from_utf8_lossy(&md5.stdout));
     assert!(audit::verify(&dir).unwrap().ok());
 }
+
+/// A hold's corpus options decide what it keeps (issue 12.3): a Drive hold keeps files in
+/// shared drives only with `includeSharedDrives`.
+#[test]
+fn a_drive_hold_keeps_shared_drive_files_only_when_it_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("drive");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("a.txt"), b"my own file").unwrap();
+    std::fs::write(root.join("b.txt"), b"a shared drive file").unwrap();
+    let line = |id: &str, content: &str, extra: &str| {
+        format!(
+            r#"{{"drive_id": "{id}", "title": "{id}", "owner": "alice@example.org", "mime_type": "text/plain", "content": "{content}"{extra}}}"#
+        )
+    };
+    let jsonl = [
+        r#"{"format": "ediscovery.drive", "version": 1}"#.to_owned(),
+        line("own", "a.txt", ""),
+        line("team", "b.txt", r#", "shared_drive_id": "0AAA""#),
+    ]
+    .join("\n");
+    std::fs::write(root.join("drive.jsonl"), jsonl).unwrap();
+    let dir = tmp.path().join("c");
+    let mut w = ediscovery::CollectionWriter::open(&dir, 1).unwrap();
+    let mut opts = ediscovery::IngestOptions::new(acct("alice@example.org"));
+    opts.corpus = Corpus::Drive;
+    let src = ediscovery::ingest::Source::DriveJsonl { file: root.join("drive.jsonl"), root };
+    assert_eq!(w.ingest(&src, &opts, &mut ediscovery::NoProgress).unwrap().ingested, 2);
+    let coll = w.finish().unwrap();
+    let org = tmp.path().join("org.csv");
+    std::fs::write(
+        &org,
+        "Account,OrgUnit,Type,Created,Admin\nadmin@example.org,/,USER,2020-01-01T00:00:00Z,true\n\
+         alice@example.org,/,USER,2020-01-01T00:00:00Z,false\n",
+    )
+    .unwrap();
+    let gov = Governance::open(&dir).unwrap();
+    let admin = acct("admin@example.org");
+    gov.run(|tx| tx.import_org(&admin, &org, &std::fs::read(&org).unwrap())).unwrap();
+    let id = gov.run(|tx| tx.create_matter(&admin, "Drive", "")).unwrap().matter_id;
+    let titles = |gov: &Governance| -> BTreeSet<String> {
+        let held = gov.run(|tx| tx.held_set(&coll)).unwrap();
+        coll.store()
+            .iter()
+            .map(|r| r.unwrap())
+            .filter(|r| held.contains(r.seq, &r.doc_id))
+            .map(|r| r.source.key.clone())
+            .collect()
+    };
+    let own = NewHold::accounts("own", Corpus::Drive, vec![acct("alice@example.org")]);
+    let hold = gov.run(|tx| tx.create_hold(&admin, &id, &own)).unwrap();
+    assert_eq!(titles(&gov), BTreeSet::from(["own".to_owned()]), "no shared drives by default");
+    gov.run(|tx| tx.delete_hold(&admin, &id, &hold.hold_id)).unwrap();
+    let all = NewHold { include_shared_drives: true, ..own };
+    gov.run(|tx| tx.create_hold(&admin, &id, &all)).unwrap();
+    assert_eq!(titles(&gov), BTreeSet::from(["own".to_owned(), "team".to_owned()]));
+}
