@@ -207,6 +207,9 @@ pub struct SearchResult {
     pub bounds: (Option<i64>, Option<i64>),
     /// Things worth telling.
     pub warnings: Vec<String>,
+    /// The records this search left out as deleted ([`SearchRequest::deleted`], all-data
+    /// searches only): what an export must not bring back either, e.g. as Chat context.
+    pub hidden: Option<Arc<HeldSet>>,
 }
 
 impl SearchResult {
@@ -250,7 +253,14 @@ impl Collection {
         }
         hits.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let counts = self.tally(&req.scope, &seqs)?;
-        Ok(SearchResult { hits, counts, bounds: compiled.bounds, warnings: compiled.warnings })
+        let hidden = req.deleted.clone().filter(|_| req.scope.data_scope == DataScope::All);
+        Ok(SearchResult {
+            hits,
+            counts,
+            bounds: compiled.bounds,
+            warnings: compiled.warnings,
+            hidden,
+        })
     }
 
     /// The record a hit of this collection names, decoded from the record table.
@@ -293,6 +303,7 @@ impl Collection {
                 counts,
                 bounds: compiled.bounds,
                 warnings: compiled.warnings,
+                hidden: None,
             });
         }
         let compiled = compile::compile(self.index(), &req.query, &req.scope, req.now)
@@ -313,6 +324,7 @@ impl Collection {
             counts,
             bounds: compiled.bounds,
             warnings: compiled.warnings,
+            hidden: None,
         })
     }
 
@@ -396,6 +408,7 @@ pub fn search_many(collections: &[&Collection], req: &SearchRequest) -> Result<S
         counts: Counts::default(),
         bounds: (None, None),
         warnings: Vec::new(),
+        hidden: None,
     }))
 }
 

@@ -65,8 +65,13 @@ struct Msg {
 
 /// Replace the per-account zips [`ExportPlan::assign`] made from the hits with Chat's: every
 /// conversation holding a match becomes documents (context included), zips split between
-/// documents at the split size.
-pub fn plan_documents(plan: &mut ExportPlan, store: &Store) -> Result<(), ExportError> {
+/// documents at the split size. Messages in `hidden` (deleted items the search left out) are
+/// not brought back as context either.
+pub fn plan_documents(
+    plan: &mut ExportPlan,
+    store: &Store,
+    hidden: Option<&crate::search::HeldSet>,
+) -> Result<(), ExportError> {
     let rules = ContextRules::default();
     let mut by_account: BTreeMap<Account, BTreeSet<u64>> = BTreeMap::new();
     for z in std::mem::take(&mut plan.zips) {
@@ -78,6 +83,9 @@ pub fn plan_documents(plan: &mut ExportPlan, store: &Store) -> Result<(), Export
         let mut convs: BTreeMap<String, Vec<Msg>> = BTreeMap::new();
         for seq in store.seqs_of(Corpus::Chat, &account)? {
             let Some(r) = store.get(seq)? else { continue };
+            if hidden.is_some_and(|h| h.contains(seq, &r.doc_id)) {
+                continue;
+            }
             let size = r.stored_bytes();
             if let Metadata::Chat(c) = r.meta {
                 let c = *c;

@@ -228,7 +228,9 @@ pub fn plan(
     // Chat documents and Drive file names need the records themselves (a conversation's context
     // messages, a file's title): decoded here, once, for those corpora only.
     match plan.corpus {
-        crate::model::Corpus::Chat => chat::plan_documents(&mut plan, coll.store())?,
+        crate::model::Corpus::Chat => {
+            chat::plan_documents(&mut plan, coll.store(), result.hidden.as_deref())?
+        }
         crate::model::Corpus::Drive => drive::plan_names(&mut plan, coll.store())?,
         _ => {}
     }

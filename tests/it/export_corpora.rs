@@ -732,3 +732,48 @@ fn one_and_four_threads_write_the_same_bytes() {
         assert_eq!(one, sums(4), "{corpus}");
     }
 }
+
+/// A message the search left out as deleted (a user deleted it; a hold keeps it) is not brought
+/// back as another match's context.
+#[test]
+fn chat_context_leaves_out_messages_the_search_hid_as_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut b = Builder::new(&tmp.path().join("c"));
+    let a = "alice@example.com";
+    b.add(a, Metadata::Chat(Box::new(chat("AAAA", "A", a, T0, None))), text("first"), "first");
+    let hidden_b = b.add(
+        a,
+        Metadata::Chat(Box::new(chat("AAAA", "B", "bob@example.com", T0 + H, None))),
+        text("second"),
+        "second",
+    );
+    let matched = b.add(
+        a,
+        Metadata::Chat(Box::new(chat("AAAA", "M", a, T0 + 2 * H, None))),
+        text("zebra"),
+        "zebra",
+    );
+    let (c, _) = b.finish();
+    let req = request("Chat", "HANGOUTS_CHAT", &[a], "");
+    let only =
+        export::Retry { path: PathBuf::from("matches"), doc_ids: BTreeSet::from([matched.doc_id]) };
+    let exported = |hide: bool, out: &str| -> Vec<String> {
+        let mut sr = export::search_request(&req, 0).unwrap();
+        if hide {
+            let mut set = ediscovery::search::HeldSet::new(&c);
+            set.insert_record(hidden_b.seq, hidden_b.doc_id);
+            sr.deleted = Some(std::sync::Arc::new(set));
+        }
+        let result = c.search(&sr).unwrap();
+        let plan = export::plan(&c, &req, &result, Some(&only)).unwrap();
+        let o = export::run(&c, &req, &plan, c.store(), &tmp.path().join(out), &NoExportProgress)
+            .unwrap();
+        assert!(ediscovery::verify::verify(&o.dir).unwrap().ok());
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/independent/read_export.py");
+        let py = Command::new("python3").arg(script).arg(&o.dir).arg("Chat").arg("chat").output();
+        let v: Value = serde_json::from_slice(&py.unwrap().stdout).unwrap();
+        v["documents"].as_array().unwrap().iter().flat_map(ids).collect()
+    };
+    assert_eq!(exported(false, "all"), ["A", "B", "M"]);
+    assert_eq!(exported(true, "hidden"), ["A", "M"]);
+}
