@@ -140,7 +140,7 @@ pub fn search_request(req: &ExportRequest, now: i64) -> Result<SearchRequest, Ex
     Ok(SearchRequest::new(scope, query, now))
 }
 
-/// Run the search `req` describes on `coll`, then [`plan`] its result.
+/// Run the search `req` describes on `coll`, then [`plan`](fn@plan) its result.
 pub fn plan_search(
     coll: &Collection,
     req: &ExportRequest,

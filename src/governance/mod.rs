@@ -20,7 +20,7 @@
 //! The whole state can be saved as a zip of one CSV per object type ([`backup`], the object
 //! types in `objects.rs`) and chosen properties of one object type restored from it after a
 //! review ([`restore`]: a plan with a digest, applied exactly, one restore at a time, logged as
-//! "Data Restore - <Object>"). [`org_export`] is the governance side of the organisation-wide
+//! `"Data Restore - <Object>"`). [`org_export`] is the governance side of the organisation-wide
 //! export (`export::org`): who may start one, the 30-day rule, what user-deleted data it leaves
 //! out.
 //!

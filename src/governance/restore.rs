@@ -22,7 +22,7 @@
 //! **One at a time.** [`super::Governance::restore`] holds `DIR/governance/RESTORE.LOCK` (an
 //! exclusive file lock, taken without waiting) from before the plan is recomputed until the
 //! commit; a second restore while it is held is refused ([`Rule::OneRestoreAtATime`]) and the
-//! refusal logged. The apply is one governance transaction, logged as "Data Restore - <Object>"
+//! refusal logged. The apply is one governance transaction, logged as `"Data Restore - <Object>"`
 //! with its counts.
 
 use super::objects::{self, ObjectType, Row};

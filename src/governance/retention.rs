@@ -4,7 +4,7 @@
 //! one per corpus) or accounts *or* an org unit (a *custom* rule; for an org unit, the
 //! organisation's accounts below it when the rule is applied, as for holds), and for mail
 //! optional terms run by the collection's own search. It keeps what it covers for a number of
-//! days counted from the record's date ([`Record::date`]), or indefinitely; its action is
+//! days counted from the record's date ([`Record::date`](crate::model::Record::date)), or indefinitely; its action is
 //! "purge after".
 //!
 //! **Conflicts, as Vault documents them** (Vault help "How retention works"; the facts file

@@ -13,7 +13,7 @@
 //! never silently moved to another day; a date whose zone cannot be read is UTC and marked
 //! [`Defect::DateWithoutZone`].
 //!
-//! The index text ([`Parsed::body`]) is every text part's decoded text, see [`body_text`].
+//! The index text ([`Parsed::body`]) is every text part's decoded text, see `body_text`.
 
 use super::depth;
 use crate::Limits;
