@@ -1,9 +1,10 @@
-//! End to end on the built-in sample organisation: generate it, ingest every custodian, search it
-//! with Vault queries, export the matter's mail and group mail as Vault does, and verify the
-//! exports.
+//! End to end on the built-in sample organisation: generate it (mail, groups, chat, Drive and
+//! Voice), ingest every custodian's every corpus, search each corpus with Vault queries and check
+//! the "Project Falcon" counts per account against what the generator planted, export each corpus
+//! as Vault does (one export folder per corpus), and verify every export.
 //!
 //! ```sh
-//! cargo run --release --example investigation [-- OUT_DIR]   # default: target/investigation
+//! cargo run --release --example investigation [-- OUT_DIR]   # default: ./investigation-output
 //! ```
 //!
 //! Then governance: a matter with a hold on Alice's mail, a user deletion on each side of the
@@ -32,18 +33,23 @@ fn main() -> ExitCode {
     }
 }
 
+const CORPORA: [Corpus; 5] =
+    [Corpus::Mail, Corpus::Groups, Corpus::Chat, Corpus::Drive, Corpus::Voice];
+
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args()
         .nth(1)
-        .map_or_else(|| PathBuf::from("target/investigation"), PathBuf::from);
+        .map_or_else(|| PathBuf::from("investigation-output"), PathBuf::from);
     let _ = std::fs::remove_dir_all(&out);
     let org = sample::generate(&out.join("sources"), 1)?;
     println!(
-        "sample organisation: {} sources, {} messages under {}",
-        org.sources.len(),
-        org.total_messages(),
+        "sample organisation: {} sources under {}",
+        org.all_sources().count(),
         org.root.display()
     );
+    for corpus in CORPORA {
+        println!("  {:<7} {:>4} items", corpus.as_str(), org.items_of(corpus));
+    }
 
     let coll_dir = out.join("collection");
     let mut writer = CollectionWriter::open(&coll_dir, 0)?;
@@ -55,7 +61,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "\n{:<22} {:<8} {:<14} {:>5} {:>8} {:>8} {:>8}",
         "account", "corpus", "org unit", "seen", "ingested", "rejected", "defects"
     );
-    for s in &org.sources {
+    for s in org.all_sources() {
         let mut opts = IngestOptions::new(s.account.clone());
         opts.corpus = s.corpus;
         opts.org_unit = s.org_unit.clone();
@@ -72,8 +78,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         );
         if r.ingested as usize != s.messages || !r.is_clean() || !r.balances() {
             return Err(format!(
-                "{}: expected {} clean records, report says {r:?}",
-                s.account, s.messages
+                "{} {}: expected {} clean records, report says {r:?}",
+                s.account,
+                s.corpus.as_str(),
+                s.messages
             )
             .into());
         }
@@ -89,26 +97,38 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         st.blobs
     );
 
-    // Mail and group mail are separate corpora, as in Vault: search each, the whole organisation.
+    // Each corpus is searched on its own, as in Vault, over the whole organisation; every
+    // account's count must be what the generator planted in that account's source.
     let now = 1_700_000_000; // a fixed clock keeps the output reproducible
     let query = "\"project falcon\"";
-    let mut falcon = std::collections::BTreeMap::new();
-    for corpus in [Corpus::Mail, Corpus::Groups] {
+    println!("\n{query} per corpus and account (found / planted):");
+    for corpus in CORPORA {
         let r = search_text(&coll, Scope::entire_org(corpus), query, now)?;
-        falcon.extend(r.counts.per_account);
-    }
-    println!("\n{query} (subject, body, names, attachment names), per account:");
-    for (a, n) in &falcon {
-        println!("  {:<22} {n}", a.as_str());
-    }
-    for s in &org.sources {
-        let got = falcon.get(&s.account).copied().unwrap_or(0);
-        if got != s.falcon as u64 {
-            return Err(format!(
-                "{}: {got} Falcon messages found, {} planted",
-                s.account, s.falcon
-            )
-            .into());
+        let planted: Vec<_> = org.all_sources().filter(|s| s.corpus == corpus).collect();
+        let want: usize = planted.iter().map(|s| s.falcon).sum();
+        println!(
+            "  {:<7} {} in {} accounts (planted {want})",
+            corpus.as_str(),
+            r.counts.total,
+            r.counts.matching_accounts
+        );
+        for s in &planted {
+            let got = r.counts.per_account.get(&s.account).copied().unwrap_or(0);
+            println!("    {:<22} {got} / {}", s.account.as_str(), s.falcon);
+            if got != s.falcon as u64 {
+                return Err(format!(
+                    "{} {}: {got} Falcon items found, {} planted",
+                    corpus.as_str(),
+                    s.account,
+                    s.falcon
+                )
+                .into());
+            }
+        }
+        if r.counts.total != want as u64 {
+            return Err(
+                format!("{}: {} found, {want} planted", corpus.as_str(), r.counts.total).into()
+            );
         }
     }
     let q = "falcon has:attachment filename:pdf -in:drafts";
@@ -130,11 +150,30 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let starred = search_text(&coll, Scope::entire_org(Corpus::Mail), "is:starred", now)?;
     println!("is:starred (Maildir F flag, Takeout label): {}", starred.counts.total);
-    // Export the matter: mail of the Legal and Sales custodians, and the deals@ group.
-    for (name, corpus, accounts) in [
-        ("Falcon-mail", "MAIL", vec!["alice@example.org", "bob@example.org", "carol@example.org"]),
-        ("Falcon-groups", "GROUPS", vec!["deals@example.org"]),
-    ] {
+    // Export the matter, one export per corpus: mail of the Legal and Sales custodians, the
+    // deals@ group, and every custodian's chat, Drive (Falcon files and the hostile titles) and
+    // Voice.
+    let everyone: Vec<&str> = org
+        .other_sources
+        .iter()
+        .map(|s| s.account.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let exports = [
+        (
+            "Falcon-mail",
+            "MAIL",
+            vec!["alice@example.org", "bob@example.org", "carol@example.org"],
+            "falcon OR \"term sheet\"",
+        ),
+        ("Falcon-groups", "GROUPS", vec!["deals@example.org"], "falcon OR \"term sheet\""),
+        ("Falcon-chat", "HANGOUTS_CHAT", everyone.clone(), "\"project falcon\""),
+        ("Falcon-drive", "DRIVE", everyone.clone(), "\"project falcon\" OR title:final"),
+        ("Falcon-voice", "VOICE", everyone, "\"project falcon\""),
+    ];
+    let mut folders = Vec::new();
+    for (name, corpus, accounts, terms) in exports {
         let req = ExportRequest {
             name: name.to_owned(),
             query: VaultQuery {
@@ -143,7 +182,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 account_info: Some(AccountInfo {
                     emails: accounts.iter().map(|s| s.to_string()).collect(),
                 }),
-                terms: "falcon OR \"term sheet\"".to_owned(),
+                terms: terms.to_owned(),
                 time_zone: Some("America/New_York".to_owned()),
                 ..VaultQuery::default()
             },
@@ -156,7 +195,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let dir = outcome.dir.clone();
         let s = &outcome.summary;
         println!(
-            "\nexport {name}: {} in scope, {} exported, {} failed, {} files in {}",
+            "\nexport {name} ({corpus}, {terms}): {} in scope, {} exported, {} failed, {} files in {}",
             s.totals.in_scope,
             s.totals.exported,
             s.totals.failed(),
@@ -175,6 +214,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         if !v.ok() || s.totals.exported != s.totals.in_scope || s.totals.in_scope == 0 {
             return Err(format!("{name}: {:?}", v.problems).into());
         }
+        folders.push(dir);
+    }
+    println!("\nexports, one folder per corpus:");
+    for d in &folders {
+        println!("  {}", d.display());
     }
 
     governance(&coll, &org, &out, now)?;

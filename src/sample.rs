@@ -1,7 +1,13 @@
 //! A deterministic sample organisation: a few custodians in three org units with mail in every
 //! source format ingest reads (mbox, Gmail Takeout mbox, Maildir++, `.eml`), a Google Group with a
-//! member list, attachments, HTML-only mail, drafts, non-ASCII headers, quoted `From ` lines — and
-//! a planted matter ("Project Falcon") for the examples to find.
+//! member list, attachments, HTML-only mail, drafts, non-ASCII headers, quoted `From ` lines; the
+//! same custodians' Chat, Drive and Voice as JSON Lines sources with content files
+//! (`corpora.rs`) — and a planted matter ("Project Falcon") in every corpus for the examples to
+//! find and count.
+//!
+//! Mail and groups stay in [`SampleOrg::sources`] and the other corpora in
+//! [`SampleOrg::other_sources`], so tests that count the mail sample (330 records at scale 1) do
+//! not change when the other corpora grow.
 //!
 //! The same `scale` always writes the same bytes: no clock, no randomness beyond a fixed-seed
 //! generator.
@@ -15,20 +21,22 @@ use std::io;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+mod corpora;
+
 /// One custodian's source in the sample.
 #[derive(Clone, Debug)]
 pub struct SampleSource {
     /// Whose it is (for groups, the group address).
     pub account: Account,
-    /// Mail or groups.
+    /// Its corpus.
     pub corpus: Corpus,
     /// The account's org unit.
     pub org_unit: OrgUnit,
     /// Where it was written.
     pub source: Source,
-    /// How many messages it holds.
+    /// How many messages (chat messages, Drive files, Voice items) it holds.
     pub messages: usize,
-    /// How many of them mention Project Falcon.
+    /// How many of them hold the phrase "Project Falcon".
     pub falcon: usize,
 }
 
@@ -37,8 +45,12 @@ pub struct SampleSource {
 pub struct SampleOrg {
     /// The folder it was written to.
     pub root: PathBuf,
-    /// Every source, in a fixed order.
+    /// Every mail and groups source, in a fixed order.
     pub sources: Vec<SampleSource>,
+    /// Every Chat, Drive and Voice source (JSON Lines), in a fixed order: chat, then Drive, then
+    /// Voice, each custodian in turn. Kept apart from `sources` so the mail sample's counts stay
+    /// what tests rely on.
+    pub other_sources: Vec<SampleSource>,
     /// The group's member list (`Member,Group,JoinTime,Role,Type` CSV).
     pub group_members: PathBuf,
     /// The organisation file (`Account,OrgUnit,Type,Created,Admin` CSV): the custodians in
@@ -53,9 +65,19 @@ pub const SAMPLE_ADMIN: &str = "admin@example.org";
 pub const SAMPLE_COUNSEL: &str = "lara@example.org";
 
 impl SampleOrg {
-    /// Messages in all sources.
+    /// Messages in the mail and groups sources.
     pub fn total_messages(&self) -> usize {
         self.sources.iter().map(|s| s.messages).sum()
+    }
+
+    /// Items (messages, files, Voice items) of one corpus, over every source.
+    pub fn items_of(&self, corpus: Corpus) -> usize {
+        self.all_sources().filter(|s| s.corpus == corpus).map(|s| s.messages).sum()
+    }
+
+    /// Every source of every corpus: `sources` then `other_sources`.
+    pub fn all_sources(&self) -> impl Iterator<Item = &SampleSource> {
+        self.sources.iter().chain(&self.other_sources)
     }
 }
 
@@ -112,7 +134,8 @@ const WORDS: [&str; 16] = [
 ];
 
 /// Write the sample organisation under `dir` (created; existing sample files are replaced).
-/// `scale` multiplies the number of messages (1 gives about 300).
+/// `scale` multiplies the number of items: 1 gives 330 mail and group messages, 106 chat
+/// messages (per participant), 50 Drive files and 35 Voice items.
 pub fn generate(dir: &Path, scale: usize) -> io::Result<SampleOrg> {
     let scale = scale.max(1);
     fs::create_dir_all(dir)?;
@@ -207,7 +230,13 @@ pub fn generate(dir: &Path, scale: usize) -> io::Result<SampleOrg> {
     }
     let _ = writeln!(csv, "{GROUP},/,GROUP,2021-06-01T09:00:00Z,false");
     fs::write(&org_file, csv)?;
-    Ok(SampleOrg { root: dir.to_path_buf(), sources, group_members, org_file })
+    // A generator of their own, so the mail above is byte for byte what it was before these
+    // corpora existed.
+    let mut rng = Rng(0xC0A7_0000 + scale as u64);
+    let mut other_sources = corpora::chat(dir, scale, &mut rng)?;
+    other_sources.extend(corpora::drive(dir, scale, &mut rng)?);
+    other_sources.extend(corpora::voice(dir, scale, &mut rng)?);
+    Ok(SampleOrg { root: dir.to_path_buf(), sources, other_sources, group_members, org_file })
 }
 
 /// One generated message and what the container should say about it.

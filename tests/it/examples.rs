@@ -21,19 +21,95 @@ fn investigation_runs_end_to_end() {
     let out = Command::new(&exe).arg(tmp.path().join("inv")).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("330 records"), "{stdout}");
+    // 330 mail and group messages, 106 chat messages, 50 Drive files, 35 Voice items.
+    assert!(stdout.contains("521 records"), "{stdout}");
     assert!(stdout.contains("(verified: true)"), "{stdout}");
     assert!(tmp.path().join("inv/collection/MANIFEST.json").is_file());
-    assert_eq!(stdout.matches("verify: OK").count(), 3, "{stdout}");
+    // "project falcon" found per corpus, each equal to what the generator planted.
+    for line in [
+        "mail    43 in 5 accounts (planted 43)",
+        "groups  6 in 1 accounts (planted 6)",
+        "chat    25 in 5 accounts (planted 25)",
+        "drive   11 in 5 accounts (planted 11)",
+        "voice   8 in 5 accounts (planted 8)",
+    ] {
+        assert!(stdout.contains(line), "{line}\n{stdout}");
+    }
+    // One export per corpus, then the held export: each verified.
+    assert_eq!(stdout.matches("verify: OK").count(), 6, "{stdout}");
+    for (name, n) in [
+        ("Falcon-mail", 22),
+        ("Falcon-groups", 6),
+        ("Falcon-chat", 25),
+        ("Falcon-drive", 16),
+        ("Falcon-voice", 8),
+    ] {
+        let head = format!("export {name} (");
+        let line = stdout.lines().find(|l| l.starts_with(&head)).unwrap();
+        assert!(line.contains(&format!(": {n} in scope, {n} exported, 0 failed")), "{line}");
+        let dir = tmp.path().join("inv/exports").join(name);
+        assert!(dir.join(format!("{name}-checksums.md5")).is_file(), "{name}");
+        assert!(dir.join(format!("{name}-metadata.xml")).is_file(), "{name}");
+        assert!(stdout.contains(&format!("  {}\n", dir.display())), "{name}: path not printed");
+    }
+    let exports = tmp.path().join("inv/exports");
+    assert!(exports.join("Falcon-groups/Falcon-groups-group-membership.csv").is_file());
+    assert!(exports.join("Falcon-drive/Falcon-drive-custodian-docid.csv").is_file());
+    assert!(exports.join("Falcon-drive/Falcon-drive_0.zip").is_file());
+    assert!(exports.join("Falcon-chat/Falcon-chat-1.zip").is_file());
+    assert!(exports.join("Falcon-voice/Falcon-voice-1.zip").is_file());
     // Governance: the unheld deleted message is purged, the held one exported.
-    assert!(stdout.contains("retention apply purged 80 records (330 → 250)"), "{stdout}");
+    assert!(stdout.contains("retention apply purged 80 records (521 → 441)"), "{stdout}");
     assert!(stdout.contains("Alice's deleted message included, verify: OK"), "{stdout}");
     assert!(stdout.contains("chain intact"), "{stdout}");
-    assert!(tmp.path().join("inv/exports/Falcon-held/Falcon-held-checksums.md5").is_file());
-    assert!(tmp.path().join("inv/exports/Falcon-mail/Falcon-mail-checksums.md5").is_file());
-    assert!(
-        tmp.path().join("inv/exports/Falcon-groups/Falcon-groups-group-membership.csv").is_file()
-    );
+    assert!(exports.join("Falcon-held/Falcon-held-checksums.md5").is_file());
+}
+
+/// The sample's chat, Drive and Voice sources ingest with exactly the counts the generator
+/// reports — every item, none rejected, "project falcon" found as often as planted per account
+/// and corpus — and the same scale writes the same bytes.
+#[test]
+fn sample_chat_drive_and_voice_ingest_as_planted() {
+    use ediscovery::model::Corpus;
+    use ediscovery::query::Scope;
+    use ediscovery::{CollectionWriter, IngestOptions, NoProgress};
+    let tmp = tempfile::tempdir().unwrap();
+    let org = ediscovery::sample::generate(&tmp.path().join("org"), 1).unwrap();
+    assert_eq!(org.total_messages(), 330, "the mail sample is unchanged");
+    let items = |c| org.items_of(c);
+    assert_eq!((items(Corpus::Chat), items(Corpus::Drive), items(Corpus::Voice)), (106, 50, 35));
+    let mut w = CollectionWriter::open(&tmp.path().join("c"), 2).unwrap();
+    for s in &org.other_sources {
+        let mut o = IngestOptions::new(s.account.clone());
+        o.corpus = s.corpus;
+        o.org_unit = s.org_unit.clone();
+        let r = w.ingest(&s.source, &o, &mut NoProgress).unwrap();
+        assert_eq!(r.ingested as usize, s.messages, "{} {:?}: {r:?}", s.account, s.corpus);
+        assert!(r.rejected.is_empty() && r.defects.is_empty(), "{r:?}");
+    }
+    let c = w.finish().unwrap();
+    assert_eq!(c.stats().records, 191);
+    for corpus in [Corpus::Chat, Corpus::Drive, Corpus::Voice] {
+        let r = ediscovery::search::search_text(
+            &c,
+            Scope::entire_org(corpus),
+            "\"project falcon\"",
+            1_700_000_000,
+        )
+        .unwrap();
+        for s in org.other_sources.iter().filter(|s| s.corpus == corpus) {
+            assert!(s.falcon > 0 && s.falcon < s.messages, "{s:?}");
+            assert_eq!(r.counts.per_account.get(&s.account).copied(), Some(s.falcon as u64));
+        }
+    }
+    // Deterministic: a second generation writes the same JSONL bytes.
+    let again = ediscovery::sample::generate(&tmp.path().join("again"), 1).unwrap();
+    for (a, b) in org.other_sources.iter().zip(&again.other_sources) {
+        assert_eq!(
+            std::fs::read(a.source.path()).unwrap(),
+            std::fs::read(b.source.path()).unwrap()
+        );
+    }
 }
 
 /// The 10-million-record benchmark tools, at a size a debug build runs in seconds: the generator
