@@ -220,7 +220,9 @@ impl<'a> Items<'a> {
                 Task::Chat { p, seq, .. } => (p, seq),
                 Task::ChatAttachments => {
                     for (seq, i, entry) in std::mem::take(&mut self.attachments) {
-                        // Checked when its message was written; read again, one at a time.
+                        // Checked when its message was written (a damaged attachment fails its
+                        // message), so this second read only finds it again; the queued bytes
+                        // are slices of the pack map, nothing is copied.
                         let Some(rec) = self.ctx.store.get(seq)? else { continue };
                         if let Ok(bytes) = checked(self.ctx, &rec, Some(i)) {
                             self.queue.push_back(Piece { entry, json: false, bytes });
