@@ -32,6 +32,12 @@ pub fn asctime_utc(secs: i64) -> Option<String> {
     ts(secs).map(|t| t.strftime("%a %b %e %H:%M:%S %Y").to_string())
 }
 
+/// `Sunday, November 18, 2018 at 6:02:21 PM UTC`: how Takeout's Chat export writes
+/// `created_date` (and what `ingest::takeout_chat` reads back).
+pub fn takeout_chat_utc(secs: i64) -> Option<String> {
+    ts(secs).map(|t| t.strftime("%A, %B %-d, %Y at %-I:%M:%S %p UTC").to_string())
+}
+
 /// `Wed, 2 Oct 2002 08:00:00 +0000` (RFC 2822, UTC).
 pub fn rfc2822_utc(secs: i64) -> Option<String> {
     ts(secs).and_then(|t| jiff::fmt::rfc2822::to_string(&t.to_zoned(TimeZone::UTC)).ok())

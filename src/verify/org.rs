@@ -3,14 +3,16 @@
 //! names are at most `<folder>/<file>`, never `..`, never a link, FIFO or device; `report.json`
 //! agrees with the checksums (every archive it links is listed with the same MD5) and with
 //! itself (totals and status recomputed from its accounts); every zip of an account holds only
-//! its products' entries, and the messages in them, counted by streaming each mbox entry, are
+//! its products' entries (plain names under each product's folder, at the depth its layout
+//! writes), and the records in them — mbox messages counted by streaming, the entries of each
+//! space's `messages.json` (parsed, size-capped), one per Drive file, one per Voice page — are
 //! exactly what the report says each account exported per product. Problems, never panics.
 
 use super::VerifyReport;
 use super::open::{md5_of, open_regular, read_capped};
 use crate::Limits;
 use crate::export::org::CHECKSUMS;
-use crate::export::org::products::PRODUCTS;
+use crate::export::org::products::{Layout, product_of_entry};
 use crate::export::org::report::OrgReport;
 use crate::format::{mbox, md5sum};
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,7 +60,7 @@ fn listing(dir: &Path, problems: &mut Vec<String>) -> io::Result<BTreeSet<String
     Ok(out)
 }
 
-/// Messages per product entry in one zip; problems for anything else.
+/// Records per product in one zip; problems for anything else.
 fn count_zip(
     dir: &Path,
     name: &str,
@@ -75,7 +77,7 @@ fn count_zip(
     };
     let mut seen = BTreeSet::new();
     let r = crate::format::zip::for_each_entry_sized(BufReader::new(file), |entry, size, rd| {
-        let Some(p) = PRODUCTS.iter().find(|p| p.entry == entry) else {
+        let Some((p, rest)) = product_of_entry(entry) else {
             problems.push(format!("{name}: entry {entry:?} is not a product's"));
             return Ok(());
         };
@@ -86,29 +88,77 @@ fn count_zip(
             problems.push(format!("{name}: {entry}: {size} bytes, more than verify reads"));
             return Ok(());
         }
-        let mut n = 0u64;
-        for item in mbox::MboxSplitter::new(BufReader::new(rd.take(limits.verify_entry_bytes))) {
-            match item? {
-                mbox::MboxItem::Message(m) => {
-                    n += 1;
-                    if m.truncated {
-                        problems.push(format!(
-                            "{name}: {entry}: message {} is cut short",
-                            m.ordinal + 1
-                        ));
-                    }
-                    if !crate::export::org::products::has_labels_header(&m.bytes) {
-                        problems.push(format!(
-                            "{name}: {entry}: message {} has no X-Gmail-Labels header",
-                            m.ordinal + 1
-                        ));
+        // Below the product's folder: plain names only (no `..`, `.`, empty or `\`), as deep
+        // as the layout allows.
+        let parts: Vec<&str> = rest.split('/').collect();
+        let depth_ok = match p.layout {
+            Layout::Mbox(_) => true,
+            Layout::Chat => parts.len() == 2,
+            Layout::Drive => !parts.is_empty(),
+            Layout::Voice => parts.len() == 1,
+        };
+        if !matches!(p.layout, Layout::Mbox(_))
+            && (!depth_ok
+                || parts
+                    .iter()
+                    .any(|c| c.is_empty() || *c == "." || *c == ".." || c.contains('\\')))
+        {
+            problems.push(format!("{name}: entry {entry:?} is not a name {} writes", p.name));
+            return Ok(());
+        }
+        let n = match p.layout {
+            Layout::Mbox(_) => {
+                let mut n = 0u64;
+                for item in
+                    mbox::MboxSplitter::new(BufReader::new(rd.take(limits.verify_entry_bytes)))
+                {
+                    match item? {
+                        mbox::MboxItem::Message(m) => {
+                            n += 1;
+                            if m.truncated {
+                                problems.push(format!(
+                                    "{name}: {entry}: message {} is cut short",
+                                    m.ordinal + 1
+                                ));
+                            }
+                            if !crate::export::org::products::has_labels_header(&m.bytes) {
+                                problems.push(format!(
+                                    "{name}: {entry}: message {} has no X-Gmail-Labels header",
+                                    m.ordinal + 1
+                                ));
+                            }
+                        }
+                        mbox::MboxItem::Preamble { .. } => {
+                            problems
+                                .push(format!("{name}: {entry}: bytes before the first message"));
+                        }
                     }
                 }
-                mbox::MboxItem::Preamble { .. } => {
-                    problems.push(format!("{name}: {entry}: bytes before the first message"));
+                n
+            }
+            Layout::Chat if parts.get(1).is_some_and(|f| f.ends_with(".json")) => {
+                let mut b = Vec::new();
+                rd.take(limits.verify_entry_bytes).read_to_end(&mut b)?;
+                let v: Option<serde_json::Value> = crate::check_json_depth(&b, limits.json_depth)
+                    .ok()
+                    .and_then(|()| serde_json::from_slice(&b).ok());
+                match (parts.get(1).copied(), v) {
+                    (Some("messages.json"), Some(v)) if v["messages"].is_array() => {
+                        v["messages"].as_array().map_or(0, |a| a.len() as u64)
+                    }
+                    (Some("group_info.json"), Some(v)) if v.is_object() => 0,
+                    (Some(f), _) => {
+                        problems.push(format!("{name}: {entry}: not Takeout Chat's {f}"));
+                        0
+                    }
+                    (None, _) => 0,
                 }
             }
-        }
+            // Attachments beside messages.json, audio beside a page: part of a record.
+            Layout::Chat => 0,
+            Layout::Voice => u64::from(rest.ends_with(".html")),
+            Layout::Drive => 1,
+        };
         *counts.entry(p.name.to_owned()).or_default() += n;
         Ok(())
     });

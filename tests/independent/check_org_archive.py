@@ -116,6 +116,20 @@ for a in report["accounts"]:
                 if parts[0] != "Takeout" or len(parts) < 3 or ".." in parts:
                     problems.append(f"{z['path']}: entry {info.filename}")
                 data = zf.read(info)
+                # Chat, Drive and Voice are folders of files: a record is a message of a
+                # space's messages.json, a Drive file, a Voice page.
+                if parts[1] == "Google Chat":
+                    if parts[-1] == "messages.json":
+                        n["Chat"] = n.get("Chat", 0) + len(json.loads(data)["messages"])
+                    elif parts[-1] == "group_info.json":
+                        json.loads(data)
+                    continue
+                if parts[1] == "Drive":
+                    n["Drive"] = n.get("Drive", 0) + 1
+                    continue
+                if parts[1] == "Voice":
+                    n["Voice"] = n.get("Voice", 0) + (1 if parts[-1].endswith(".html") else 0)
+                    continue
                 # mboxrd: a message starts at a line "From "; its header block ends at the
                 # first empty line and must hold exactly one X-Gmail-Labels field.
                 count, in_header, labels = 0, False, 0

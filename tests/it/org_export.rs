@@ -45,13 +45,16 @@ fn sample(dir: &Path) -> PathBuf {
     let mut w = CollectionWriter::open(&cdir, 1).unwrap();
     w.ingest(&Source::Mbox(mbox), &IngestOptions::new(acct(HOSTILE)), &mut NoProgress).unwrap();
     w.finish().unwrap();
-    // A Drive file of alice's with a hostile title (Drive is not written into org exports yet:
-    // it is a failed file, listed under its title). Written through the store, then the index
+    // A Drive file of alice's with a hostile title whose stored bytes do not match its MD5:
+    // a failed file, listed under its title. Written through the store, then the index
     // is brought in step by a collection writer.
     let mut sw = ediscovery::store::Store::open(&cdir).unwrap().writer().unwrap();
     let template = sw.store().iter().next().unwrap().unwrap();
     let body = b"PK\x03\x04 not really a document".to_vec();
-    let (blob, _) = sw.put_blob(ediscovery::digest::Md5::of(&body), &body).unwrap();
+    let (mut blob, _) = sw.put_blob(ediscovery::digest::Md5::of(&body), &body).unwrap();
+    // Its record names another MD5 than its stored bytes have: damaged, a failed file.
+    blob.md5 = ediscovery::digest::Md5::of(b"other bytes");
+    blob.crc32 = None;
     let mut r = template.clone();
     r.seq = sw.next_seq();
     r.corpus = Corpus::Drive;
@@ -338,7 +341,7 @@ fn a_second_export_within_30_days_is_refused_unless_forced_and_prune_removes_exp
     let out = tmp.path().join("out");
     let (code, stdout, stderr) =
         cli!("org-export", "--collection", &cdir, "--as", ADMIN, "--out", &out, "--now", T_ISO);
-    assert_eq!(code, 3, "partial: alice's Drive file is not written; {stdout}{stderr}");
+    assert_eq!(code, 3, "partial: alice's Drive file is damaged; {stdout}{stderr}");
     assert!(stdout.contains("expires  2026-02-09T00:00:00Z"), "{stdout}");
     let (code, _, stderr) = cli!(
         "org-export",
@@ -540,4 +543,253 @@ fn a_killed_org_export_resumes_keeping_finished_accounts_and_counts_each_once() 
     // One start and one resumption in the audit log.
     let entries = ediscovery::governance::audit::read(&cdir).unwrap();
     assert_eq!(entries.iter().filter(|e| e.action == "org-export.resume").count(), 1);
+}
+
+/// Chat, Drive and Voice of alice, ingested from our JSONL formats (a hostile space name and id,
+/// hostile and colliding Drive titles in a folder, a voicemail with audio and transcript).
+fn with_chat_drive_voice(dir: &Path) -> PathBuf {
+    let c = crate::it::common::sample_org_collection(dir, 1);
+    let cdir = c.store().dir().to_path_buf();
+    drop(c);
+    let src = dir.join("src");
+    let w = crate::it::common::write;
+    w(&src, "files/budget.txt", b"budget numbers");
+    w(&src, "files/same.txt", b"drive file one");
+    w(&src, "files/other.txt", b"drive file <two>");
+    w(&src, "files/folder.bin", b"a folder's own bytes");
+    w(&src, "vm1.mp3", b"ID3fake-audio");
+    w(&src, "vm1.txt", b"please call me back about the <invoice> & more");
+    let space =
+        r#"{"id": "spaces/..\\..\\evil", "name": "../../<b>Room</b> \"x\"", "type": "SPACE"}"#;
+    let chat = [
+        r#"{"format": "ediscovery.chat", "version": 1}"#.to_owned(),
+        format!(
+            r#"{{"space": {space}, "thread_id": "t1", "message_id": "m1", "sender": "alice@example.org", "created": "2024-03-01T09:00:00Z", "text": "the quarterly forecast is ready", "participants": ["alice@example.org", "bob@example.org"]}}"#
+        ),
+        format!(
+            r#"{{"space": {space}, "thread_id": "t1", "message_id": "m2", "sender": "bob@example.org", "created": "2024-03-01T09:05:00Z", "text": "see the <b>budget</b> & \"notes\"", "attachments": [{{"path": "files/budget.txt"}}], "participants": ["alice@example.org", "bob@example.org"]}}"#
+        ),
+        r#"{"space": {"id": "dm/BBB", "type": "DIRECT_MESSAGE"}, "message_id": "m3", "sender": "bob@example.org", "created": "2024-03-02T10:00:00Z", "text": "lunch?", "participants": ["alice@example.org", "bob@example.org"]}"#.to_owned(),
+        format!(
+            r#"{{"space": {space}, "message_id": "m4", "sender": "alice@example.org", "created": "2024-03-01T08:00:00Z", "text": "first", "participants": ["alice@example.org", "bob@example.org"]}}"#
+        ),
+    ];
+    let drive_line = |id: &str, title: &str, content: &str, extra: &str| {
+        format!(
+            r#"{{"drive_id": "{id}", "title": {}, "owner": "alice@example.org", "mime_type": "text/plain", "content": "{content}"{extra}}}"#,
+            serde_json::json!(title)
+        )
+    };
+    let drive = [
+        r#"{"format": "ediscovery.drive", "version": 1}"#.to_owned(),
+        drive_line("d0", "../Plans", "files/folder.bin", ""),
+        drive_line("d1", TITLE, "files/same.txt", r#", "parent_id": "d0""#),
+        drive_line("d2", TITLE, "files/other.txt", r#", "parent_id": "d0""#),
+        drive_line("d3", "a/b\\c", "files/same.txt", ""),
+    ];
+    let voice = [
+        r#"{"format": "ediscovery.voice", "version": 1}"#,
+        r#"{"item_id": "t1", "account": "alice@example.org", "type": "TEXT_MESSAGE", "started": "2024-01-01T10:00:00Z", "owner_numbers": ["+17325550100"], "participant_numbers": ["+12125550199"], "messages": [{"at": "2024-01-01T10:00:00Z", "from": "+17325550100", "outgoing": true, "text": "running <late> & sorry"}, {"at": "2024-01-01T10:01:00Z", "from": "+12125550199", "outgoing": false, "text": "no problem"}]}"#,
+        r#"{"item_id": "v1", "account": "alice@example.org", "type": "VOICEMAIL", "started": "2024-01-02T10:00:00Z", "owner_numbers": ["+17325550100"], "participant_numbers": ["+442079460958"], "audio": "vm1.mp3", "transcript": "vm1.txt", "duration_secs": 22, "labels": ["Inbox"]}"#,
+        r#"{"item_id": "c1", "account": "alice@example.org", "type": "OUTGOING_CALL", "started": "2024-01-03T10:00:00Z", "owner_numbers": ["+17325550100"], "participant_numbers": ["+12125550199"], "duration_secs": 60}"#,
+    ];
+    let mut cw = CollectionWriter::open(&cdir, 1).unwrap();
+    for (corpus, source, want) in [
+        (
+            Corpus::Chat,
+            Source::ChatJsonl {
+                file: w(&src, "chat.jsonl", chat.join("\n").as_bytes()),
+                root: src.clone(),
+            },
+            4,
+        ),
+        (
+            Corpus::Drive,
+            Source::DriveJsonl {
+                file: w(&src, "drive.jsonl", drive.join("\n").as_bytes()),
+                root: src.clone(),
+            },
+            4,
+        ),
+        (
+            Corpus::Voice,
+            Source::VoiceJsonl {
+                file: w(&src, "voice.jsonl", voice.join("\n").as_bytes()),
+                root: src.clone(),
+            },
+            3,
+        ),
+    ] {
+        let mut o = IngestOptions::new(acct("alice@example.org"));
+        o.corpus = corpus;
+        let r = cw.ingest(&source, &o, &mut NoProgress).unwrap();
+        assert_eq!(r.ingested, want, "{corpus:?}: {:?}", r.rejected);
+    }
+    cw.finish().unwrap();
+    let org_file = dir.join("org/org.csv");
+    let org = std::fs::read_to_string(&org_file).unwrap();
+    let gov = Governance::open(&cdir).unwrap();
+    gov.run(|tx| tx.import_org(&acct(ADMIN), &org_file, org.as_bytes())).unwrap();
+    cdir
+}
+
+/// Read alice's zips back with Python: entries, `messages.json` per space, Drive MD5s, Voice
+/// pages parsed by html.parser; and unpack them (zipfile refuses nothing, so entries are
+/// checked to stay inside first).
+const READ_PRODUCTS: &str = r#"
+import hashlib, html.parser, json, os, sys, zipfile
+out, dest = sys.argv[1], sys.argv[2]
+res = {"chat": {}, "texts": [], "drive": {}, "voice": [], "mp3": [], "bad": []}
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.title = ""; self.intitle = False; self.tags = 0
+    def handle_starttag(self, t, a):
+        self.tags += 1; self.intitle = t == "title"
+        if t in ("script", "img", "iframe"): res["bad"].append(t)
+    def handle_endtag(self, t): self.intitle = False
+    def handle_data(self, d):
+        if self.intitle: self.title += d
+for z in sys.argv[3:]:
+    with zipfile.ZipFile(z) as zf:
+        assert zf.testzip() is None
+        for info in zf.infolist():
+            parts = info.filename.split("/")
+            if parts[0] != "Takeout" or ".." in parts or "" in parts or "\\" in info.filename or info.filename.startswith("/"):
+                res["bad"].append(info.filename); continue
+            data = zf.read(info)
+            if parts[1] == "Google Chat":
+                if parts[-1] == "messages.json":
+                    ms = json.loads(data)["messages"]
+                    res["chat"][parts[3]] = res["chat"].get(parts[3], 0) + len(ms)
+                    res["texts"] += [m["text"] for m in ms]
+                elif parts[-1] == "group_info.json":
+                    json.loads(data)["members"]
+            elif parts[1] == "Drive":
+                res["drive"]["/".join(parts[2:])] = hashlib.md5(data).hexdigest()
+            elif parts[1] == "Voice" and parts[-1].endswith(".html"):
+                p = P(); p.feed(data.decode("utf-8")); p.close()
+                res["voice"].append([parts[-1], p.title])
+            elif parts[1] == "Voice" and parts[-1].endswith(".mp3"):
+                res["mp3"].append(parts[-1])
+            target = os.path.join(dest, *parts)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(data)
+json.dump(res, sys.stdout)
+"#;
+
+#[test]
+fn chat_drive_and_voice_are_written_as_takeout_writes_them_and_read_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cdir = with_chat_drive_voice(tmp.path());
+    let gov = Governance::open(&cdir).unwrap();
+    let out = tmp.path().join("out");
+    let mut opts = OrgExportOptions::new(&out);
+    opts.now = Some(T);
+    let o = org::run(&gov, &acct(ADMIN), &opts, None, &org::NoOrgProgress).unwrap();
+    let alice = o.report.accounts.iter().find(|a| a.id == "alice@example.org").unwrap();
+    assert!(alice.failures.is_empty(), "{:?}", alice.failures);
+    for (p, n) in [("Chat", 4), ("Drive", 4), ("Voice", 3)] {
+        assert_eq!(alice.products[p].exported, n, "{p}");
+        assert_eq!(alice.products[p].not_exported, 0, "{p}");
+    }
+    let v = ediscovery::verify::verify_org(&o.dir, &ediscovery::Limits::default()).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+    assert_eq!(v.messages, o.report.totals.exported);
+    md5sum_c(&o.dir);
+    check_python(&o.dir);
+
+    // Split into zips of a few hundred bytes: each zip's copy of a space's messages.json is a
+    // whole JSON document, and the counts still add up (a second export, forced).
+    let mut small = OrgExportOptions::new(&tmp.path().join("out-small"));
+    small.now = Some(T + 60);
+    small.force = true;
+    small.split_bytes = 300;
+    let s = org::run(&gov, &acct(ADMIN), &small, None, &org::NoOrgProgress).unwrap();
+    let a = s.report.accounts.iter().find(|a| a.id == "alice@example.org").unwrap();
+    assert!(a.archives.len() > 3, "{:?}", a.archives);
+    let v = ediscovery::verify::verify_org(&s.dir, &ediscovery::Limits::default()).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+    check_python(&s.dir);
+
+    // Independent read-back.
+    let dest = tmp.path().join("unpacked");
+    let zips: Vec<PathBuf> = alice.archives.iter().map(|z| o.dir.join(&z.path)).collect();
+    let py = Command::new("python3")
+        .arg("-c")
+        .arg(READ_PRODUCTS)
+        .arg(&o.dir)
+        .arg(&dest)
+        .args(&zips)
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    let py: Value = serde_json::from_slice(&py.stdout).unwrap();
+    assert_eq!(py["bad"], serde_json::json!([]), "entries outside Takeout/ or scripts");
+    let spaces = py["chat"].as_object().unwrap();
+    assert_eq!(spaces.len(), 2, "{spaces:?}");
+    assert_eq!(spaces["DM BBB"], 1, "{spaces:?}");
+    let (hostile, n) = spaces.iter().find(|(k, _)| *k != "DM BBB").unwrap();
+    assert_eq!(*n, 3);
+    assert!(hostile.starts_with("Space ") && !hostile.contains(".."), "{hostile}");
+    let texts: BTreeSet<String> =
+        py["texts"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect();
+    // Drive: each file under its folder, hostile titles made safe and numbered, MD5s as ingested.
+    let coll = ediscovery::Collection::open(&cdir).unwrap();
+    let ingested: BTreeSet<String> = coll
+        .store()
+        .iter()
+        .map(Result::unwrap)
+        .filter(|r| r.corpus == Corpus::Drive && r.account.as_str() == "alice@example.org")
+        .map(|r| r.parts.main().blob.md5.to_string())
+        .collect();
+    let drive = py["drive"].as_object().unwrap();
+    assert_eq!(drive.len(), 4, "{drive:?}");
+    let got: BTreeSet<String> = drive.values().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!(got, ingested);
+    let in_folder = drive.keys().filter(|k| k.split('/').count() == 2).count();
+    assert_eq!(in_folder, 2, "{drive:?}: d1 and d2 under their parent d0");
+    assert!(drive.keys().all(|k| !k.contains("..") && !k.contains('\\')), "{drive:?}");
+    // Voice: three pages, parsed, titles as Takeout's; the voicemail's audio beside its page.
+    let voice = py["voice"].as_array().unwrap();
+    assert_eq!(voice.len(), 3, "{voice:?}");
+    let titles: BTreeSet<&str> = voice.iter().map(|v| v[1].as_str().unwrap()).collect();
+    assert!(titles.contains("Voicemail from +442079460958"), "{titles:?}");
+    assert!(titles.contains("Placed call to +12125550199"), "{titles:?}");
+    assert_eq!(py["mp3"].as_array().unwrap().len(), 1);
+
+    // Round trip: our own Takeout adapters ingest the unpacked folders back.
+    let takeout = dest.join("Takeout");
+    let (back, r) = crate::it::common::ingest_into(
+        &tmp.path().join("back"),
+        Source::TakeoutChat(takeout.clone()),
+        "alice@example.org",
+        Corpus::Chat,
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert_eq!(r.ingested, 4);
+    let back_texts: BTreeSet<String> = back
+        .store()
+        .iter()
+        .map(Result::unwrap)
+        .map(|rec| String::from_utf8_lossy(back.store().bytes(&rec).unwrap()).into_owned())
+        .collect();
+    assert_eq!(back_texts, texts);
+    assert!(back_texts.contains("see the <b>budget</b> & \"notes\""), "{back_texts:?}");
+    let with_attachment = back
+        .store()
+        .iter()
+        .map(Result::unwrap)
+        .filter(|r| r.parts.iter().any(|p| p.kind == ediscovery::model::PartKind::Attachment))
+        .count();
+    assert_eq!(with_attachment, 1);
+    drop(back);
+    let (_, r) = crate::it::common::ingest_into(
+        &tmp.path().join("back-voice"),
+        Source::TakeoutVoice(takeout),
+        "alice@example.org",
+        Corpus::Voice,
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert_eq!(r.ingested, 3);
 }

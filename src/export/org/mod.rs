@@ -27,7 +27,8 @@
 //! again. The report counts each account once.
 //!
 //! **Names.** Account folders and zip names are [`SafeName`]s (made unique), entry names are
-//! fixed per product, and report links are built from them: nothing an account name holds can
+//! a fixed product folder and [`SafeName`] components (`takeout.rs`), and report links are built
+//! from them: nothing an account name holds can
 //! put a file outside the archive folder or a link outside the archive.
 //!
 //! [`SafeName`]: crate::export::SafeName
@@ -36,6 +37,7 @@ pub mod accounts;
 pub mod journal;
 pub mod products;
 pub mod report;
+mod takeout;
 mod write;
 
 use crate::Collection;

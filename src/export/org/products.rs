@@ -1,36 +1,45 @@
-//! The products inside an account's zips, one per corpus: the seam where Chat, Drive and Voice
-//! plug in. Each [`Product`] names its folder and entry and frames one record's bytes for it;
-//! a product without a writer yet ([`Product::frame`] is `None`) reports each of its records as a
-//! failed file with [`Product::missing`], so the report never hides data it did not write.
+//! The products inside an account's zips, one per corpus: the seam where each corpus's writer
+//! plugs in. Each [`Product`] names its folder and its [`Layout`]; `write.rs` turns records into
+//! zip entries by layout, and `verify::org` counts records back by the same rows, so a product's
+//! folder is said once.
 //!
 //! Mail and Groups are written as Takeout writes Gmail: one mbox per product
 //! (`Takeout/Mail/All mail Including Spam and Trash.mbox`), each message preceded by an
 //! `X-Gmail-Labels` header with Takeout's label names (`Inbox`, `Sent`, `Starred`, user labels;
-//! a label holding a comma or quote is quoted), mboxrd-quoted. To add Chat (Takeout's
-//! `Google Chat/Groups/<space>/messages.json`), Drive (files under their folders) or Voice, give
-//! its row a folder, an entry name and a `frame` function (or, for products of many files, an
-//! entry per record: `entry` receives the record) — the writer and the report need no change.
+//! a label holding a comma or quote is quoted), mboxrd-quoted. Chat, Drive and Voice are folders
+//! of files as Takeout writes them (`takeout.rs` renders them): `Google Chat/Groups/<space>/`
+//! with `group_info.json`, `messages.json` and the attachments; `Drive/<folders>/<file>` with
+//! the original bytes; `Voice/Calls/<who> - <kind> - <time>.html` with the voicemail's `.mp3`.
 
 use crate::format::mbox::frame_mboxrd;
 use crate::model::time;
 use crate::model::{Corpus, Record};
 
-/// Frames one record's bytes (checked against their MD5) into its product's entry.
-pub type Framer = fn(&Record, &[u8], &mut Vec<u8>);
+/// How one product's records become zip entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Every record framed into one mbox entry (the full entry name), as Takeout's Gmail.
+    Mbox(&'static str),
+    /// A folder per space: `group_info.json`, `messages.json` (one JSON record per message,
+    /// the count), attachments beside them.
+    Chat,
+    /// One entry per file (each is one record).
+    Drive,
+    /// One `.html` page per record (the count), voicemail audio as `.mp3` beside it.
+    Voice,
+}
 
 /// How one corpus is written into an account's zips.
 #[derive(Clone, Copy, Debug)]
 pub struct Product {
     /// The corpus.
     pub corpus: Corpus,
-    /// The product's name in the report and its folder under `Takeout/`.
+    /// The product's name in the report.
     pub name: &'static str,
-    /// The entry records of this product go to, from the zip's root.
-    pub entry: &'static str,
-    /// Frame one record's bytes into the entry; `None`: not written by this version.
-    pub frame: Option<Framer>,
-    /// Why records of a product without a writer are not exported.
-    pub missing: &'static str,
+    /// The folder its entries are under, from the zip's root, ending in `/`.
+    pub folder: &'static str,
+    /// How its records are laid out.
+    pub layout: Layout,
 }
 
 /// Every product, in the order an account's zips hold them.
@@ -38,39 +47,43 @@ pub const PRODUCTS: [Product; 5] = [
     Product {
         corpus: Corpus::Mail,
         name: "Mail",
-        entry: "Takeout/Mail/All mail Including Spam and Trash.mbox",
-        frame: Some(takeout_mbox),
-        missing: "",
+        folder: "Takeout/Mail/",
+        layout: Layout::Mbox("Takeout/Mail/All mail Including Spam and Trash.mbox"),
     },
     Product {
         corpus: Corpus::Groups,
         name: "Groups",
-        entry: "Takeout/Groups/messages.mbox",
-        frame: Some(takeout_mbox),
-        missing: "",
+        folder: "Takeout/Groups/",
+        layout: Layout::Mbox("Takeout/Groups/messages.mbox"),
     },
     Product {
         corpus: Corpus::Chat,
         name: "Chat",
-        entry: "Takeout/Google Chat/messages.json",
-        frame: None,
-        missing: "Chat is not written into organisation exports by this version",
+        folder: "Takeout/Google Chat/Groups/",
+        layout: Layout::Chat,
     },
     Product {
         corpus: Corpus::Drive,
         name: "Drive",
-        entry: "Takeout/Drive/",
-        frame: None,
-        missing: "Drive is not written into organisation exports by this version",
+        folder: "Takeout/Drive/",
+        layout: Layout::Drive,
     },
     Product {
         corpus: Corpus::Voice,
         name: "Voice",
-        entry: "Takeout/Voice/",
-        frame: None,
-        missing: "Voice is not written into organisation exports by this version",
+        folder: "Takeout/Voice/Calls/",
+        layout: Layout::Voice,
     },
 ];
+
+/// The product an entry name belongs to, and the name below the product's folder (an mbox
+/// product's entry must be its one name exactly).
+pub fn product_of_entry(entry: &str) -> Option<(&'static Product, &str)> {
+    PRODUCTS.iter().find_map(|p| match p.layout {
+        Layout::Mbox(name) => (entry == name).then_some((p, "")),
+        _ => entry.strip_prefix(p.folder).map(|rest| (p, rest)),
+    })
+}
 
 /// Takeout's name for one of our labels (`^INBOX` → `Inbox`; user labels as they are).
 fn takeout_label(l: &str) -> String {
