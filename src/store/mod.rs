@@ -844,8 +844,9 @@ pub struct StoreWriter {
     pending: Vec<Pending>,
     /// The accounts of those records.
     pending_accounts: HashSet<(Corpus, Account)>,
-    /// Records removed since the last commit (their parts' blobs are counted off at commit).
-    removed: Vec<Record>,
+    /// Records removed since the last commit: seq and their parts' blobs (counted off at
+    /// commit). Not the records themselves, so a purge of millions holds tens of bytes each.
+    removed: Vec<(u64, Vec<BlobRef>)>,
     /// Packs closed since the last commit, with their final length.
     closed: Vec<(u32, u64)>,
 }
@@ -902,7 +903,7 @@ impl StoreWriter {
         let cached =
             self.docs.as_ref().is_some_and(|d| d.corpus == corpus && d.account == *account);
         if !cached {
-            let gone: HashSet<u64> = self.removed.iter().map(|r| r.seq).collect();
+            let gone: HashSet<u64> = self.removed.iter().map(|(seq, _)| *seq).collect();
             let mut docs = HashSet::new();
             for seq in self.store.seqs_of(corpus, account)? {
                 if gone.contains(&seq) {
@@ -1138,7 +1139,7 @@ impl StoreWriter {
         {
             d.docs.remove(&rec.doc_id);
         }
-        self.removed.push(rec.clone());
+        self.removed.push((rec.seq, rec.parts.iter().map(|p| p.blob).collect()));
         Ok(Some(rec))
     }
 
@@ -1146,11 +1147,11 @@ impl StoreWriter {
     /// more, each once. One pass over the key rows (decoding only records with several parts),
     /// so memory grows with the removed records, not with the collection.
     fn orphaned_blobs(&self) -> Result<Vec<BlobRef>, StoreError> {
-        let gone: HashSet<u64> = self.removed.iter().map(|r| r.seq).collect();
+        let gone: HashSet<u64> = self.removed.iter().map(|(seq, _)| *seq).collect();
         let mut candidates: HashMap<Md5, BlobRef> = HashMap::new();
-        for r in &self.removed {
-            for p in &r.parts {
-                candidates.entry(p.blob.md5).or_insert(p.blob);
+        for (_, blobs) in &self.removed {
+            for b in blobs {
+                candidates.entry(b.md5).or_insert(*b);
             }
         }
         for seq in 0..self.store.rows() {
