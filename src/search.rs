@@ -306,8 +306,9 @@ impl Collection {
                 hidden: None,
             });
         }
-        let compiled = compile::compile(self.index(), &req.query, &req.scope, req.now)
-            .map_err(crate::Error::Search)?;
+        let compiled =
+            compile::compile_with(self.index(), &req.query, &req.scope, &req.options, req.now)
+                .map_err(crate::Error::Search)?;
         let counts = if self.store().has_removed() {
             let limit = self.store().rows();
             self.tally(&req.scope, &self.index().search(&compiled, limit)?)?

@@ -24,6 +24,8 @@ fn keys(c: &Collection, corpus: Corpus, q: &str, options: CorpusOptions) -> BTre
     req.options = options;
     let r = c.search(&req).unwrap_or_else(|e| panic!("{q}: {e}"));
     assert_eq!(r.counts.total, r.hits.len() as u64, "{q}: counts are exact");
+    // Counting alone (inside the index, no hit list) applies the same options.
+    assert_eq!(c.count(&req).unwrap(), r.counts, "{q}: counts without hits");
     c.hit_records(&r.hits).unwrap().into_iter().map(|r| r.source.key).collect()
 }
 
