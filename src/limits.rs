@@ -65,6 +65,10 @@ pub struct Limits {
     /// Deepest XML nesting `extract` follows in an office file's parts; deeper is an error
     /// naming the part and byte (the text before it is kept).
     pub extract_xml_depth: usize,
+    /// Largest Takeout JSON file (`messages.json`, `group_info.json`) or Voice page ingest
+    /// reads: each is parsed whole, so a larger one is refused by its size before a byte is
+    /// read (a space's messages are a few MB in real exports).
+    pub takeout_file_bytes: u64,
 }
 
 impl Default for Limits {
@@ -94,6 +98,7 @@ impl Default for Limits {
             // Real office XML nests under 30 levels (tables in tables included); quick-xml
             // does not recurse, so this bounds hostile input, not the stack.
             extract_xml_depth: 256,
+            takeout_file_bytes: 256 << 20,
         }
     }
 }

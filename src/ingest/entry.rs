@@ -50,14 +50,27 @@ impl Kind {
 /// The bytes of the regular file at `path` and its metadata, or why it was not read: a link, a
 /// folder, a FIFO, socket or device is refused by the open itself (see `fs_safe`), never read.
 pub fn read_regular(path: &Path) -> Result<(Vec<u8>, Metadata), String> {
+    read_regular_capped(path, u64::MAX)
+}
+
+/// [`read_regular`], refusing a file over `max` bytes by its size before reading it (and
+/// never reading more than `max` bytes should it grow meanwhile).
+pub fn read_regular_capped(path: &Path, max: u64) -> Result<(Vec<u8>, Metadata), String> {
     let (mut file, meta) = crate::fs_safe::open_regular(path).map_err(|e| match e {
         crate::fs_safe::NotRegular::Kind("a symbolic link") => SYMLINK.to_owned(),
         crate::fs_safe::NotRegular::Kind("a folder") => "a folder, not a file: not read".to_owned(),
         crate::fs_safe::NotRegular::Kind(_) => NOT_REGULAR.to_owned(),
         crate::fs_safe::NotRegular::Io(e) => format!("cannot read: {e}"),
     })?;
+    if meta.len() > max {
+        return Err(format!("{} bytes: over the {max}-byte cap for this kind of file", meta.len()));
+    }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
+    let mut limited = (&mut file).take(max.saturating_add(1));
+    limited.read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!("grew past the {max}-byte cap while it was read"));
+    }
     Ok((bytes, meta))
 }
 
@@ -107,5 +120,15 @@ mod tests {
             assert_eq!(name_text(OsStr::from_bytes(b"Caf\xe9")), ("Caf\\xe9".to_owned(), true));
             assert_eq!(name_text(OsStr::from_bytes(b"Caf\xc3\xa9")), ("Café".to_owned(), false));
         }
+    }
+
+    #[test]
+    fn a_capped_read_refuses_a_larger_file_by_its_size() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f");
+        std::fs::write(&p, vec![b'x'; 100]).unwrap();
+        assert_eq!(read_regular_capped(&p, 100).unwrap().0.len(), 100);
+        let e = read_regular_capped(&p, 99).unwrap_err();
+        assert!(e.contains("100 bytes: over the 99-byte cap"), "{e}");
     }
 }

@@ -108,9 +108,10 @@ fn rejected_file(path: &Path, reason: String) -> Item {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let (bytes, _) = entry::read_regular(path)?;
-    crate::limits::check_json_depth(&bytes, crate::Limits::default().json_depth)
-        .map_err(|e| e.to_string())?;
+    // The default policy: the Takeout adapters are not given the caller's `Limits` yet.
+    let limits = crate::Limits::default();
+    let (bytes, _) = entry::read_regular_capped(path, limits.takeout_file_bytes)?;
+    crate::limits::check_json_depth(&bytes, limits.json_depth).map_err(|e| e.to_string())?;
     serde_json::from_slice(&bytes).map_err(|e| format!("not Takeout Chat JSON: {e}"))
 }
 

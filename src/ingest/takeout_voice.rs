@@ -26,7 +26,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Largest page read: real pages are a few KiB; a page this large is not Takeout's.
-const MAX_PAGE: u64 = 64 << 20;
+/// The largest page read: `Limits::takeout_file_bytes` of the default policy (the adapter is
+/// not given the caller's `Limits` yet).
+fn max_page() -> u64 {
+    crate::Limits::default().takeout_file_bytes
+}
 
 /// The `Calls` folder under `path`: `path/Voice/Calls`, `path/Calls` or `path` itself.
 fn calls_dir(path: &Path) -> Option<PathBuf> {
@@ -114,10 +118,7 @@ fn export_owner(pages: &[PathBuf]) -> Vec<String> {
         if !(name.contains(" - Text - ") || name.starts_with("Group Conversation")) {
             continue;
         }
-        let Ok((bytes, meta)) = entry::read_regular(p) else { continue };
-        if meta.len() > MAX_PAGE {
-            continue;
-        }
+        let Ok((bytes, _)) = entry::read_regular_capped(p, max_page()) else { continue };
         let Ok(html) = std::str::from_utf8(&bytes) else { continue };
         for m in read_page(html).messages {
             if let Some(tel) = m.tel.filter(|t| !t.is_empty() && m.name.trim() == "Me")
@@ -375,7 +376,9 @@ fn iso_duration(s: &str) -> Option<u64> {
                     'M' => 60.0,
                     _ => 1.0,
                 };
-                total += (n * unit).round() as u64;
+                // `as` saturates a huge or non-finite float; the sum saturates too, so a
+                // hostile `PT99999…H` gives u64::MAX seconds, never an overflow.
+                total = total.saturating_add((n * unit).round() as u64);
             }
             _ => return None,
         }
@@ -391,13 +394,7 @@ fn page(
 ) -> Result<RawRecord, String> {
     let (name, _) = entry::name_text(path.file_name().unwrap_or_default());
     let stem = name.get(..name.len().saturating_sub(5)).unwrap_or_default().to_owned();
-    let (bytes, meta) = entry::read_regular(path)?;
-    if meta.len() > MAX_PAGE {
-        return Err(format!(
-            "{} bytes: larger than any Takeout Voice page ({MAX_PAGE})",
-            meta.len()
-        ));
-    }
+    let (bytes, _) = entry::read_regular_capped(path, max_page())?;
     let html = std::str::from_utf8(&bytes)
         .map_err(|e| format!("not UTF-8 ({e}): not a Takeout Voice page"))?;
     let p = read_page(html);
@@ -520,6 +517,13 @@ fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hostile_duration_saturates_instead_of_overflowing() {
+        assert_eq!(iso_duration("PT1H2M3S"), Some(3723));
+        let huge = format!("PT{}H{}H", "9".repeat(30), "9".repeat(30));
+        assert_eq!(iso_duration(&huge), Some(u64::MAX));
+    }
 
     #[test]
     fn durations_and_stems() {
