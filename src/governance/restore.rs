@@ -141,6 +141,9 @@ fn backup_rows(path: &Path, bytes: &[u8], object: ObjectType) -> Result<Vec<Row>
     let want = object.header();
     let read = zip
         .read(&object.file_name(), |r| -> Result<Vec<Row>, GovernanceError> {
+            // The inflated CSV is bounded as the zip file is: a small zip must not inflate
+            // into rows that fill memory.
+            let r = crate::format::bounded::Bounded::new(r, MAX_BACKUP);
             let mut csv = RowReader::new(r, MAX_ROW).map_err(|e| bad(&entry, e.to_string()))?;
             let header: Vec<&str> = csv.header().iter().map(|h| unguard(h)).collect();
             if header != want {
