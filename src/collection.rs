@@ -493,6 +493,9 @@ impl CollectionWriter {
         for (part, (md5, _)) in raw.parts.iter().zip(&digests) {
             let (blob, new) = match &part.content {
                 Content::Inline(b) => self.store.put_blob(*md5, b)?,
+                // The prepare stage hashed the file: bytes already stored under that MD5 are
+                // referenced without reading (or rewriting) the file again.
+                Content::File(_) if let Some(b) = self.store.known_blob(md5)? => (b, false),
                 Content::File(path) => {
                     let file = match crate::fs_safe::open_regular(path) {
                         Ok((f, _)) => f,

@@ -962,6 +962,12 @@ impl StoreWriter {
         Ok(self.other_parts.get(md5).copied())
     }
 
+    /// Where bytes with this MD5 are already stored (a live record's blob, or one written since
+    /// the last commit), so a caller that knows the MD5 need not read its source again.
+    pub fn known_blob(&self, md5: &Md5) -> Result<Option<BlobRef>, StoreError> {
+        self.known(md5)
+    }
+
     /// Where these bytes are already: a live record's blob, or one written since the last
     /// commit.
     fn known(&self, md5: &Md5) -> Result<Option<BlobRef>, StoreError> {
