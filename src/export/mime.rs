@@ -81,17 +81,7 @@ pub fn one_line(value: &str) -> String {
 
 /// `text` escaped for HTML text and attribute values.
 pub fn html_escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\0' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
+    crate::format::html::escape_into(text, out);
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod bounded;
 pub mod csv;
+pub mod html;
 pub mod mbox;
 pub mod md5sum;
 pub mod xml;

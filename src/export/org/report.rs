@@ -195,19 +195,7 @@ impl OrgReport {
 /// `s` with `& < > " '` as character references: safe as element text and as a quoted
 /// attribute value.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push_str("&#xFFFD;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::format::html::escape(s)
 }
 
 /// A relative path as a URL path: each `/`-separated segment percent-encoded except RFC 3986's

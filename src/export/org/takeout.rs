@@ -139,19 +139,7 @@ pub(crate) fn voice_stem(meta: &VoiceMeta) -> String {
 
 /// Text made safe inside HTML elements and double-quoted attributes.
 pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::format::html::escape(s)
 }
 
 /// `<a class="tel" href="tel:…"><span class="fn">name</span></a>`.
