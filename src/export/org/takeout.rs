@@ -12,13 +12,16 @@ use crate::export::SafeName;
 use crate::model::time;
 use crate::model::{ChatMeta, ConversationType, VoiceKind, VoiceMeta};
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Entry names already used in one account's export, compared without case (an archive is
 /// often unpacked on a case-insensitive file system).
 #[derive(Default)]
 pub(crate) struct Names {
     used: HashSet<String>,
+    /// Per `dir` + `name` (lower case), the number to try next: a thousand attachments called
+    /// `image.png` cost a thousand tries, not half a million.
+    next: HashMap<String, u64>,
 }
 
 impl Names {
@@ -29,14 +32,16 @@ impl Names {
             Some(dot) if dot > 0 => name.split_at(dot),
             _ => (name, ""),
         };
-        let mut n = 0u64;
+        let key = format!("{dir}{name}").to_lowercase();
+        let mut n = self.next.get(&key).copied().unwrap_or(0);
         loop {
             let candidate =
                 if n == 0 { format!("{dir}{name}") } else { format!("{dir}{stem}({n}){ext}") };
+            n += 1;
             if self.used.insert(candidate.to_lowercase()) {
+                self.next.insert(key, n);
                 return candidate;
             }
-            n += 1;
         }
     }
 }
@@ -254,6 +259,12 @@ mod tests {
         assert_eq!(n.unique("D/", "a.txt"), "D/a(2).txt");
         assert_eq!(n.unique("D/", "x"), "D/x");
         assert_eq!(n.unique("D/", "x"), "D/x(1)");
+        // A name taken by a title of its own is skipped, and many copies stay distinct.
+        assert_eq!(n.unique("D/", "y(1)"), "D/y(1)");
+        assert_eq!(n.unique("D/", "y"), "D/y");
+        assert_eq!(n.unique("D/", "y"), "D/y(2)");
+        let many: HashSet<String> = (0..2_000).map(|_| n.unique("E/", "image.png")).collect();
+        assert_eq!(many.len(), 2_000);
         assert_eq!(attachment_name(Some("../../etc/passwd")), "File-__._etc_passwd");
     }
 
