@@ -8,7 +8,7 @@
 //! `space id/message id`: the same message ingested again from another file is already present.
 
 use super::content;
-use super::jsonl::{self, Decoded};
+use super::jsonl;
 use super::record::{Content, RawPart, RawRecord};
 use super::{IngestError, Item};
 use crate::model::{
@@ -87,16 +87,7 @@ pub fn items(
     root: &Path,
     limits: &crate::Limits,
 ) -> Result<impl Iterator<Item = Item> + Send + use<>, IngestError> {
-    let lines = jsonl::open::<Line>(path, FORMAT, limits)?;
-    let (path, root) = (path.to_path_buf(), root.to_path_buf());
-    Ok(lines.map(move |l| item(&path, &root, l)))
-}
-
-fn item(path: &Path, root: &Path, (n, line): Decoded<Line>) -> Item {
-    match line.and_then(|l| record(path, root, n, l)) {
-        Ok(r) => Item::Record(Box::new(r)),
-        Err(reason) => Item::Rejected(jsonl::rejection(path, n, reason)),
-    }
+    jsonl::items::<Line>(path, root, FORMAT, limits, record)
 }
 
 fn non_empty(field: &str, v: &str) -> Result<(), String> {

@@ -194,6 +194,27 @@ pub fn rejection(path: &Path, line: u64, reason: String) -> Rejection {
     Rejection { position: at(path, line), reason }
 }
 
+/// What one decoded line becomes: a record, or why not.
+pub type ToRecord<T> = fn(&Path, &Path, u64, T) -> Result<super::RawRecord, String>;
+
+/// The items of a JSON Lines file of `format`: each line decoded as `T` and turned into a
+/// record by `to_record` (content paths under `root`), or rejected with its line number. The
+/// one loop the chat, Drive and Voice readers share.
+pub fn items<T: DeserializeOwned + 'static>(
+    path: &Path,
+    root: &Path,
+    format: &'static str,
+    limits: &crate::Limits,
+    to_record: ToRecord<T>,
+) -> Result<impl Iterator<Item = super::Item> + Send + use<T>, IngestError> {
+    let lines = open::<T>(path, format, limits)?;
+    let (path, root) = (path.to_path_buf(), root.to_path_buf());
+    Ok(lines.map(move |(n, line)| match line.and_then(|l| to_record(&path, &root, n, l)) {
+        Ok(r) => super::Item::Record(Box::new(r)),
+        Err(reason) => super::Item::Rejected(rejection(&path, n, reason)),
+    }))
+}
+
 /// Position of line `line` of `path`.
 pub fn at(path: &Path, line: u64) -> Position {
     Position { path: path.display().to_string(), offset: None, line: Some(line), ordinal: None }

@@ -8,7 +8,7 @@
 //! not the custodian being ingested is rejected rather than filed under the wrong person.
 
 use super::content;
-use super::jsonl::{self, Decoded};
+use super::jsonl;
 use super::record::{Content, RawPart, RawRecord};
 use super::{IngestError, Item};
 use crate::model::{Metadata, PartKind, SourceKind, SourceRef, VoiceKind, VoiceMeta, VoiceText};
@@ -58,16 +58,7 @@ pub fn items(
     root: &Path,
     limits: &crate::Limits,
 ) -> Result<impl Iterator<Item = Item> + Send + use<>, IngestError> {
-    let lines = jsonl::open::<Line>(path, FORMAT, limits)?;
-    let (path, root) = (path.to_path_buf(), root.to_path_buf());
-    Ok(lines.map(move |l| item(&path, &root, l)))
-}
-
-fn item(path: &Path, root: &Path, (n, line): Decoded<Line>) -> Item {
-    match line.and_then(|l| record(path, root, n, l)) {
-        Ok(r) => Item::Record(Box::new(r)),
-        Err(reason) => Item::Rejected(jsonl::rejection(path, n, reason)),
-    }
+    jsonl::items::<Line>(path, root, FORMAT, limits, record)
 }
 
 fn record(path: &Path, root: &Path, n: u64, l: Line) -> Result<RawRecord, String> {
