@@ -36,7 +36,7 @@ pub fn part_bytes<'a>(
     main: bool,
 ) -> Result<Cow<'a, [u8]>, Failure> {
     let bytes = if main {
-        source.read(rec)?
+        source.read(super::run::Wanted::of(rec))?
     } else {
         Cow::Borrowed(store.part_bytes(rec, part).map_err(|e| Failure {
             class: match e {

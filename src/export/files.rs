@@ -1,6 +1,7 @@
 //! The files of an export besides its content zips, each behind one small trait after ripgrep's
-//! `Sink`: a [`FileSink`] is told each record it describes (most files describe none) and
-//! [`finish`](FileSink::finish)es with the file's name, length and MD5. Which files a corpus
+//! `Sink`: a [`FileSink`] [`finish`](FileSink::finish)es with the file's name, length and MD5;
+//! the files with an entry per record are also [`Listing`]s, fed chunks of entries rendered in
+//! parallel. Which files a corpus
 //! has, and when, is the plan's table ([`super::plan::file_set`]); [`open`] makes the sink for a
 //! planned file. So the runner writes whatever the plan lists, in its order, without asking which
 //! corpus or kind it is writing.
@@ -69,14 +70,20 @@ pub struct Finished {
 
 /// One file of an export's file set.
 pub trait FileSink: Send {
-    /// One record the file describes, in plan order, with its size and MD5 as exported when
-    /// they differ from the stored ones. Files that list no records ignore it.
-    fn record(&mut self, _r: &Record, _converted: Converted<'_>) -> io::Result<()> {
-        Ok(())
-    }
-
     /// Write what is left and close the file.
     fn finish(self: Box<Self>) -> io::Result<Finished>;
+}
+
+/// A file with an entry per record (`metadata.xml`, `metadata.csv`, `custodian-docid.csv`),
+/// written in chunks: [`render`](Listing::render) turns a chunk of records into the file's
+/// bytes without touching the file, on any thread, so chunks are rendered in parallel;
+/// [`append`](Listing::append) adds them to the file in plan order. The file is byte for byte
+/// the one [`FileSink::record`] would write, record by record.
+pub trait Listing: FileSink + Sync {
+    /// The entries of `records`, in order, and the characters XML replaced in them.
+    fn render(&self, records: &[(Record, Converted<'_>)]) -> io::Result<(Vec<u8>, u64)>;
+    /// Append a chunk [`render`](Listing::render) made.
+    fn append(&mut self, bytes: &[u8], replaced: u64) -> io::Result<()>;
 }
 
 impl FileKind {
@@ -127,7 +134,7 @@ pub fn open_listing<'a>(
     file: &PlannedFile,
     plan: &'a ExportPlan,
     out: &Path,
-) -> io::Result<Option<Box<dyn FileSink + 'a>>> {
+) -> io::Result<Option<Box<dyn Listing + 'a>>> {
     Ok(match file.kind {
         FileKind::MetadataXml => {
             let x = metadata::xml_start(plan, FileOut::create(out, &file.name, file.kind)?)?;
@@ -163,6 +170,7 @@ pub fn open<'a>(
     out: &Path,
 ) -> io::Result<Box<dyn FileSink + 'a>> {
     if let Some(s) = open_listing(file, end.plan, out)? {
+        let s: Box<dyn FileSink + 'a> = s;
         return Ok(s);
     }
     let guard = end.plan.csv_formula_guard;
@@ -242,16 +250,35 @@ struct Xml<'a> {
     names: HashMap<u64, &'a str>,
 }
 
-impl FileSink for Xml<'_> {
-    fn record(&mut self, r: &Record, converted: Converted<'_>) -> io::Result<()> {
-        match self.plan.corpus {
-            Corpus::Drive => {
-                super::drive::xml_document(&mut self.x, self.plan, &self.names, r, converted)
-            }
-            Corpus::Voice => super::voice::xml_document(&mut self.x, r, converted),
-            _ => metadata::xml_document(&mut self.x, self.plan, r, converted),
-        }
+/// One record's `Document`, as its corpus writes it.
+fn xml_document<W: Write>(
+    plan: &ExportPlan,
+    names: &HashMap<u64, &str>,
+    x: &mut EdrmWriter<W>,
+    r: &Record,
+    converted: Converted<'_>,
+) -> io::Result<()> {
+    match plan.corpus {
+        Corpus::Drive => super::drive::xml_document(x, plan, names, r, converted),
+        Corpus::Voice => super::voice::xml_document(x, r, converted),
+        _ => metadata::xml_document(x, plan, r, converted),
     }
+}
+
+impl Listing for Xml<'_> {
+    fn render(&self, records: &[(Record, Converted<'_>)]) -> io::Result<(Vec<u8>, u64)> {
+        let mut x = EdrmWriter::fragment(Vec::with_capacity(records.len() * 1536));
+        for (r, c) in records {
+            xml_document(self.plan, &self.names, &mut x, r, *c)?;
+        }
+        Ok(x.into_fragment())
+    }
+    fn append(&mut self, bytes: &[u8], replaced: u64) -> io::Result<()> {
+        self.x.append(bytes, replaced)
+    }
+}
+
+impl FileSink for Xml<'_> {
     fn finish(self: Box<Self>) -> io::Result<Finished> {
         let (f, xml_replaced) = self.x.finish()?;
         Ok(Finished { file: f.finish()?, xml_replaced })
@@ -264,10 +291,20 @@ struct Csv<'a> {
     c: CsvWriter<FileOut>,
 }
 
-impl FileSink for Csv<'_> {
-    fn record(&mut self, r: &Record, converted: Converted<'_>) -> io::Result<()> {
-        metadata::csv_row(&mut self.c, self.plan, r, converted)
+impl Listing for Csv<'_> {
+    fn render(&self, records: &[(Record, Converted<'_>)]) -> io::Result<(Vec<u8>, u64)> {
+        let mut c = CsvWriter::fragment(Vec::with_capacity(records.len() * 512), self.c.guarded());
+        for (r, conv) in records {
+            metadata::csv_row(&mut c, self.plan, r, *conv)?;
+        }
+        Ok((c.finish()?, 0))
     }
+    fn append(&mut self, bytes: &[u8], _replaced: u64) -> io::Result<()> {
+        self.c.append(bytes)
+    }
+}
+
+impl FileSink for Csv<'_> {
     fn finish(self: Box<Self>) -> io::Result<Finished> {
         Ok(Finished { file: self.c.finish()?.finish()?, xml_replaced: 0 })
     }
@@ -279,13 +316,22 @@ struct CustodianDocid<'a> {
     c: CsvWriter<FileOut>,
 }
 
-impl FileSink for CustodianDocid<'_> {
-    fn record(&mut self, r: &Record, _converted: Converted<'_>) -> io::Result<()> {
-        for row in super::drive::custodian_rows(self.plan, r) {
-            self.c.row(&row)?;
+impl Listing for CustodianDocid<'_> {
+    fn render(&self, records: &[(Record, Converted<'_>)]) -> io::Result<(Vec<u8>, u64)> {
+        let mut c = CsvWriter::fragment(Vec::new(), self.c.guarded());
+        for (r, _) in records {
+            for row in super::drive::custodian_rows(self.plan, r) {
+                c.row(&row)?;
+            }
         }
-        Ok(())
+        Ok((c.finish()?, 0))
     }
+    fn append(&mut self, bytes: &[u8], _replaced: u64) -> io::Result<()> {
+        self.c.append(bytes)
+    }
+}
+
+impl FileSink for CustodianDocid<'_> {
     fn finish(self: Box<Self>) -> io::Result<Finished> {
         Ok(Finished { file: self.c.finish()?.finish()?, xml_replaced: 0 })
     }

@@ -29,7 +29,9 @@ pub use metadata::{CSV_COLUMNS, ERROR_COLUMNS};
 pub use naming::SafeName;
 pub use plan::{ExportPlan, FileKind, PlannedFile, When, ZipPlan};
 pub use request::{ExportRequest, RequestError};
-pub use run::{BlobSource, ExportProgress, Failure, FailureClass, NoExportProgress, RecordOutcome};
+pub use run::{
+    BlobSource, ExportProgress, Failure, FailureClass, NoExportProgress, RecordOutcome, Wanted,
+};
 pub use summary::{Balance, Summary, WrittenFile, ZipMap};
 
 use crate::format::md5sum;
@@ -247,9 +249,16 @@ pub(crate) fn planned_record(store: &Store, seq: u64) -> Result<Record, StoreErr
     })
 }
 
+/// Records per chunk of a listing: each chunk is decoded and rendered in parallel, piece by
+/// piece, then appended in plan order, so memory holds one chunk whatever the export's size.
+const LISTING_CHUNK: usize = 8192;
+/// Records per piece of a chunk (one task on the pool).
+const LISTING_PIECE: usize = 256;
+
 /// Write the files of `plan` that list records (`metadata.xml`, and `metadata.csv` for mail):
-/// each record of `seqs` is decoded once, as it is reached, and fed to every such file, so
-/// memory does not grow with the export. The files and the characters XML replaced.
+/// each record of `seqs` is decoded once, in a chunk decoded and rendered in parallel, and its
+/// entries appended to every such file in plan order, so memory does not grow with the export.
+/// The files and the characters XML replaced.
 fn write_listings(
     plan: &ExportPlan,
     store: &Store,
@@ -266,10 +275,23 @@ fn write_listings(
         let sink = files::open_listing(f, plan, out).map_err(io_at(&out.join(&f.name)))?;
         sinks.extend(sink);
     }
-    for seq in seqs {
-        let r = planned_record(store, seq)?;
-        for s in &mut sinks {
-            s.record(&r, converted.get(&seq)).map_err(io_at(out))?;
+    let mut seqs = seqs.peekable();
+    while seqs.peek().is_some() {
+        let chunk: Vec<u64> = seqs.by_ref().take(LISTING_CHUNK).collect();
+        let pieces: Vec<&[u64]> = chunk.chunks(LISTING_PIECE).collect();
+        let shared = &sinks;
+        let rendered =
+            run::map_each(&pieces, |piece| -> Result<Vec<(Vec<u8>, u64)>, ExportError> {
+                let mut records = Vec::with_capacity(piece.len());
+                for &seq in *piece {
+                    records.push((planned_record(store, seq)?, converted.get(&seq)));
+                }
+                shared.iter().map(|s| s.render(&records).map_err(io_at(out))).collect()
+            });
+        for piece in rendered {
+            for (s, (bytes, replaced)) in sinks.iter_mut().zip(piece?) {
+                s.append(&bytes, replaced).map_err(io_at(out))?;
+            }
         }
     }
     let mut written = Vec::with_capacity(sinks.len());

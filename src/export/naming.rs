@@ -64,8 +64,13 @@ impl SafeName {
 /// is. The same string is the mbox `From ` line's address part, `ExternalFile/@FileName` and the
 /// CSV `FileName`.
 pub fn message_file_name(rec: &crate::model::Record) -> String {
-    let millis = rec.date().unwrap_or(0).max(0).saturating_mul(1000);
-    let h = rec.doc_id.to_string();
+    file_name_of(rec.doc_id, rec.date())
+}
+
+/// [`message_file_name`] from what a record's key row holds (its DocID and date).
+pub fn file_name_of(doc_id: crate::model::DocId, date: Option<i64>) -> String {
+    let millis = date.unwrap_or(0).max(0).saturating_mul(1000);
+    let h = doc_id.to_string();
     let part = |a: usize, b: usize| h.get(a..b).unwrap_or("");
     format!(
         "{millis}-{}-{}-{}-{}-{}.mbox",

@@ -15,12 +15,12 @@ use crate::digest::Md5;
 use crate::format::mbox;
 use crate::format::zip::{DeflatePool, EntryOptions, ZipOptions, ZipWriter};
 use crate::model::time;
-use crate::model::{Corpus, Record};
+use crate::model::{Account, BlobRef, Corpus, DocId, Record};
 use crate::store::{Store, StoreError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -70,15 +70,36 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// What a [`BlobSource`] is asked for: the main bytes of one record, named by what its key row
+/// holds, so the mail runner reads and frames a message without decoding its record.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'r> {
+    /// The record's position in the table.
+    pub seq: u64,
+    /// Its DocID.
+    pub doc_id: DocId,
+    /// Its account.
+    pub account: &'r Account,
+    /// Where its main bytes are.
+    pub blob: &'r BlobRef,
+}
+
+impl<'r> Wanted<'r> {
+    /// The main bytes of `rec`.
+    pub fn of(rec: &'r Record) -> Wanted<'r> {
+        Wanted { seq: rec.seq, doc_id: rec.doc_id, account: &rec.account, blob: rec.blob() }
+    }
+}
+
 /// Where an export reads record bytes from: the store, or in tests a store with faults injected.
 pub trait BlobSource: Sync {
-    /// The original bytes of `rec`.
-    fn read<'a>(&'a self, rec: &Record) -> Result<Cow<'a, [u8]>, Failure>;
+    /// The original bytes of the record `want` names.
+    fn read<'a>(&'a self, want: Wanted<'_>) -> Result<Cow<'a, [u8]>, Failure>;
 }
 
 impl BlobSource for Store {
-    fn read<'a>(&'a self, rec: &Record) -> Result<Cow<'a, [u8]>, Failure> {
-        match self.bytes(rec) {
+    fn read<'a>(&'a self, want: Wanted<'_>) -> Result<Cow<'a, [u8]>, Failure> {
+        match self.blob_bytes(want.doc_id, want.blob) {
             Ok(b) => Ok(Cow::Borrowed(b)),
             Err(e @ StoreError::BlobOutOfRange { .. }) => Err(Failure {
                 class: FailureClass::NonTransient,
@@ -132,18 +153,19 @@ pub fn write_file(
 pub type ZipOutcome = (WrittenFile, Vec<(u64, RecordOutcome)>);
 
 /// A message framed for its mbox, or why it could not be.
-type Framed = Result<FramedMessage, Failure>;
+type Framed<'a> = Result<FramedMessage<'a>, Failure>;
 
-/// A message framed for its mbox.
-struct FramedMessage {
-    /// The `From ` line and the (quoted) message.
-    buf: Vec<u8>,
+/// A message framed for its mbox: its bytes (borrowed from the pack map unless converted) and
+/// how they are framed, so the zip's writer copies them once, into its own buffer.
+struct FramedMessage<'a> {
+    /// The message as exported.
+    bytes: Cow<'a, [u8]>,
+    /// Its `From ` line and mboxrd quotes.
+    framing: mbox::Framing,
     /// A final line feed was added.
     newline_added: bool,
     /// Size and MD5 of the message as exported, when they differ from the stored bytes.
     converted: Option<(u64, Md5)>,
-    /// Bytes of the message as exported.
-    size: u64,
 }
 
 /// Write every content zip of `plan`, decoding each planned record from `store` in the batch
@@ -246,12 +268,19 @@ fn write_zip(
         batches.push(&z.records[start..end]);
         start = end;
     }
-    // Decode and frame one batch; a record the table cannot give back stops the export.
-    let frame_batch = |seqs: &[u64]| -> Result<Vec<(u64, Framed)>, StoreError> {
+    // Read and frame one batch from the records' key rows (nothing decoded: the metadata
+    // writer decodes each record once); a record the table cannot give back stops the export.
+    let frame_batch = |seqs: &[u64]| -> Result<Vec<(u64, Framed<'_>)>, StoreError> {
         seqs.par_iter()
             .map(|&seq| {
-                let rec = super::planned_record(store, seq)?;
-                Ok((seq, frame(&rec, source, plan.line_endings, plan.recheck_md5)))
+                let (_, account, key) = store.key(seq)?.ok_or_else(|| StoreError::Corrupt {
+                    path: store.dir().join("records"),
+                    reason: format!(
+                        "record {seq} was planned but the record table does not hold it"
+                    ),
+                })?;
+                let want = Wanted { seq, doc_id: key.doc_id, account, blob: &key.blob };
+                Ok((seq, frame(want, key.date, source, plan.line_endings, plan.recheck_md5)))
             })
             .collect()
     };
@@ -282,10 +311,16 @@ fn write_zip(
                         let (mut n, mut bytes) = (0, 0);
                         for (seq, r) in batch {
                             match r {
-                                Ok(FramedMessage { buf, newline_added, converted, size }) => {
-                                    entry.write_all(&buf)?;
+                                Ok(FramedMessage {
+                                    bytes: b,
+                                    framing,
+                                    newline_added,
+                                    converted,
+                                }) => {
+                                    framing.write_to(&b, &mut entry)?;
                                     n += 1;
-                                    bytes += buf.len() as u64;
+                                    bytes += framing.len(&b);
+                                    let size = b.len() as u64;
                                     outcomes.push((
                                         seq,
                                         RecordOutcome::Exported { newline_added, converted, size },
@@ -317,11 +352,17 @@ fn write_zip(
 }
 
 /// Read, check and frame one message, under its `FileName` (see `naming::message_file_name`).
-fn frame(rec: &Record, source: &dyn BlobSource, eol: LineEndings, recheck_md5: bool) -> Framed {
-    let bytes = source.read(rec)?;
+fn frame<'a>(
+    want: Wanted<'_>,
+    date: Option<i64>,
+    source: &'a dyn BlobSource,
+    eol: LineEndings,
+    recheck_md5: bool,
+) -> Framed<'a> {
+    let bytes = source.read(want)?;
     // The recorded CRC-32 proves the bytes are the stored ones at a fraction of an MD5 pass;
     // MD5 when asked or when no CRC was recorded.
-    let b = rec.blob();
+    let b = want.blob;
     let intact = bytes.len() as u64 == b.size
         && match (recheck_md5, b.crc32) {
             (false, Some(crc)) => crate::digest::crc32(&bytes) == crc,
@@ -334,30 +375,30 @@ fn frame(rec: &Record, source: &dyn BlobSource, eol: LineEndings, recheck_md5: b
                 "stored bytes are damaged: {} bytes with MD5 {}, expected {} bytes with MD5 {}",
                 bytes.len(),
                 Md5::of(&bytes),
-                rec.blob().size,
-                rec.blob().md5
+                b.size,
+                b.md5
             ),
         });
     }
-    let date = rec.date().unwrap_or(0);
     let envelope = format!(
         "{}@xxx {}",
-        super::naming::message_file_name(rec),
-        time::asctime_utc(date).unwrap_or_else(|| "Thu Jan  1 00:00:00 1970".to_owned())
+        super::naming::file_name_of(want.doc_id, date),
+        time::asctime_utc(date.unwrap_or(0))
+            .unwrap_or_else(|| "Thu Jan  1 00:00:00 1970".to_owned())
     );
-    let mut buf = Vec::with_capacity(bytes.len() + 128);
-    match eol {
+    let (bytes, newline_added, converted) = match eol {
         LineEndings::Original => {
-            let added = mbox::frame_mboxrd(&envelope, &bytes, &mut buf);
-            Ok(FramedMessage { buf, newline_added: added, converted: None, size: b.size })
+            let added = mbox::Framing::newline_added(&bytes);
+            (bytes, added, None)
         }
         LineEndings::Crlf => {
             let (crlf, added) = to_crlf(&bytes);
             let converted = Some((crlf.len() as u64, Md5::of(&crlf)));
-            mbox::frame_mboxrd(&envelope, &crlf, &mut buf);
-            Ok(FramedMessage { buf, newline_added: added, converted, size: crlf.len() as u64 })
+            (Cow::Owned(crlf), added, converted)
         }
-    }
+    };
+    let framing = mbox::Framing::new(&envelope, &bytes);
+    Ok(FramedMessage { bytes, framing, newline_added, converted })
 }
 
 /// `bytes` with every bare LF turned into CRLF, ending in CRLF (added when the message did not

@@ -19,8 +19,18 @@ pub fn guard(cell: &str) -> Cow<'_, str> {
 
 /// A CSV file being written.
 pub struct CsvWriter<W: Write> {
-    inner: ::csv::Writer<W>,
+    /// `None` only while [`append`](CsvWriter::append) writes past it.
+    inner: Option<::csv::Writer<W>>,
     guard: bool,
+}
+
+/// Every CSV we write: RFC 4180 quoting, CRLF line ends.
+fn writer<W: Write>(w: W) -> ::csv::Writer<W> {
+    ::csv::WriterBuilder::new().terminator(::csv::Terminator::CRLF).from_writer(w)
+}
+
+fn gone() -> io::Error {
+    io::Error::other("CSV writer lost after a failed append")
 }
 
 fn io(e: ::csv::Error) -> io::Error {
@@ -39,25 +49,48 @@ impl<W: Write> CsvWriter<W> {
     /// Start a file with this header row; cells guarded only when `guard` is set (off for
     /// machine pipelines, which would read the `'` as part of the value).
     pub fn with_guard(w: W, header: &[&str], guard: bool) -> io::Result<Self> {
-        let mut inner =
-            ::csv::WriterBuilder::new().terminator(::csv::Terminator::CRLF).from_writer(w);
+        let mut inner = writer(w);
         inner.write_record(header).map_err(io)?;
-        Ok(CsvWriter { inner, guard })
+        Ok(CsvWriter { inner: Some(inner), guard })
+    }
+
+    /// A writer of rows only (no header): a chunk rendered apart and appended to the real
+    /// writer with [`append`](Self::append), so chunks can be rendered at once.
+    pub fn fragment(w: W, guard: bool) -> Self {
+        CsvWriter { inner: Some(writer(w)), guard }
+    }
+
+    /// Append rows rendered by a [`fragment`](Self::fragment) writer.
+    pub fn append(&mut self, rows: &[u8]) -> io::Result<()> {
+        // The csv writer buffers and lends no access to what it wraps: flush it, write past it,
+        // and wrap again (a writer holds no state between rows but its buffer).
+        let inner = self.inner.take().ok_or_else(gone)?;
+        let mut w = inner.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+        w.write_all(rows)?;
+        self.inner = Some(writer(w));
+        Ok(())
+    }
+
+    /// Whether cells are guarded (a fragment must guard as its file does).
+    pub fn guarded(&self) -> bool {
+        self.guard
     }
 
     /// One row.
     pub fn row<S: AsRef<str>>(&mut self, cells: &[S]) -> io::Result<()> {
+        let inner = self.inner.as_mut().ok_or_else(gone)?;
         if self.guard {
-            self.inner.write_record(cells.iter().map(|c| guard(c.as_ref()).into_owned()))
+            inner.write_record(cells.iter().map(|c| guard(c.as_ref()).into_owned()))
         } else {
-            self.inner.write_record(cells.iter().map(AsRef::as_ref))
+            inner.write_record(cells.iter().map(AsRef::as_ref))
         }
         .map_err(io)
     }
 
     /// Flush and hand back the writer (errors are returned, not lost in `Drop`).
     pub fn finish(self) -> io::Result<W> {
-        self.inner.into_inner().map_err(|e| io::Error::other(e.to_string()))
+        let inner = self.inner.ok_or_else(gone)?;
+        inner.into_inner().map_err(|e| io::Error::other(e.to_string()))
     }
 }
 

@@ -12,7 +12,7 @@
 //!
 //! Streaming: one message is held in memory at a time.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Write};
 
 /// What the splitter found, in file order.
 #[derive(Debug, PartialEq, Eq)]
@@ -241,30 +241,68 @@ pub fn parse_envelope(envelope: &[u8]) -> (Option<String>, Option<i64>) {
 /// line): the inverse of the splitter. Returns true when an LF had to be added (the message did
 /// not end in one; mbox cannot tell that apart later, so exports count it).
 pub fn frame_mboxrd(envelope: &str, bytes: &[u8], out: &mut Vec<u8>) -> bool {
-    out.reserve(bytes.len() + envelope.len() + 8);
-    out.extend_from_slice(b"From ");
-    out.extend_from_slice(envelope.as_bytes());
-    out.push(b'\n');
-    // Copy whole spans; only a `From ` that starts a line after any run of `>` gets one more `>`.
-    let mut copied = 0;
-    for pos in memchr::memmem::find_iter(bytes, b"From ") {
-        let mut line_start = pos;
-        while line_start > 0 && bytes[line_start - 1] == b'>' {
-            line_start -= 1;
+    let framing = Framing::new(envelope, bytes);
+    out.reserve(framing.len(bytes) as usize);
+    // Writing to a Vec cannot fail.
+    let _ = framing.write_to(bytes, out);
+    Framing::newline_added(bytes)
+}
+
+/// How one message is framed as mboxrd, computed once so the message need not be copied: the
+/// `From ` line, and where in the message a `>` goes (before every line that is `From ` after any
+/// run of `>`). [`write_to`](Self::write_to) writes byte for byte what [`frame_mboxrd`] makes,
+/// so an export can write the message straight from the pack map.
+#[derive(Clone, Debug)]
+pub struct Framing {
+    from_line: String,
+    quotes: Vec<usize>,
+}
+
+impl Framing {
+    /// The framing of `bytes` under the `From ` line `From {envelope}`.
+    pub fn new(envelope: &str, bytes: &[u8]) -> Framing {
+        let mut from_line = String::with_capacity(envelope.len() + 6);
+        from_line.push_str("From ");
+        from_line.push_str(envelope);
+        from_line.push('\n');
+        let mut quotes = Vec::new();
+        for pos in memchr::memmem::find_iter(bytes, b"From ") {
+            let mut line_start = pos;
+            while line_start > 0 && bytes[line_start - 1] == b'>' {
+                line_start -= 1;
+            }
+            if line_start == 0 || bytes[line_start - 1] == b'\n' {
+                quotes.push(line_start);
+            }
         }
-        if line_start == 0 || bytes[line_start - 1] == b'\n' {
-            out.extend_from_slice(&bytes[copied..line_start]);
-            out.push(b'>');
-            copied = line_start;
+        Framing { from_line, quotes }
+    }
+
+    /// The message does not end in a line feed, so framing adds one.
+    pub fn newline_added(bytes: &[u8]) -> bool {
+        !bytes.ends_with(b"\n")
+    }
+
+    /// Bytes [`write_to`](Self::write_to) writes for `bytes`.
+    pub fn len(&self, bytes: &[u8]) -> u64 {
+        (self.from_line.len() + bytes.len() + self.quotes.len() + 1) as u64
+            + u64::from(Self::newline_added(bytes))
+    }
+
+    /// Write `bytes` (the message this framing was computed from) framed: `From ` line, the
+    /// message with its quotes, the final line feed if it had none, and the blank separator line.
+    pub fn write_to(&self, bytes: &[u8], w: &mut impl Write) -> io::Result<()> {
+        w.write_all(self.from_line.as_bytes())?;
+        let mut copied = 0;
+        for &q in &self.quotes {
+            w.write_all(bytes.get(copied..q).unwrap_or_default())?;
+            w.write_all(b">")?;
+            copied = q;
         }
+        w.write_all(bytes.get(copied..).unwrap_or_default())?;
+        let end: &[u8] = if Self::newline_added(bytes) { b"\n\n" } else { b"\n" };
+        w.write_all(end)
     }
-    out.extend_from_slice(&bytes[copied..]);
-    let added = !bytes.ends_with(b"\n");
-    if added {
-        out.push(b'\n');
-    }
-    out.push(b'\n');
-    added
 }
 
 #[cfg(test)]

@@ -123,6 +123,25 @@ impl<W: Write> EdrmWriter<W> {
         Ok(EdrmWriter { w, replaced, buf })
     }
 
+    /// A writer of `Document` elements only (no prolog, no closing tags): a chunk of a listing
+    /// rendered apart and appended to the real writer with [`append`](Self::append), so many
+    /// chunks can be rendered at once and still make the file one writer would.
+    pub fn fragment(w: W) -> Self {
+        EdrmWriter { w, replaced: 0, buf: String::new() }
+    }
+
+    /// The bytes written by a [`fragment`](Self::fragment) writer, and the characters it replaced.
+    pub fn into_fragment(self) -> (W, u64) {
+        (self.w, self.replaced)
+    }
+
+    /// Append a chunk of `Document` elements rendered by a [`fragment`](Self::fragment) writer,
+    /// with the characters it replaced.
+    pub fn append(&mut self, documents: &[u8], replaced: u64) -> io::Result<()> {
+        self.replaced += replaced;
+        self.w.write_all(documents)
+    }
+
     /// One `Document`.
     pub fn document(
         &mut self,

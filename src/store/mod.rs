@@ -477,13 +477,14 @@ impl Store {
 
     /// The stored bytes of one of `rec`'s parts, borrowed from the pack map (no copy).
     pub fn part_bytes(&self, rec: &Record, part: &Part) -> Result<&[u8], StoreError> {
-        let b = &part.blob;
-        let out_of_range = || StoreError::BlobOutOfRange {
-            doc_id: rec.doc_id,
-            pack: b.pack,
-            offset: b.offset,
-            size: b.size,
-        };
+        self.blob_bytes(rec.doc_id, &part.blob)
+    }
+
+    /// The stored bytes of blob `b` of record `doc_id`, borrowed from the pack map (no copy):
+    /// for readers that have a record's [`Key`] and not the decoded record.
+    pub fn blob_bytes(&self, doc_id: DocId, b: &BlobRef) -> Result<&[u8], StoreError> {
+        let out_of_range =
+            || StoreError::BlobOutOfRange { doc_id, pack: b.pack, offset: b.offset, size: b.size };
         let map = self.maps.get(b.pack as usize).ok_or_else(out_of_range)?.bytes();
         let start = usize::try_from(b.offset).map_err(|_| out_of_range())?;
         let end = start.checked_add(usize::try_from(b.size).map_err(|_| out_of_range())?);

@@ -4,11 +4,11 @@
 
 use super::common::*;
 use ediscovery::export::{
-    self, BlobSource, ExportError, ExportRequest, Failure, FailureClass, NoExportProgress,
+    self, BlobSource, ExportError, ExportRequest, Failure, FailureClass, NoExportProgress, Wanted,
 };
 use ediscovery::index::compile::CompileError;
 use ediscovery::ingest::Source;
-use ediscovery::model::{Corpus, Record};
+use ediscovery::model::Corpus;
 use ediscovery::query::{ParseErrorKind, Scope};
 use ediscovery::{Collection, CollectionWriter, Error, IngestOptions, NoProgress};
 use std::borrow::Cow;
@@ -334,7 +334,7 @@ fn case_08_exit_codes_are_one_table_and_hyphen_queries_work() {
 /// Fails every record: each becomes an error row with its retry query.
 struct AllFail;
 impl BlobSource for AllFail {
-    fn read<'a>(&'a self, _: &Record) -> Result<Cow<'a, [u8]>, Failure> {
+    fn read<'a>(&'a self, _: Wanted<'_>) -> Result<Cow<'a, [u8]>, Failure> {
         Err(Failure { class: FailureClass::Transient, reason: "backend timed out".into() })
     }
 }
@@ -395,7 +395,7 @@ fn case_09_retry_queries_find_exactly_their_record() {
 /// Panics on the `n`-th read: a process dying in the middle of an export.
 struct DiesAt(std::sync::atomic::AtomicUsize, usize);
 impl BlobSource for DiesAt {
-    fn read<'a>(&'a self, _: &Record) -> Result<Cow<'a, [u8]>, Failure> {
+    fn read<'a>(&'a self, _: Wanted<'_>) -> Result<Cow<'a, [u8]>, Failure> {
         if self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == self.1 {
             panic!("killed mid-export");
         }

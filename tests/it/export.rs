@@ -4,7 +4,7 @@
 use super::common::*;
 use ediscovery::export::request::MailExportOptions;
 use ediscovery::export::{
-    self, BlobSource, ExportRequest, Failure, FailureClass, NoExportProgress, RequestError,
+    self, BlobSource, ExportRequest, Failure, FailureClass, NoExportProgress, RequestError, Wanted,
 };
 use ediscovery::format::zip::Compression;
 use ediscovery::ingest::Source;
@@ -222,15 +222,15 @@ struct Faulty<'a> {
 }
 
 impl BlobSource for Faulty<'_> {
-    fn read<'a>(&'a self, rec: &Record) -> Result<Cow<'a, [u8]>, Failure> {
-        if self.transient.contains(&rec.doc_id) {
+    fn read<'a>(&'a self, want: Wanted<'_>) -> Result<Cow<'a, [u8]>, Failure> {
+        if self.transient.contains(&want.doc_id) {
             return Err(Failure {
                 class: FailureClass::Transient,
                 reason: "backend timed out".into(),
             });
         }
-        let b = self.store.read(rec)?;
-        if self.damaged.contains(&rec.doc_id) {
+        let b = self.store.read(want)?;
+        if self.damaged.contains(&want.doc_id) {
             let mut v = b.into_owned();
             v[0] ^= 1;
             return Ok(Cow::Owned(v));

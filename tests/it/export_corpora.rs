@@ -10,7 +10,7 @@
 
 use super::common::*;
 use ediscovery::digest::Md5;
-use ediscovery::export::run::{BlobSource, Failure, FailureClass};
+use ediscovery::export::run::{BlobSource, Failure, FailureClass, Wanted};
 use ediscovery::export::{self, ExportRequest, NoExportProgress, Outcome};
 use ediscovery::index::{Index, IndexText};
 use ediscovery::model::{
@@ -360,11 +360,11 @@ struct FailSome<'a> {
 }
 
 impl BlobSource for FailSome<'_> {
-    fn read<'a>(&'a self, rec: &Record) -> Result<Cow<'a, [u8]>, Failure> {
-        if self.fail.contains(&rec.doc_id) {
+    fn read<'a>(&'a self, want: Wanted<'_>) -> Result<Cow<'a, [u8]>, Failure> {
+        if self.fail.contains(&want.doc_id) {
             return Err(Failure { class: FailureClass::Transient, reason: "injected".into() });
         }
-        self.store.read(rec)
+        self.store.read(want)
     }
 }
 

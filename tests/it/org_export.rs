@@ -4,7 +4,7 @@
 //! left out unless kept; prune; resumption after a kill.
 
 use ediscovery::export::org::{self, OrgExportOptions, OrgExportProgress, report::AccountReport};
-use ediscovery::export::{BlobSource, Failure, FailureClass};
+use ediscovery::export::{BlobSource, Failure, FailureClass, Wanted};
 use ediscovery::governance::{Governance, NewHold};
 use ediscovery::ingest::Source;
 use ediscovery::model::{Account, Corpus, Record};
@@ -111,11 +111,15 @@ fn sample(dir: &Path) -> PathBuf {
 /// the hostile account, every record of the group (a failed file each).
 struct Faulty<'a>(&'a ediscovery::store::Store);
 impl BlobSource for Faulty<'_> {
-    fn read<'a>(&'a self, rec: &Record) -> Result<Cow<'a, [u8]>, Failure> {
-        let fail = match rec.account.as_str() {
-            "bob@example.org" => rec.seq.is_multiple_of(9),
-            HOSTILE => rec.mail().and_then(|m| m.subject.as_deref()) == Some("two"),
-            "deals@example.org" => rec.seq.is_multiple_of(5),
+    fn read<'a>(&'a self, want: Wanted<'_>) -> Result<Cow<'a, [u8]>, Failure> {
+        let subject = || {
+            let rec = self.0.get(want.seq).ok().flatten();
+            rec.and_then(|r| r.mail().and_then(|m| m.subject.clone()))
+        };
+        let fail = match want.account.as_str() {
+            "bob@example.org" => want.seq.is_multiple_of(9),
+            HOSTILE => subject().as_deref() == Some("two"),
+            "deals@example.org" => want.seq.is_multiple_of(5),
             _ => false,
         };
         if fail {
@@ -124,7 +128,7 @@ impl BlobSource for Faulty<'_> {
                 reason: "injected: <read> failed & \"retried\"".to_owned(),
             });
         }
-        self.0.read(rec)
+        self.0.read(want)
     }
 }
 

@@ -85,7 +85,10 @@ struct Items<'a> {
 /// against its MD5/CRC, or why not.
 fn checked<'a>(ctx: &Ctx<'a>, rec: &Record, part: Option<usize>) -> Result<Cow<'a, [u8]>, String> {
     let (bytes, b): (Cow<'a, [u8]>, &BlobRef) = match part {
-        None => (ctx.source.read(rec).map_err(|f| f.reason)?, &rec.parts.main().blob),
+        None => (
+            ctx.source.read(crate::export::Wanted::of(rec)).map_err(|f| f.reason)?,
+            &rec.parts.main().blob,
+        ),
         Some(i) => {
             let p = rec.parts.iter().nth(i).ok_or("no such part")?;
             (Cow::Borrowed(ctx.store.part_bytes(rec, p).map_err(|e| e.to_string())?), &p.blob)
