@@ -41,32 +41,41 @@ pub fn clean(s: &str) -> (Cow<'_, str>, u64) {
 }
 
 /// Append `s` as a single-quoted attribute value: markup escaped, line breaks and tabs as
-/// character references, forbidden characters replaced (counted). One pass, no allocation.
+/// character references, forbidden characters replaced (counted). One pass over the bytes,
+/// copying the runs between the characters that need work, no allocation.
 fn push_attr(out: &mut String, s: &str, replaced: &mut u64) {
-    let plain = s
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'<' | b'>' | b'&' | b'\'' | b'"'));
-    if plain {
-        out.push_str(s);
-        return;
-    }
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\'' => out.push_str("&apos;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if allowed(c) => out.push(c),
+    let b = s.as_bytes();
+    let mut run = 0;
+    let mut i = 0;
+    while i < b.len() {
+        // In UTF-8 every byte of a multi-byte character is >= 0x80, so the ASCII bytes matched
+        // here are whole characters; the only forbidden characters above ASCII are U+FFFE and
+        // U+FFFF (EF BF BE, EF BF BF), as a `str` holds no surrogates.
+        let (with, len): (&str, usize) = match b[i] {
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'&' => ("&amp;", 1),
+            b'\'' => ("&apos;", 1),
+            b'"' => ("&quot;", 1),
+            b'\n' => ("&#10;", 1),
+            b'\r' => ("&#13;", 1),
+            b'\t' => ("&#9;", 1),
+            0x00..=0x1f => ("\u{FFFD}", 1),
+            0xef if matches!(b.get(i + 1..i + 3), Some([0xbf, 0xbe | 0xbf])) => ("\u{FFFD}", 3),
             _ => {
-                *replaced += 1;
-                out.push('\u{FFFD}');
+                i += 1;
+                continue;
             }
+        };
+        if with == "\u{FFFD}" {
+            *replaced += 1;
         }
+        out.push_str(s.get(run..i).unwrap_or_default());
+        out.push_str(with);
+        i += len;
+        run = i;
     }
+    out.push_str(s.get(run..).unwrap_or_default());
 }
 
 fn push_tag(out: &mut String, indent: &str, t: &Tag<'_>, replaced: &mut u64) {
@@ -310,5 +319,54 @@ mod tests {
         assert_eq!(batch, [("UserQuery".to_owned(), "from:a'b".to_owned())]);
         assert_eq!(docs[0].tags[0].1, "bell\u{FFFD} <b>&'\"\ttab\nline\u{FFFD}");
         assert_eq!(docs[0].file, Some(("d1".into(), 5, "abc".into())));
+    }
+
+    /// The escaping as the XML 1.0 definition states it, character by character.
+    fn by_definition(s: &str) -> (String, u64) {
+        let (mut out, mut n) = (String::new(), 0);
+        for c in s.chars() {
+            match c {
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '\'' => out.push_str("&apos;"),
+                '"' => out.push_str("&quot;"),
+                '\n' => out.push_str("&#10;"),
+                '\r' => out.push_str("&#13;"),
+                '\t' => out.push_str("&#9;"),
+                c if allowed(c) => out.push(c),
+                _ => {
+                    n += 1;
+                    out.push('\u{FFFD}');
+                }
+            }
+        }
+        (out, n)
+    }
+
+    #[test]
+    fn attribute_escaping_matches_the_definition_on_every_mix_of_hard_characters() {
+        let alphabet = [
+            "a", "<", ">", "&", "'", "\"", "\n", "\r", "\t", "\u{0}", "\u{1f}", "\u{7f}", "é",
+            "\u{FFFD}", "\u{FFFE}", "\u{FFFF}", "\u{EFBF}", "😀", "\u{D7FF}", "\u{E000}",
+        ];
+        // Every string of up to three symbols of the alphabet, and some long ones.
+        let mut cases = vec![String::new()];
+        for x in alphabet {
+            cases.push(x.to_owned());
+            for y in alphabet {
+                cases.push(format!("{x}{y}"));
+                for z in alphabet {
+                    cases.push(format!("{x}{y}{z}"));
+                }
+            }
+        }
+        cases.push(alphabet.concat().repeat(50));
+        for s in cases {
+            let (mut out, mut n) = (String::from("x"), 0);
+            push_attr(&mut out, &s, &mut n);
+            let (want, want_n) = by_definition(&s);
+            assert_eq!((&out[1..], n), (want.as_str(), want_n), "{s:?}");
+        }
     }
 }
