@@ -10,26 +10,73 @@ fn ts(secs: i64) -> Option<Timestamp> {
     Timestamp::from_second(secs).ok()
 }
 
+/// `secs` as UTC civil time, for the fixed formats below, which an export writes several times
+/// per record: written with `write!` instead of parsing a strftime pattern each time. Years
+/// outside 0–9999 (which strftime writes with a sign or more digits) take the strftime path.
+fn civil(secs: i64) -> Option<jiff::civil::DateTime> {
+    let dt = ts(secs)?.to_zoned(TimeZone::UTC).datetime();
+    (0..=9999).contains(&dt.year()).then_some(dt)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of `dt`, then `tail`.
+fn iso_with(dt: jiff::civil::DateTime, tail: &str) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{tail}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
+}
+
 /// `2002-10-02T08:00:00Z` (metadata XML). `None` when out of range.
 pub fn iso_utc(secs: i64) -> Option<String> {
-    ts(secs).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+    match civil(secs) {
+        Some(dt) => Some(iso_with(dt, "Z")),
+        None => ts(secs).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+    }
 }
 
 /// `2002-10-02T08:00:00.000Z` (EDRM XML DateTime tags: milliseconds, as real Vault exports and
 /// the review tools that parse them with `yyyy-MM-dd'T'HH:mm:ss.SSSZ` expect; we keep seconds, so
 /// the milliseconds are always `000`).
 pub fn iso_utc_millis(secs: i64) -> Option<String> {
-    ts(secs).map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string())
+    match civil(secs) {
+        Some(dt) => Some(iso_with(dt, ".000Z")),
+        None => ts(secs).map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string()),
+    }
 }
 
 /// `2002-10-02T08:00:00+0000` (metadata CSV, Java `SimpleDateFormat` `ZZZZ` style).
 pub fn csv_utc(secs: i64) -> Option<String> {
-    ts(secs).map(|t| t.strftime("%Y-%m-%dT%H:%M:%S+0000").to_string())
+    match civil(secs) {
+        Some(dt) => Some(iso_with(dt, "+0000")),
+        None => ts(secs).map(|t| t.strftime("%Y-%m-%dT%H:%M:%S+0000").to_string()),
+    }
 }
 
 /// `Wed Oct  2 08:00:00 2002` (mbox `From ` lines, asctime in UTC).
 pub fn asctime_utc(secs: i64) -> Option<String> {
-    ts(secs).map(|t| t.strftime("%a %b %e %H:%M:%S %Y").to_string())
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let Some(dt) = civil(secs) else {
+        return ts(secs).map(|t| t.strftime("%a %b %e %H:%M:%S %Y").to_string());
+    };
+    let day = DAYS.get(usize::from(dt.weekday().to_monday_zero_offset().unsigned_abs()));
+    let month = MONTHS.get(usize::from(dt.month().unsigned_abs()).wrapping_sub(1));
+    Some(format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} {:04}",
+        day.unwrap_or(&"???"),
+        month.unwrap_or(&"???"),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.year()
+    ))
 }
 
 /// `Sunday, November 18, 2018 at 6:02:21 PM UTC`: how Takeout's Chat export writes
@@ -491,6 +538,35 @@ fn time_zone(name: &str) -> Option<TimeZone> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_formats_write_what_strftime_writes() {
+        let strf = |secs: i64, pat: &str| ts(secs).map(|t| t.strftime(pat).to_string());
+        // Edges of the fast path (year 0 and 9999, the epoch, leap days, negative seconds) and
+        // a walk over four thousand years in steps that hit every weekday, month and hour.
+        let mut cases = vec![
+            0,
+            -1,
+            951_782_400,
+            -62_167_219_200,
+            -62_167_219_201,
+            253_402_300_799,
+            253_402_300_800,
+            Timestamp::MIN.as_second(),
+            Timestamp::MAX.as_second(),
+        ];
+        let mut t = -62_000_000_000i64;
+        while t < 253_402_300_799 {
+            cases.push(t);
+            t += 3_999_999_937;
+        }
+        for secs in cases {
+            assert_eq!(iso_utc(secs), strf(secs, "%Y-%m-%dT%H:%M:%SZ"), "{secs}");
+            assert_eq!(iso_utc_millis(secs), strf(secs, "%Y-%m-%dT%H:%M:%S.000Z"), "{secs}");
+            assert_eq!(csv_utc(secs), strf(secs, "%Y-%m-%dT%H:%M:%S+0000"), "{secs}");
+            assert_eq!(asctime_utc(secs), strf(secs, "%a %b %e %H:%M:%S %Y"), "{secs}");
+        }
+    }
 
     #[test]
     fn day_starts_across_dst() {
