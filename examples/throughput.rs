@@ -10,7 +10,9 @@
 //!
 //! Each run: the limits (MD5 and zlib-rs deflate level 6 on one core and on two, over a sample
 //! of the corpus bytes held in memory), `pigz -p2 -6` and `zip -0` + `md5sum` over the mbox files
-//! (when installed), ingest + index into a fresh collection, and a `store` and a `deflate` export
+//! (when installed), ingest + index into a fresh collection, in process and through the CLI (one
+//! `ediscovery ingest` call per custodian mbox, when the binary is built beside the example:
+//! `cargo build --release`), and a `store` and a `deflate` export
 //! of everything (opening the collection included), each export verified afterwards. Ingest and
 //! the exports run in child processes of this program, and their peak anonymous and total RSS
 //! are sampled from `/proc/PID/status` every 10 ms (memory-mapped pack files count toward RSS,
@@ -380,6 +382,17 @@ fn one_run(
         peak_rss_mb: f.rss_mb,
         limit_mb_s: None,
     });
+    if let Some(f) = cli_ingest(a)? {
+        rows.push(Row {
+            what: "ingest + index, CLI".into(),
+            mb: f.mb,
+            messages: f.messages,
+            seconds: f.seconds,
+            peak_anon_mb: f.anon_mb,
+            peak_rss_mb: f.rss_mb,
+            limit_mb_s: None,
+        });
+    }
     for (compression, limit) in [("store", store_limit), ("deflate", deflate_limit)] {
         let f = phase(a, compression)?;
         rows.push(Row {
@@ -411,6 +424,49 @@ struct Figures {
     rss_mb: f64,
 }
 
+/// The `ediscovery` binary of the same build as this example (`target/release/ediscovery` beside
+/// `target/release/examples/`), when it was built.
+fn cli_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("ediscovery");
+    bin.is_file().then_some(bin)
+}
+
+/// Ingest through the command line as an investigator runs it: one `ediscovery ingest` call per
+/// custodian mbox into a fresh collection, each its own process (opening the collection,
+/// ingesting, committing). Wall time over all calls; peak memory of the largest call. `None`
+/// (with a note) when the binary was not built beside this example.
+fn cli_ingest(a: &Args) -> Res<Option<Figures>> {
+    let Some(bin) = cli_binary() else {
+        eprintln!(
+            "note: no ediscovery binary beside this example (cargo build --release): CLI ingest not measured"
+        );
+        return Ok(None);
+    };
+    let dir = a.work.join("cli-collection");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut f = Figures::default();
+    let t = Instant::now();
+    for (acct, s) in sources(a)? {
+        let Source::Mbox(path) = s else { continue };
+        let mut cmd = Command::new(&bin);
+        cmd.arg("ingest").arg("--collection").arg(&dir);
+        cmd.args(["--account", acct.as_str(), "--json", "--mbox"]).arg(&path);
+        if a.threads > 0 {
+            cmd.args(["--threads", &a.threads.to_string()]);
+        }
+        let (out, anon, rss) = sampled(&mut cmd)?;
+        let report: serde_json::Value = serde_json::from_str(out.trim())?;
+        f.messages += report["ingested"].as_u64().ok_or("ingest --json gave no count")?;
+        f.mb += report["bytes"].as_u64().unwrap_or(0) as f64 / 1e6;
+        f.anon_mb = f.anon_mb.max(anon);
+        f.rss_mb = f.rss_mb.max(rss);
+    }
+    f.seconds = t.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Some(f))
+}
+
 /// Run `name` in a child process, sampling its `/proc/PID/status` every 10 ms.
 fn phase(a: &Args, name: &str) -> Res<Figures> {
     let mut cmd = Command::new(std::env::current_exe()?);
@@ -426,7 +482,25 @@ fn phase(a: &Args, name: &str) -> Res<Figures> {
     if let Some(c) = &a.corpus {
         cmd.arg(c);
     }
+    let (out, anon_mb, rss_mb) = sampled(&mut cmd)?;
+    let mut f: Figures = serde_json::from_str(out.trim())?;
+    f.anon_mb = anon_mb;
+    f.rss_mb = rss_mb;
+    Ok(f)
+}
+
+/// Run `cmd` to its end, sampling its `/proc/PID/status` every 10 ms: its standard output and
+/// peak anonymous and total resident memory (MB). A failed command is an error.
+fn sampled(cmd: &mut Command) -> Res<(String, f64, f64)> {
     let mut child = cmd.stdout(Stdio::piped()).spawn()?;
+    // Read its output while it runs: a child that writes more than a pipe holds would
+    // otherwise wait for us forever.
+    let reader = child.stdout.take().map(|mut o| {
+        std::thread::spawn(move || {
+            let mut out = String::new();
+            o.read_to_string(&mut out).map(|_| out)
+        })
+    });
     let status_path = format!("/proc/{}/status", child.id());
     let (mut anon, mut rss) = (0u64, 0u64);
     let status = loop {
@@ -444,17 +518,15 @@ fn phase(a: &Args, name: &str) -> Res<Figures> {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let mut out = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        o.read_to_string(&mut out)?;
-    }
+    let out = match reader.map(|r| r.join()) {
+        Some(Ok(read)) => read?,
+        Some(Err(_)) => return Err("the thread reading the child's output panicked".into()),
+        None => String::new(),
+    };
     if !status.success() {
-        return Err(format!("phase {name} failed ({status})").into());
+        return Err(format!("{cmd:?} failed ({status})").into());
     }
-    let mut f: Figures = serde_json::from_str(out.trim())?;
-    f.anon_mb = anon as f64 / 1024.0;
-    f.rss_mb = rss as f64 / 1024.0;
-    Ok(f)
+    Ok((out, anon as f64 / 1024.0, rss as f64 / 1024.0))
 }
 
 /// One phase, in this (child) process: ingest into a fresh collection, or export everything.

@@ -278,7 +278,13 @@ pub struct MailMeta {
 
 /// Metadata per corpus: what was read from a record, in the shape its Vault export describes.
 /// Mail and groups share [`MailMeta`]. Boxed so a record's size does not follow the largest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialized internally tagged (`{"type": "mail", …fields}`), the tag first. Deserialized by
+/// hand: serde's derive for internally tagged enums buffers every field of the map into its
+/// generic `Content` tree before building the variant, which was the largest single cost of
+/// decoding a record; with the tag first (as we always write it) the variant's fields are read
+/// straight from the map. A map whose tag comes later is still read, through a JSON value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Metadata {
@@ -290,6 +296,67 @@ pub enum Metadata {
     Drive(Box<DriveMeta>),
     /// A Voice item.
     Voice(Box<VoiceMeta>),
+}
+
+/// [`Metadata`]'s tag values.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum MetadataKind {
+    Mail,
+    Chat,
+    Drive,
+    Voice,
+}
+
+impl<'de> Deserialize<'de> for Metadata {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(MetadataVisitor)
+    }
+}
+
+struct MetadataVisitor;
+
+impl MetadataVisitor {
+    fn variant<'de, D: serde::Deserializer<'de>>(
+        kind: MetadataKind,
+        fields: D,
+    ) -> Result<Metadata, D::Error> {
+        Ok(match kind {
+            MetadataKind::Mail => Metadata::Mail(Box::new(MailMeta::deserialize(fields)?)),
+            MetadataKind::Chat => Metadata::Chat(Box::new(ChatMeta::deserialize(fields)?)),
+            MetadataKind::Drive => Metadata::Drive(Box::new(DriveMeta::deserialize(fields)?)),
+            MetadataKind::Voice => Metadata::Voice(Box::new(VoiceMeta::deserialize(fields)?)),
+        })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MetadataVisitor {
+    type Value = Metadata;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map with a \"type\" of mail, chat, drive or voice")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Metadata, A::Error> {
+        use serde::de::Error;
+        let first: Option<String> = map.next_key()?;
+        if first.as_deref() == Some("type") {
+            let kind: MetadataKind = map.next_value()?;
+            return Self::variant(kind, serde::de::value::MapAccessDeserializer::new(map));
+        }
+        // The tag is not first: gather the map, then read it as the derive would.
+        let mut all = serde_json::Map::new();
+        if let Some(k) = first {
+            let v: serde_json::Value = map.next_value()?;
+            all.insert(k, v);
+        }
+        while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+            all.insert(k, v);
+        }
+        let kind = all.remove("type").ok_or_else(|| A::Error::missing_field("type"))?;
+        let kind = MetadataKind::deserialize(kind).map_err(A::Error::custom)?;
+        Self::variant(kind, serde_json::Value::Object(all)).map_err(A::Error::custom)
+    }
 }
 
 impl Metadata {
@@ -393,6 +460,34 @@ pub struct GroupMember {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_reads_back_with_its_tag_first_or_anywhere() {
+        let mail = Metadata::Mail(Box::new(MailMeta {
+            message_id: Some("<a@b>".into()),
+            from: vec![Mailbox { name: Some("A".into()), address: "a@b".into() }],
+            subject: Some("s".into()),
+            date_sent: Some(1),
+            ..MailMeta::default()
+        }));
+        let chat = Metadata::Chat(Box::default());
+        let drive = Metadata::Drive(Box::default());
+        for m in [mail, chat, drive] {
+            // As we write it: the tag first (the direct path).
+            let text = serde_json::to_string(&m).unwrap();
+            assert!(text.starts_with("{\"type\":"), "{text}");
+            assert_eq!(serde_json::from_str::<Metadata>(&text).unwrap(), m);
+            // Through a JSON value, whose keys are sorted: the tag comes later (the other path).
+            let v = serde_json::to_value(&m).unwrap();
+            assert_eq!(serde_json::from_value::<Metadata>(v).unwrap(), m);
+        }
+        let late: Metadata = serde_json::from_str(r#"{"subject":"s","type":"mail"}"#).unwrap();
+        assert_eq!(late.mail().and_then(|m| m.subject.as_deref()), Some("s"));
+        for bad in [r#"{"type":"fax"}"#, r#"{"subject":"s"}"#, r#"{"type":"mail","from":3}"#, "[]"]
+        {
+            assert!(serde_json::from_str::<Metadata>(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn defect_kinds_are_their_serde_tags() {
