@@ -116,10 +116,13 @@ fn ingest_all(out: &Path, dir: &Path) -> Collection {
         };
         let mut opts = IngestOptions::new(account(s["account"].as_str().unwrap()));
         opts.corpus = corpus;
+        // PDFs are not in the phrase checks: ten pages keep gnuplot's manual quick in debug (a
+        // `text_truncated` defect, never a rejection, so counts are unaffected).
+        opts.limits.extract_pages = 10;
         let r = w.ingest(&source, &opts, &mut NoProgress).unwrap();
         assert!(r.balances(), "{s}: {r:?}");
         assert!(r.rejected.is_empty(), "{s}: {:?}", r.rejected);
-        assert_eq!(r.ingested as u64, s["items"].as_u64().unwrap(), "{s}");
+        assert_eq!(r.ingested, s["items"].as_u64().unwrap(), "{s}");
     }
     w.finish().unwrap()
 }
