@@ -601,3 +601,103 @@ fn takeout_chat_with_a_missing_attachment_rejects_that_message() {
     assert!(r.notices.iter().any(|n| n.position.path.ends_with("stray.txt")), "{r:?}");
     assert!(r.ingested > 0 && r.balances());
 }
+
+/// `search --json` hits carry each corpus's own fields (not mail's Message-ID/subject), equal to
+/// what the JSONL source says, read here straight from the source lines.
+#[test]
+fn search_json_hits_carry_each_corpus_own_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = tmp.path().join("c");
+    let root = tmp.path().join("src");
+    write(&root, "vm/v1.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00\xff\xfb\x90\x64");
+    write(&root, "vm/v1.txt", b"call me about the forecast");
+    write(&root, "files/merger.txt", b"the merger agreement");
+    let sources = [
+        (
+            "chat",
+            r#"{"format": "ediscovery.chat", "version": 1}
+{"space": {"id": "spaces/AAA", "name": "Project X", "type": "SPACE"}, "thread_id": "t1", "message_id": "m1", "sender": "alice@example.com", "sender_name": "Alice", "created": "2024-03-01T09:00:00Z", "text": "the forecast is ready", "participants": ["alice@example.com", "bob@example.com"]}
+{"space": {"id": "dm/BBB", "type": "DIRECT_MESSAGE"}, "message_id": "m3", "sender": "bob@example.com", "created": "2024-03-02T10:00:00Z", "text": "forecast lunch?", "deleted": "2024-03-02T11:00:00Z", "participants": ["alice@example.com", "bob@example.com"]}"#,
+        ),
+        (
+            "drive",
+            r#"{"format": "ediscovery.drive", "version": 1}
+{"drive_id": "1AbC", "title": "Merger forecast", "owner": "alice@example.com", "creator": "carol@example.com", "mime_type": "text/plain", "created": "2024-01-01T09:00:00Z", "modified": "2024-01-02T03:04:05Z", "trashed": true, "shared_drive_id": "0AAA", "content": "files/merger.txt"}"#,
+        ),
+        (
+            "voice",
+            r#"{"format": "ediscovery.voice", "version": 1}
+{"item_id": "v1", "account": "alice@example.com", "type": "VOICEMAIL", "started": "2024-01-02T10:00:00Z", "owner_numbers": ["+17325550100"], "participant_numbers": ["+44 20 7946 0958"], "audio": "vm/v1.mp3", "transcript": "vm/v1.txt", "duration_secs": 22, "labels": ["Inbox"]}"#,
+        ),
+    ];
+    for (corpus, text) in sources {
+        let file = write(&root, &format!("{corpus}.jsonl"), text.as_bytes());
+        let (code, _, err) = cli!(
+            "ingest",
+            "--collection",
+            &c,
+            "--account",
+            "alice@example.com",
+            "--corpus",
+            corpus,
+            "--input",
+            &file
+        );
+        assert_eq!(code, 0, "{corpus}: {err}");
+        let lines: Vec<serde_json::Value> =
+            text.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+        let (code, out, err) = cli!(
+            "search",
+            "--collection",
+            &c,
+            "--corpus",
+            corpus,
+            "--entire-org",
+            "--json",
+            "forecast"
+        );
+        assert_eq!(code, 0, "{corpus}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let hits = v["hits"].as_array().unwrap();
+        assert_eq!(hits.len(), lines.len(), "{corpus}: {out}");
+        for (hit, line) in hits.iter().zip(&lines) {
+            assert_eq!(hit["corpus"], corpus);
+            assert_eq!(hit["account"], "alice@example.com");
+            for mail_key in ["subject", "rfc822_message_id", "date_sent"] {
+                assert!(hit.get(mail_key).is_none(), "{corpus}: {mail_key} in {hit}");
+            }
+            let same = |hit_key: &str, source: &serde_json::Value| {
+                let want = if source.is_null() { &serde_json::Value::Null } else { source };
+                assert_eq!(&hit[hit_key], want, "{corpus} {hit_key}: {hit}");
+            };
+            match corpus {
+                "chat" => {
+                    for k in ["message_id", "thread_id", "sender", "sender_name", "created"] {
+                        same(k, &line[k]);
+                    }
+                    same("participants", &line["participants"]);
+                    same("deleted", &line["deleted"]);
+                    same("space_id", &line["space"]["id"]);
+                    same("space_name", &line["space"]["name"]);
+                    same("space_type", &line["space"]["type"]);
+                }
+                "drive" => {
+                    for k in ["drive_id", "title", "owner", "creator", "mime_type", "created"] {
+                        same(k, &line[k]);
+                    }
+                    for k in ["modified", "trashed", "shared_drive_id"] {
+                        same(k, &line[k]);
+                    }
+                }
+                _ => {
+                    for k in ["item_id", "type", "started", "owner_numbers", "participant_numbers"]
+                    {
+                        same(k, &line[k]);
+                    }
+                    same("duration_secs", &line["duration_secs"]);
+                    same("labels", &line["labels"]);
+                }
+            }
+        }
+    }
+}

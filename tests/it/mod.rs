@@ -22,6 +22,7 @@ mod org_export; // issue 13: org-wide export: report.html via html.parser and he
 mod parts; // records of every corpus with typed parts; blobs stored as streams
 mod props; // property tests: mbox framing round trip, query display round trip
 mod query_table; // the query language, case by case
+mod real_corpora; // issue 11 item 5: the real public corpora converted by examples/real_corpora, counts and phrase hits vs an independent Python reader (skipped when absent)
 mod recall; // issue 9: full text, sent dates and Message-IDs against an independent Python reader (corpus)
 mod removal; // issue 9: removal and compaction through the collection; killed at each step
 mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports

@@ -28,7 +28,12 @@ pub struct SearchArgs {
     #[arg(long)]
     count: bool,
     /// Print JSON: {"counts": {"total", "per_account", …}, "warnings": […], "hits": [{"doc_id",
-    /// "account", "corpus", "rfc822_message_id", "date_sent", "subject"}]}; no "hits" with
+    /// "account", "corpus", then the corpus's own fields}]}: mail and groups "rfc822_message_id",
+    /// "date_sent", "subject"; chat "message_id", "space_id", "space_name", "space_type",
+    /// "thread_id", "sender", "sender_name", "created", "participants", "deleted"; Drive
+    /// "drive_id", "title", "owner", "creator", "mime_type", "created", "modified", "trashed",
+    /// "shared_drive_id"; Voice "item_id", "type", "started", "owner_numbers",
+    /// "participant_numbers", "duration_secs", "labels" (dates in UTC, RFC 3339). No "hits" with
     /// --count; "explain": {"query", "tree", "from", "until"} with --explain.
     #[arg(long)]
     json: bool,
@@ -112,13 +117,15 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
             let mut hits = Vec::with_capacity(r.hits.len());
             for h in &r.hits {
                 let rec = coll.record(h)?;
-                let m = rec.as_ref().and_then(|r| r.mail());
-                hits.push(serde_json::json!({
+                let mut hit = serde_json::json!({
                     "doc_id": h.doc_id.to_string(), "account": h.account, "corpus": h.corpus,
-                    "rfc822_message_id": m.and_then(|m| m.message_id.clone()),
-                    "date_sent": m.and_then(|m| m.date_sent).and_then(time::iso_utc),
-                    "subject": m.and_then(|m| m.subject.clone()),
-                }));
+                });
+                if let (Some(obj), Some(fields)) =
+                    (hit.as_object_mut(), hit_fields(h, rec.as_ref()))
+                {
+                    obj.extend(fields);
+                }
+                hits.push(hit);
             }
             v["hits"] = serde_json::Value::Array(hits);
         }
@@ -163,6 +170,69 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
         }
     }
     Ok(exit::code(exit::OK))
+}
+
+/// The corpus's own fields of a JSON hit (see `--json`), each corpus shaped after its source
+/// format rather than mail's: a chat message has a sender and a space, not a subject. A record
+/// gone since the search (removed by a concurrent writer) keeps mail's keys, as null, for mail.
+fn hit_fields(
+    h: &ediscovery::search::Hit,
+    rec: Option<&ediscovery::model::Record>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use ediscovery::model::{ConversationType, Corpus, Metadata};
+    use serde_json::json;
+    let iso = |t: Option<i64>| t.and_then(time::iso_utc);
+    let v = match rec.map(|r| &r.meta) {
+        Some(Metadata::Chat(c)) => json!({
+            "message_id": c.message_id,
+            "space_id": c.space_id,
+            "space_name": c.space_name,
+            "space_type": c.conversation.map(|t| match t {
+                ConversationType::Space => "SPACE",
+                ConversationType::GroupChat => "GROUP_CHAT",
+                ConversationType::DirectMessage => "DIRECT_MESSAGE",
+            }),
+            "thread_id": c.thread_id,
+            "sender": c.sender,
+            "sender_name": c.sender_name,
+            "created": iso(Some(c.created)),
+            "participants": c.participants,
+            "deleted": iso(c.deleted),
+        }),
+        Some(Metadata::Drive(d)) => json!({
+            "drive_id": d.drive_id,
+            "title": d.title,
+            "owner": d.owner,
+            "creator": d.creator,
+            "mime_type": d.mime_type,
+            "created": iso(d.created),
+            "modified": iso(d.modified),
+            "trashed": d.trashed,
+            "shared_drive_id": d.shared_drive_id,
+        }),
+        Some(Metadata::Voice(v)) => json!({
+            "item_id": v.item_id,
+            "type": v.kind.as_str(),
+            "started": iso(Some(v.started)),
+            "owner_numbers": v.owner_numbers,
+            "participant_numbers": v.participant_numbers,
+            "duration_secs": v.duration_secs,
+            "labels": v.labels,
+        }),
+        _ if matches!(h.corpus, Corpus::Mail | Corpus::Groups) => {
+            let m = rec.and_then(|r| r.mail());
+            json!({
+                "rfc822_message_id": m.and_then(|m| m.message_id.clone()),
+                "date_sent": m.and_then(|m| m.date_sent).and_then(time::iso_utc),
+                "subject": m.and_then(|m| m.subject.clone()),
+            })
+        }
+        _ => return None,
+    };
+    match v {
+        serde_json::Value::Object(o) => Some(o),
+        _ => None,
+    }
 }
 
 /// A hit's id, date and title columns: mail's Message-ID, sent date and subject; a chat
