@@ -11,7 +11,7 @@ use ediscovery::model::{Account, Corpus, Record};
 use ediscovery::{CollectionWriter, IngestOptions, NoProgress};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -543,6 +543,191 @@ fn a_killed_org_export_resumes_keeping_finished_accounts_and_counts_each_once() 
     // One start and one resumption in the audit log.
     let entries = ediscovery::governance::audit::read(&cdir).unwrap();
     assert_eq!(entries.iter().filter(|e| e.action == "org-export.resume").count(), 1);
+}
+
+// The second kill test: the child is killed after its archive is renamed into place and before
+// its finish is recorded (the `archived` hook, the one point between the two).
+
+const CHILD_AT_RENAME: &str = "EDISCOVERY_ORGEXPORT_AT_RENAME";
+
+struct StopWhenArchived;
+impl OrgExportProgress for StopWhenArchived {
+    fn archived(&self, _dir: &Path) {
+        let mut out = std::io::stdout();
+        writeln!(out, "ARCHIVED").unwrap();
+        out.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        std::process::exit(9);
+    }
+}
+
+#[test]
+#[ignore = "a child process of the org-export kill-after-rename test"]
+fn org_export_child_killed_after_rename() {
+    let (Some(dir), Some(out)) = (std::env::var_os(CHILD_DIR), std::env::var_os(CHILD_AT_RENAME))
+    else {
+        return;
+    };
+    let gov = Governance::open(Path::new(&dir)).unwrap();
+    let mut opts = OrgExportOptions::new(Path::new(&out));
+    opts.now = Some(T);
+    opts.split_bytes = 40_000;
+    org::run(&gov, &acct(ADMIN), &opts, None, &StopWhenArchived).unwrap();
+    panic!("finished without being killed");
+}
+
+/// The rows of one CSV of a backup zip, read by `read_backup.py` (zipfile and csv only).
+fn backup_rows(cdir: &Path, file: &Path, csv: &str) -> Vec<BTreeMap<String, String>> {
+    let (code, stdout, stderr) =
+        cli!("backup", "create", "--collection", cdir, "--as", ADMIN, "--out", file);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/independent/read_backup.py");
+    let out = Command::new("python3").arg(script).arg(file).output().expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["files"][csv];
+    let header: Vec<String> =
+        f["header"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_owned()).collect();
+    f["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            header
+                .iter()
+                .cloned()
+                .zip(r.as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn an_org_export_killed_after_its_rename_is_recorded_finished_once_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cdir = sample(tmp.path());
+    let out = tmp.path().join("out");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "it::org_export::org_export_child_killed_after_rename",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(CHILD_DIR, &cdir)
+        .env(CHILD_AT_RENAME, &out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let archived = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l == "ARCHIVED");
+    child.kill().unwrap();
+    let killed = child.wait_with_output().unwrap();
+    assert!(archived, "the child never renamed: {}", String::from_utf8_lossy(&killed.stderr));
+    let (code, _, _) =
+        cli!("backup", "interval", "--collection", &cdir, "--as", ADMIN, "--hours", "0");
+    assert_eq!(code, 0);
+    let dir = out.join("20260110T000000Z");
+    assert!(dir.join("report.json").is_file() && !out.join(".20260110T000000Z.partial").exists());
+    // The state still says in progress: the kill came before the finish was recorded.
+    let rows = backup_rows(&cdir, &tmp.path().join("before.zip"), "org_exports.csv");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["status"], "IN_PROGRESS");
+    assert_eq!(rows[0]["finishTime"], "");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let finish = report["finishTime"].as_str().unwrap().to_owned();
+    // A zip of the archive damaged: not taken as finished, a clear error, nothing recorded.
+    let zip = dir.join(report["accounts"][0]["archives"][0]["path"].as_str().unwrap());
+    let good = std::fs::read(&zip).unwrap();
+    let mut bad = good.clone();
+    bad[good.len() / 2] ^= 0xFF;
+    std::fs::write(&zip, &bad).unwrap();
+    let (code, _, stderr) = cli!(
+        "org-export",
+        "--collection",
+        &cdir,
+        "--as",
+        ADMIN,
+        "--out",
+        &out,
+        "--now",
+        "2026-01-15"
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not its finished archive") && stderr.contains("MD5"), "{stderr}");
+    let entries = ediscovery::governance::audit::read(&cdir).unwrap();
+    assert!(entries.iter().all(|e| e.action != "org-export.reconcile"));
+    std::fs::write(&zip, &good).unwrap();
+    // The next run, not forced, five days later: the archive is whole, so the export is
+    // recorded as finished with the archive's own finish time, and the 30-day rule refuses
+    // the new one naming the finished export.
+    let (code, stdout, stderr) = cli!(
+        "org-export",
+        "--collection",
+        &cdir,
+        "--as",
+        ADMIN,
+        "--out",
+        &out,
+        "--now",
+        "2026-01-15"
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("org-export-interval"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "20260110T000000Z, COMPLETED_WITH_ERRORS, finished at {finish}) started at {T_ISO}"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("next may start at 2026-02-09T00:00:00Z"), "{stderr}");
+    // Read back independently: one export, finished, its accounts as the report counts them;
+    // one archive in OUT, whole by md5sum and Python.
+    let rows = backup_rows(&cdir, &tmp.path().join("after.zip"), "org_exports.csv");
+    assert_eq!(rows.len(), 1, "the archive is counted once: {rows:?}");
+    assert_eq!(rows[0]["exportId"], "20260110T000000Z");
+    assert_eq!(rows[0]["status"], "COMPLETED_WITH_ERRORS");
+    assert_eq!(rows[0]["finishTime"], finish);
+    let py = check_python(&dir);
+    let accounts = py["messages"].as_object().unwrap().len();
+    assert_eq!(rows[0]["accounts"], accounts.to_string());
+    assert_eq!(report["accounts"].as_array().unwrap().len(), accounts);
+    md5sum_c(&dir);
+    let mut top: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["20260110T000000Z"]);
+    // The audit log: one reconciliation (with the archive's finish time), no finish, and the
+    // refusal after it. A second refused run reconciles nothing again.
+    let (code, _, stderr) = cli!(
+        "org-export",
+        "--collection",
+        &cdir,
+        "--as",
+        ADMIN,
+        "--out",
+        &out,
+        "--now",
+        "2026-01-16"
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("org-export-interval"), "{stderr}");
+    let entries = ediscovery::governance::audit::read(&cdir).unwrap();
+    let rec: Vec<_> = entries.iter().filter(|e| e.action == "org-export.reconcile").collect();
+    assert_eq!(rec.len(), 1);
+    assert_eq!(rec[0].outcome["finishTime"], finish.as_str());
+    assert_eq!(rec[0].outcome["reconciled"], true);
+    assert_eq!(rec[0].outcome["accounts"], accounts as u64);
+    assert_eq!(entries.iter().filter(|e| e.action == "org-export.finish").count(), 0);
+    let starts: Vec<_> = entries.iter().filter(|e| e.action == "org-export.start").collect();
+    assert_eq!(starts.len(), 3);
+    assert!(starts[1..].iter().all(|e| e.outcome["rule"] == "org-export-interval"));
 }
 
 /// Chat, Drive and Voice of alice, ingested from our JSONL formats (a hostile space name and id,

@@ -24,7 +24,10 @@
 //! **Resumable.** The archive is built in `OUT/.<export-id>.partial/` and renamed into place
 //! last. A run that finds one partial archive of the same collection continues it: accounts the
 //! journal lists whose zips still match their MD5s are kept, not redone; the rest are written
-//! again. The report counts each account once.
+//! again. The report counts each account once. A run killed after the rename, before its
+//! finish was recorded, leaves an export `IN_PROGRESS` with no partial folder: the next run
+//! finds its archive whole (its checksums verify) and records it as finished from the
+//! archive's own report (`reconcile.rs`).
 //!
 //! **Names.** Account folders and zip names are [`SafeName`]s (made unique), entry names are
 //! a fixed product folder and [`SafeName`] components (`takeout.rs`), and report links are built
@@ -36,6 +39,7 @@
 pub mod accounts;
 pub mod journal;
 pub mod products;
+mod reconcile;
 pub mod report;
 mod takeout;
 mod write;
@@ -152,6 +156,8 @@ pub trait OrgExportProgress {
     fn planned(&self, _accounts: usize, _resumed: usize) {}
     /// An account's zips are written and journalled (or kept, `resumed`).
     fn account_done(&self, _a: &AccountReport, _resumed: bool) {}
+    /// The archive is renamed into place; its finish is recorded next.
+    fn archived(&self, _dir: &Path) {}
 }
 
 /// Ignores progress.
@@ -166,6 +172,9 @@ pub struct OrgExportOutcome {
     pub dir: PathBuf,
     /// Accounts kept from a killed run.
     pub resumed_accounts: u64,
+    /// Exports of a run killed after its archive was in place, recorded as finished by this
+    /// run (their ids).
+    pub reconciled: Vec<String>,
     /// The report.
     pub report: OrgReport,
 }
@@ -258,6 +267,14 @@ pub fn run(
         }
     }
     std::fs::create_dir_all(out).map_err(io_at(out))?;
+    // A run killed after renaming its archive into place, before recording its finish: the
+    // archive, checked against its own checksums, is recorded as finished (reconcile.rs).
+    let in_progress = gov.run(|tx| Ok(tx.org_exports_in_progress()))?;
+    let mut reconciled = Vec::new();
+    for (rid, fin) in reconcile::finished_in(out, &in_progress)? {
+        gov.run(|tx| tx.reconcile_org_export(actor, &rid, &fin))?;
+        reconciled.push(rid);
+    }
     // Resume the partial archive of this collection, if there is one.
     let collection_name = dir.canonicalize().unwrap_or_else(|_| dir.clone()).display().to_string();
     let mut resume = None;
@@ -384,18 +401,17 @@ pub fn run(
     if let Ok(d) = std::fs::File::open(out) {
         let _ = d.sync_all();
     }
+    progress.archived(&final_dir);
     let t = report.totals;
-    gov.run(|tx| {
-        tx.finish_org_export(
-            actor,
-            &id,
-            if t.not_exported > 0 { "COMPLETED_WITH_ERRORS" } else { "COMPLETED" },
-            t.accounts,
-            &final_dir.display().to_string(),
-            json!(t),
-        )
-    })?;
-    Ok(OrgExportOutcome { dir: final_dir, resumed_accounts, report })
+    let fin = crate::governance::OrgExportFinish {
+        status: reconcile::record_status(&t).to_owned(),
+        accounts: t.accounts,
+        dir: final_dir.display().to_string(),
+        finish_time: report.finish_time.clone(),
+        counts: json!(t),
+    };
+    gov.run(|tx| tx.finish_org_export(actor, &id, &fin))?;
+    Ok(OrgExportOutcome { dir: final_dir, resumed_accounts, reconciled, report })
 }
 
 /// What `prune` did.
