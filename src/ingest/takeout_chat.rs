@@ -11,7 +11,9 @@
 //! there rejects its message. Files of the folder no message refers to are reported as notices,
 //! and links are never followed.
 //!
-//! A space is read whole (`messages.json` is one JSON document); spaces are read one at a time.
+//! A space is read whole (`messages.json` is one JSON document, followed by `messages-2.json`,
+//! `messages-3.json` … when a split archive was unpacked into one folder); spaces are read one
+//! at a time.
 
 use super::entry::{self, Kind, NOT_REGULAR, SYMLINK};
 use super::record::{Content, RawPart, RawRecord};
@@ -136,10 +138,35 @@ fn numbered(name: &str, k: usize) -> String {
     }
 }
 
+/// `messages.json` and the numbered copies an archive split across zips leaves beside it when
+/// its zips are unpacked into one folder (`messages-2.json`, `messages-3.json`, …: our
+/// organisation export's names, docs/export-contract.md), in number order, so messages and
+/// their attachment numbering keep their order.
+fn message_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let k = if name == "messages.json" {
+            Some(1)
+        } else {
+            name.strip_prefix("messages-")
+                .and_then(|r| r.strip_suffix(".json"))
+                .filter(|n| !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|k| *k >= 2)
+        };
+        if let Some(k) = k {
+            found.push((k, e.path()));
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
 fn space(dir: &Path) -> Vec<Item> {
     let (dir_name, _) = entry::name_text(dir.file_name().unwrap_or_default());
     let (kind_word, id) = dir_name.split_once(' ').unwrap_or(("", &dir_name));
-    let messages_path = dir.join("messages.json");
     let info_path = dir.join("group_info.json");
     let mut items = Vec::new();
     let info: GroupInfo = if info_path.exists() {
@@ -150,10 +177,12 @@ fn space(dir: &Path) -> Vec<Item> {
     } else {
         GroupInfo::default()
     };
-    let msgs: Messages = match read_json(&messages_path) {
-        Ok(m) => m,
-        Err(e) => return vec![rejected_file(&messages_path, e)],
-    };
+    let message_files = message_files(dir);
+    if message_files.is_empty() {
+        let path = dir.join("messages.json");
+        let e = read_json::<Messages>(&path).err().unwrap_or_default();
+        return vec![rejected_file(&path, e)];
+    }
     let conversation = match (kind_word, &info.name) {
         ("DM", _) => ConversationType::DirectMessage,
         (_, Some(_)) => ConversationType::Space,
@@ -163,7 +192,14 @@ fn space(dir: &Path) -> Vec<Item> {
         info.members.iter().filter_map(|m| m.email.clone().or_else(|| m.name.clone())).collect();
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut referenced: BTreeSet<PathBuf> = BTreeSet::new();
-    for (i, m) in msgs.messages.into_iter().enumerate() {
+    let mut messages = Vec::new();
+    for path in &message_files {
+        match read_json::<Messages>(path) {
+            Ok(m) => messages.extend(m.messages.into_iter().enumerate().map(|(i, m)| (path, i, m))),
+            Err(e) => items.push(rejected_file(path, e)),
+        }
+    }
+    for (messages_path, i, m) in messages {
         let position = Position {
             path: messages_path.display().to_string(),
             offset: None,
@@ -202,7 +238,7 @@ fn space(dir: &Path) -> Vec<Item> {
             }
         }
         let record = missing.map_or_else(
-            || message(&messages_path, id, &info, conversation, &participants, m, files, &position),
+            || message(messages_path, id, &info, conversation, &participants, m, files, &position),
             Err,
         );
         items.push(match record {
@@ -215,8 +251,9 @@ fn space(dir: &Path) -> Vec<Item> {
         match e {
             Err((p, reason)) => items.push(rejected_file(&p, reason)),
             Ok(e) => {
-                let known =
-                    e.path == messages_path || e.path == info_path || referenced.contains(&e.path);
+                let known = message_files.contains(&e.path)
+                    || e.path == info_path
+                    || referenced.contains(&e.path);
                 match e.kind {
                     _ if known => {}
                     Kind::Symlink => items.push(rejected_file(&e.path, SYMLINK.to_owned())),
