@@ -28,11 +28,13 @@ fn acct(s: &str) -> Account {
     Account::new(s).unwrap()
 }
 
-/// The sample organisation plus: a hostile account with two messages, a user created an hour
-/// before the start, a shared drive (customer-owned) and a service account; one of alice's
-/// messages deleted and held, one deleted and not held. Returns the collection folder.
-fn sample(dir: &Path) -> PathBuf {
-    let c = crate::it::common::sample_org_collection(dir, 1);
+/// The sample organisation, all five corpora (mail, groups, Chat, Drive, Voice), plus: a
+/// hostile account with two messages, a user created an hour before the start, a shared drive
+/// (customer-owned) and a service account; one of alice's messages deleted and held, one
+/// deleted and not held; a damaged Drive file of alice's. Returns the collection folder and the
+/// generated organisation (its sources, for independent counts).
+fn sample(dir: &Path) -> (PathBuf, ediscovery::sample::SampleOrg) {
+    let (c, sample_org) = crate::it::common::sample_org_all_corpora(dir, 1);
     let cdir = c.store().dir().to_path_buf();
     drop(c);
     let mbox = dir.join("hostile.mbox");
@@ -104,7 +106,7 @@ fn sample(dir: &Path) -> PathBuf {
     gov.run(|tx| tx.create_hold(&admin, &m.matter_id, &hold)).unwrap();
     let ids = [alice[0].doc_id, alice[1].doc_id];
     gov.run(|tx| tx.delete_items(&acct("alice@example.org"), &cdir, &ids)).unwrap();
-    cdir
+    (cdir, sample_org)
 }
 
 /// The store, with the bytes of some records failing: every 9th record of bob, the second of
@@ -168,10 +170,71 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
+/// One source for `COUNT_SOURCES`: whose, which product, its format and path.
+fn source_entry(account: &Account, corpus: Corpus, source: &Source) -> Value {
+    let product = match corpus {
+        Corpus::Mail => "Mail",
+        Corpus::Groups => "Groups",
+        Corpus::Chat => "Chat",
+        Corpus::Drive => "Drive",
+        Corpus::Voice => "Voice",
+    };
+    let (kind, path) = match source {
+        Source::Mbox(p) | Source::Takeout(p) => ("mbox", p),
+        Source::Maildir(p) => ("maildir", p),
+        Source::Eml(p) => ("eml", p),
+        Source::ChatJsonl { file, .. }
+        | Source::DriveJsonl { file, .. }
+        | Source::VoiceJsonl { file, .. } => ("jsonl", file),
+        other => panic!("no count for {other:?}"),
+    };
+    serde_json::json!({"account": account.as_str(), "product": product, "kind": kind, "path": path})
+}
+
+/// Count the items of each source from its own bytes, with Python's standard library:
+/// `mailbox.mbox`, `mailbox.Maildir` (with its Maildir++ folders), `.eml` files, and JSON Lines
+/// lines after the header line. Prints {account: {product: n}}.
+const COUNT_SOURCES: &str = r#"
+import json, mailbox, os, sys
+out = {}
+for s in json.load(sys.stdin):
+    p, kind = s["path"], s["kind"]
+    if kind == "mbox":
+        n = len(mailbox.mbox(p, create=False))
+    elif kind == "maildir":
+        md = mailbox.Maildir(p, factory=None, create=False)
+        n = len(md) + sum(len(md.get_folder(f)) for f in md.list_folders())
+    elif kind == "eml":
+        n = sum(1 for _, _, fs in os.walk(p) for f in fs if f.endswith(".eml"))
+    else:
+        with open(p, encoding="utf-8") as f:
+            lines = [l for l in f if l.strip()]
+        assert json.loads(lines[0]).get("format"), p
+        n = len(lines) - 1
+    acc = out.setdefault(s["account"], {})
+    acc[s["product"]] = acc.get(s["product"], 0) + n
+json.dump(out, sys.stdout)
+"#;
+
+fn count_sources(sources: &[Value]) -> Value {
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(COUNT_SOURCES)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&serde_json::to_vec(sources).unwrap()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn org_export_of_the_sample_reads_back_in_python_md5sum_and_chromium() {
     let tmp = tempfile::tempdir().unwrap();
-    let cdir = sample(tmp.path());
+    let (cdir, sample_org) = sample(tmp.path());
     let gov = Governance::open(&cdir).unwrap();
     let coll = ediscovery::Collection::open(&cdir).unwrap();
     let faulty = Faulty(coll.store());
@@ -200,7 +263,38 @@ fn org_export_of_the_sample_reads_back_in_python_md5sum_and_chromium() {
     assert_eq!(alice.deleted_left_out, 1);
     let alice_mail =
         coll.store().seqs_of(Corpus::Mail, &acct("alice@example.org")).unwrap().len() as u64;
-    assert_eq!(alice.exported, alice_mail - 1);
+    assert_eq!(alice.products["Mail"].exported, alice_mail - 1);
+    // Every account's count of every product, against Python's count of the sample's own
+    // inputs (mbox, Maildir++ and .eml by `mailbox`/files, JSON Lines by lines) plus what
+    // `sample()` adds: the hostile account's two messages and alice's damaged Drive file; less
+    // alice's deleted, unheld message. Exported and failed files together: every record is one
+    // or the other.
+    let mut sources: Vec<Value> =
+        sample_org.all_sources().map(|s| source_entry(&s.account, s.corpus, &s.source)).collect();
+    sources.push(source_entry(
+        &acct(HOSTILE),
+        Corpus::Mail,
+        &Source::Mbox(tmp.path().join("hostile.mbox")),
+    ));
+    let counted = count_sources(&sources);
+    let mut want: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for (account, products) in counted.as_object().unwrap() {
+        for (product, n) in products.as_object().unwrap() {
+            want.insert((account.clone(), product.clone()), n.as_u64().unwrap());
+        }
+    }
+    *want.entry(("alice@example.org".into(), "Drive".into())).or_default() += 1;
+    *want.entry(("alice@example.org".into(), "Mail".into())).or_default() -= 1;
+    for product in ["Mail", "Groups", "Chat", "Drive", "Voice"] {
+        assert!(want.keys().any(|(_, p)| p == product), "the sample has no {product}: {want:?}");
+    }
+    let mut got: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for a in &r.accounts {
+        for (p, c) in &a.products {
+            got.insert((a.id.clone(), p.clone()), c.exported + c.not_exported);
+        }
+    }
+    assert_eq!(got, want, "per account and product: report.json against the sources");
     // Errors: alice (her Drive file), bob, the group and the hostile account.
     let errors: Vec<&str> = r.with_errors().map(|a| a.id.as_str()).collect();
     assert_eq!(errors, [HOSTILE, "alice@example.org", "bob@example.org", "deals@example.org"]);
@@ -342,7 +436,7 @@ fn org_export_of_the_sample_reads_back_in_python_md5sum_and_chromium() {
 #[test]
 fn a_second_export_within_30_days_is_refused_unless_forced_and_prune_removes_expired_ones() {
     let tmp = tempfile::tempdir().unwrap();
-    let cdir = sample(tmp.path());
+    let (cdir, _) = sample(tmp.path());
     let out = tmp.path().join("out");
     let (code, stdout, stderr) =
         cli!("org-export", "--collection", &cdir, "--as", ADMIN, "--out", &out, "--now", T_ISO);
@@ -448,7 +542,7 @@ fn org_export_child() {
 #[test]
 fn a_killed_org_export_resumes_keeping_finished_accounts_and_counts_each_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let cdir = sample(tmp.path());
+    let (cdir, _) = sample(tmp.path());
     let out = tmp.path().join("out");
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "it::org_export::org_export_child", "--ignored", "--nocapture"])
@@ -610,7 +704,7 @@ fn backup_rows(cdir: &Path, file: &Path, csv: &str) -> Vec<BTreeMap<String, Stri
 #[test]
 fn an_org_export_killed_after_its_rename_is_recorded_finished_once_by_the_next_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let cdir = sample(tmp.path());
+    let (cdir, _) = sample(tmp.path());
     let out = tmp.path().join("out");
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
