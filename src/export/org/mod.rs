@@ -45,13 +45,14 @@ mod takeout;
 mod write;
 
 use crate::Collection;
-use crate::digest::{Md5, Md5Writer};
+use crate::digest::Md5;
 use crate::export::BlobSource;
 use crate::format::md5sum;
 use crate::format::zip::DeflatePool;
 use crate::governance::{Governance, GovernanceError, OrgExportRules};
 use crate::model::Account;
 use crate::model::time;
+use crate::partial_file::PartialFile;
 use crate::store::StoreError;
 use report::{AccountReport, OrgReport, Totals};
 use serde::Serialize;
@@ -218,16 +219,12 @@ fn partials(out: &Path) -> Result<Vec<PathBuf>, OrgExportError> {
     Ok(found)
 }
 
-/// Write `bytes` as `dir/name` (temporary name, synced, renamed); its MD5.
+/// Write `bytes` as `dir/name` ([`PartialFile`]: temporary name, synced, renamed); its MD5.
 fn write_root_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<Md5, OrgExportError> {
-    let tmp = dir.join(format!(".{name}.partial"));
     let path = dir.join(name);
-    let mut w = Md5Writer::new(std::fs::File::create(&tmp).map_err(io_at(&tmp))?);
-    w.write_all(bytes).map_err(io_at(&tmp))?;
-    let (f, md5, _) = w.finish();
-    f.sync_all().map_err(io_at(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, &path).map_err(io_at(&path))?;
+    let mut f = PartialFile::create(dir, name).map_err(io_at(&path))?;
+    f.write_all(bytes).map_err(io_at(f.tmp_path()))?;
+    let (md5, _) = f.finish().map_err(io_at(&path))?;
     Ok(md5)
 }
 

@@ -25,15 +25,16 @@ use super::accounts::PlannedAccount;
 use super::products::{Layout, PRODUCTS, Product, continued_name};
 use super::report::{AccountReport, Archive, FailedFile, ProductCount};
 use super::takeout::{self, Names};
-use crate::digest::{Md5, Md5Writer};
+use crate::digest::Md5;
 use crate::export::{BlobSource, SafeName};
 use crate::format::zip::{Compression, DeflatePool, EntryOptions, ZipOptions, ZipWriter};
 use crate::model::{BlobRef, DocId, Metadata, PartKind, Record};
+use crate::partial_file::PartialFile;
 use crate::store::Store;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 /// What the writer needs besides the account.
@@ -417,7 +418,7 @@ fn failed_name(rec: &Record) -> String {
     }
 }
 
-type ZipFile = ZipWriter<Md5Writer<BufWriter<File>>>;
+type ZipFile = ZipWriter<PartialFile>;
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> OrgExportError + '_ {
     move |source| OrgExportError::Io { path: path.to_path_buf(), source }
@@ -458,9 +459,8 @@ pub(crate) fn account(
         }
         let name = format!("{}-{}.zip", a.folder, archives.len() + 1);
         let path = dir.join(&name);
-        let tmp = dir.join(format!(".{name}.partial"));
-        let file = File::create(&tmp).map_err(io_at(&tmp))?;
-        let w = Md5Writer::new(BufWriter::with_capacity(1 << 20, file));
+        let w = PartialFile::create(&dir, &name).map_err(io_at(&path))?;
+        let tmp = w.tmp_path().to_path_buf();
         let mut zip: ZipFile =
             ZipWriter::with_pool(w, ZipOptions::default(), ctx.pool).map_err(|e| zerr(&tmp, e))?;
         let mut content = 0u64;
@@ -505,11 +505,7 @@ pub(crate) fn account(
             entry.finish().map_err(|e| zerr(&tmp, e))?;
         }
         let w = zip.finish().map_err(|e| zerr(&tmp, e))?;
-        let (buf, md5, size) = w.finish();
-        let f = buf.into_inner().map_err(|e| e.into_error()).map_err(io_at(&tmp))?;
-        f.sync_all().map_err(io_at(&tmp))?;
-        drop(f);
-        std::fs::rename(&tmp, &path).map_err(io_at(&path))?;
+        let (md5, size) = w.finish().map_err(io_at(&path))?;
         archives.push(Archive { path: format!("{}/{name}", a.folder), size, md5: md5.to_hex() });
     }
     if !archives.is_empty()
