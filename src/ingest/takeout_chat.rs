@@ -192,14 +192,25 @@ fn space(dir: &Path) -> Vec<Item> {
         info.members.iter().filter_map(|m| m.email.clone().or_else(|| m.name.clone())).collect();
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut referenced: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut messages = Vec::new();
-    for path in &message_files {
+    // One file's messages parsed at a time; a file that cannot be read is rejected by name and
+    // the others are still read.
+    type Next<'a> = Result<(&'a PathBuf, usize, Message), Item>;
+    let messages = message_files.iter().flat_map(|path| -> Box<dyn Iterator<Item = Next<'_>>> {
         match read_json::<Messages>(path) {
-            Ok(m) => messages.extend(m.messages.into_iter().enumerate().map(|(i, m)| (path, i, m))),
-            Err(e) => items.push(rejected_file(path, e)),
+            Ok(m) => {
+                Box::new(m.messages.into_iter().enumerate().map(move |(i, m)| Ok((path, i, m))))
+            }
+            Err(e) => Box::new(std::iter::once(Err(rejected_file(path, e)))),
         }
-    }
-    for (messages_path, i, m) in messages {
+    });
+    for next in messages {
+        let (messages_path, i, m) = match next {
+            Ok(x) => x,
+            Err(item) => {
+                items.push(item);
+                continue;
+            }
+        };
         let position = Position {
             path: messages_path.display().to_string(),
             offset: None,
@@ -396,6 +407,53 @@ mod tests {
         );
         assert_eq!(takeout_date("Sunday, November 18, 2018 at 6:02:21 PM PST"), None);
         assert_eq!(takeout_date("yesterday"), None);
+    }
+
+    #[test]
+    fn numbered_copies_are_read_in_number_order_and_a_bad_one_is_rejected_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let space = dir.path().join("Groups/Space AAA");
+        std::fs::create_dir_all(&space).unwrap();
+        let msg = |id: &str| {
+            format!(
+                r#"{{"creator": {{"email": "a@x"}}, "created_date": "Sunday, November 18, 2018 at 6:02:21 PM UTC", "text": "t", "message_id": "{id}"}}"#
+            )
+        };
+        let file = |name: &str, ids: &[&str]| {
+            let body: Vec<String> = ids.iter().map(|i| msg(i)).collect();
+            std::fs::write(space.join(name), format!(r#"{{"messages": [{}]}}"#, body.join(",")))
+                .unwrap();
+        };
+        file("messages.json", &["m1"]);
+        file("messages-10.json", &["m4"]);
+        file("messages-2.json", &["m2", "m3"]);
+        file("messages-02.json", &["not a copy"]);
+        std::fs::write(space.join("messages-3.json"), "{not json").unwrap();
+        let items: Vec<Item> = items(&dir.path().join("Groups")).unwrap().collect();
+        let ids: Vec<String> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Record(r) => match &r.meta {
+                    Metadata::Chat(c) => Some(c.message_id.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["m1", "m2", "m3", "m4"]);
+        let rejected: Vec<&str> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Rejected(r) => Some(r.position.path.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rejected.len(), 1, "{rejected:?}");
+        assert!(rejected[0].ends_with("messages-3.json"), "{rejected:?}");
+        let noticed = items
+            .iter()
+            .any(|i| matches!(i, Item::Notice(n) if n.position.path.ends_with("messages-02.json")));
+        assert!(noticed, "a name that is not a numbered copy is reported, not read");
     }
 
     #[test]
