@@ -194,20 +194,20 @@ fn space(dir: &Path) -> Vec<Item> {
     let mut referenced: BTreeSet<PathBuf> = BTreeSet::new();
     // One file's messages parsed at a time; a file that cannot be read is rejected by name and
     // the others are still read.
-    type Next<'a> = Result<(&'a PathBuf, usize, Message), Item>;
+    type Next<'a> = Result<(&'a PathBuf, usize, Message), (&'a PathBuf, String)>;
     let messages = message_files.iter().flat_map(|path| -> Box<dyn Iterator<Item = Next<'_>>> {
         match read_json::<Messages>(path) {
             Ok(m) => {
                 Box::new(m.messages.into_iter().enumerate().map(move |(i, m)| Ok((path, i, m))))
             }
-            Err(e) => Box::new(std::iter::once(Err(rejected_file(path, e)))),
+            Err(e) => Box::new(std::iter::once(Err((path, e)))),
         }
     });
     for next in messages {
         let (messages_path, i, m) = match next {
             Ok(x) => x,
-            Err(item) => {
-                items.push(item);
+            Err((path, reason)) => {
+                items.push(rejected_file(path, reason));
                 continue;
             }
         };
