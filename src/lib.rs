@@ -51,6 +51,7 @@ pub mod index;
 pub mod ingest;
 mod limits;
 pub mod model;
+mod partial_file;
 pub mod query;
 pub mod sample;
 pub mod search;

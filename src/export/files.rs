@@ -10,39 +10,32 @@ use super::metadata::{self, Converted};
 use super::plan::{ExportPlan, FileKind, PlannedFile, When};
 use super::run::Failure;
 use super::summary::{Balance, WrittenFile};
-use crate::digest::Md5Writer;
 use crate::format::csv::CsvWriter;
 use crate::format::xml::EdrmWriter;
 use crate::model::{Corpus, GroupMember, Record};
+use crate::partial_file::PartialFile;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::Path;
 
-/// A file being written under a temporary name and hashed as it is written; renamed into place
-/// by [`finish`](Self::finish) once complete and synced.
+/// A file of the export's file set being written under a temporary name and hashed as it is
+/// written ([`PartialFile`]); renamed into place by [`finish`](Self::finish) once complete and
+/// synced.
 pub struct FileOut {
-    tmp: PathBuf,
-    path: PathBuf,
     name: String,
     kind: FileKind,
-    w: Md5Writer<BufWriter<File>>,
+    w: PartialFile,
 }
 
 impl FileOut {
     /// Start `dir/name` (written as `dir/.name.partial` until finished).
     pub fn create(dir: &Path, name: &str, kind: FileKind) -> io::Result<FileOut> {
-        let tmp = dir.join(format!(".{name}.partial"));
-        let w = Md5Writer::new(BufWriter::with_capacity(1 << 20, File::create(&tmp)?));
-        Ok(FileOut { tmp, path: dir.join(name), name: name.to_owned(), kind, w })
+        Ok(FileOut { name: name.to_owned(), kind, w: PartialFile::create(dir, name)? })
     }
 
     /// Sync the file, rename it into place, and say what was written.
     pub fn finish(self) -> io::Result<WrittenFile> {
-        let (buf, md5, size) = self.w.finish();
-        let file = buf.into_inner().map_err(|e| e.into_error())?;
-        file.sync_data()?;
-        fs::rename(&self.tmp, &self.path)?;
+        let (md5, size) = self.w.finish()?;
         Ok(WrittenFile { name: self.name, kind: Some(self.kind), size, md5: md5.to_hex() })
     }
 }

@@ -26,6 +26,7 @@ use crate::format::csv::CsvWriter;
 use crate::format::zip::{Compression, EntryOptions, ZipOptions, ZipWriter};
 use crate::model::Account;
 use crate::model::time;
+use crate::partial_file::PartialFile;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -112,19 +113,18 @@ fn build(state: &State, now: i64) -> Result<(Vec<u8>, BTreeMap<String, u64>), st
     Ok((zip.finish()?, files))
 }
 
-/// Write `bytes` to `out` whole or not at all: a temporary name beside it, synced, renamed.
+/// Write `bytes` to `out` whole or not at all ([`PartialFile`]: a temporary name beside it,
+/// synced, renamed).
 pub(crate) fn write_whole(out: &Path, bytes: &[u8]) -> Result<(), GovernanceError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| GovernanceError::Io { path, source }
     };
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = out.with_file_name(format!(".{name}.partial"));
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, out).map_err(io(out))
+    let dir = out.parent().unwrap_or(Path::new(""));
+    let mut f = PartialFile::create(dir, &name).map_err(io(out))?;
+    f.write_all(bytes).map_err(io(f.tmp_path()))?;
+    f.finish().map(|_| ()).map_err(io(out))
 }
 
 impl Tx {

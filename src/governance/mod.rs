@@ -73,7 +73,7 @@ pub use matter::{
 };
 pub use objects::ObjectType;
 pub use org::{AccountType, ORG_HEADER, Org, OrgAccount, OrgImport};
-pub use org_export::{OrgExportRecord, OrgExportRules, OrgExportStart};
+pub use org_export::{OrgExportFinish, OrgExportRecord, OrgExportRules, OrgExportStart};
 pub use restore::{RestoreChange, RestorePlan, RestoreReport, RestoreRequest, RestoreStep};
 pub use retention::{
     ApplyReport, DeleteReport, Deletion, NewRule, PurgeItem, RetentionPlan, RetentionRule,

@@ -263,6 +263,7 @@ impl ObjectType {
                     no("forced", HISTORY),
                     no("accounts", HISTORY),
                     no("dir", HISTORY),
+                    no("finishTime", HISTORY),
                 ];
                 C
             }
@@ -449,6 +450,7 @@ pub(crate) fn rows(state: &State, object: ObjectType) -> Vec<Row> {
                     e.forced.to_string(),
                     e.accounts.to_string(),
                     e.dir.clone(),
+                    e.finish_time.clone().unwrap_or_default(),
                 ]
             })
             .collect(),

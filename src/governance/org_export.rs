@@ -61,6 +61,25 @@ pub struct OrgExportRecord {
     /// The archive folder.
     #[serde(default)]
     pub dir: String,
+    /// When the archive was finished (ISO-8601 UTC, its report's `finishTime`), once finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_time: Option<String>,
+}
+
+/// What finishing an organisation export records: its status, accounts, folder and finish
+/// time, as the archive's own report gives them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgExportFinish {
+    /// `COMPLETED` or `COMPLETED_WITH_ERRORS`.
+    pub status: String,
+    /// Accounts exported.
+    pub accounts: u64,
+    /// The archive folder.
+    pub dir: String,
+    /// The report's `finishTime` (ISO-8601 UTC).
+    pub finish_time: String,
+    /// The report's totals, for the audit entry.
+    pub counts: serde_json::Value,
 }
 
 /// What a start (or resumption) gives the runner.
@@ -122,8 +141,13 @@ impl Tx {
                     return Err(tx.refuse(
                         Rule::OrgExportInterval,
                         format!(
-                            "a full export ({}) started at {}; one full export per {} days, so the next may start at {} (--force overrides, and is logged)",
+                            "a full export ({}, {}{}) started at {}; one full export per {} days, so the next may start at {} (--force overrides, and is logged)",
                             e.export_id,
+                            e.status,
+                            e.finish_time
+                                .as_deref()
+                                .map(|f| format!(", finished at {f}"))
+                                .unwrap_or_default(),
                             e.start_time,
                             rules.interval_secs / DAY,
                             time::iso_utc(t.saturating_add(rules.interval_secs)).unwrap_or_default()
@@ -142,6 +166,7 @@ impl Tx {
                 forced,
                 accounts: 0,
                 dir: String::new(),
+                finish_time: None,
             };
             tx.state.org_exports.push(record.clone());
             tx.touch();
@@ -150,30 +175,75 @@ impl Tx {
         })
     }
 
-    /// Record that the export `export_id` finished with `status`, `accounts` exported, in `dir`.
+    /// Record that the export `export_id` finished as `fin` says.
     pub fn finish_org_export(
         &mut self,
         actor: &Account,
         export_id: &str,
-        status: &str,
-        accounts: u64,
-        dir: &str,
-        counts: serde_json::Value,
+        fin: &OrgExportFinish,
+    ) -> Result<OrgExportRecord, GovernanceError> {
+        self.record_org_finish(actor, "org-export.finish", export_id, fin)
+    }
+
+    /// The organisation exports still `IN_PROGRESS`: killed runs, or runs going on now.
+    pub fn org_exports_in_progress(&self) -> Vec<OrgExportRecord> {
+        self.state.org_exports.iter().filter(|e| e.status == "IN_PROGRESS").cloned().collect()
+    }
+
+    /// Record as finished an export whose run was killed after its archive was renamed into
+    /// place but before its finish was recorded (the runner found the archive complete, its
+    /// MD5s verified). Administrators only; only an `IN_PROGRESS` export; the finish time is
+    /// the archive's own, and the audit entry says it was reconciled.
+    pub fn reconcile_org_export(
+        &mut self,
+        actor: &Account,
+        export_id: &str,
+        fin: &OrgExportFinish,
+    ) -> Result<OrgExportRecord, GovernanceError> {
+        self.record_org_finish(actor, "org-export.reconcile", export_id, fin)
+    }
+
+    fn record_org_finish(
+        &mut self,
+        actor: &Account,
+        action: &str,
+        export_id: &str,
+        fin: &OrgExportFinish,
     ) -> Result<OrgExportRecord, GovernanceError> {
         let params = json!({"exportId": export_id});
-        self.act(actor, "org-export.finish", None, params, |tx| {
+        let reconciled = action == "org-export.reconcile";
+        self.act(actor, action, None, params, |tx| {
+            if reconciled {
+                tx.admin(actor)?;
+            }
             let Some(r) = tx.state.org_exports.iter_mut().find(|e| e.export_id == export_id) else {
                 return Err(GovernanceError::NotFound {
                     what: "organisation export",
                     id: export_id.to_owned(),
                 });
             };
-            r.status = status.to_owned();
-            r.accounts = accounts;
-            r.dir = dir.to_owned();
+            if r.status != "IN_PROGRESS" {
+                return Err(GovernanceError::Invalid(format!(
+                    "export {export_id} is {} already: its archive is in {}",
+                    r.status, r.dir
+                )));
+            }
+            r.status.clone_from(&fin.status);
+            r.accounts = fin.accounts;
+            r.dir.clone_from(&fin.dir);
+            r.finish_time = Some(fin.finish_time.clone());
             let out = r.clone();
             tx.touch();
-            Ok((out, json!({"status": status, "accounts": accounts, "counts": counts})))
+            let mut outcome = json!({
+                "exportStatus": fin.status,
+                "accounts": fin.accounts,
+                "finishTime": fin.finish_time,
+                "counts": fin.counts,
+            });
+            if reconciled {
+                outcome["reconciled"] = json!(true);
+            }
+            Ok((out, outcome))
         })
     }
 

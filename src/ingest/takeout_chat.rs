@@ -11,7 +11,9 @@
 //! there rejects its message. Files of the folder no message refers to are reported as notices,
 //! and links are never followed.
 //!
-//! A space is read whole (`messages.json` is one JSON document); spaces are read one at a time.
+//! A space is read whole (`messages.json` is one JSON document, followed by `messages-2.json`,
+//! `messages-3.json` … when a split archive was unpacked into one folder); spaces are read one
+//! at a time.
 
 use super::entry::{self, Kind, NOT_REGULAR, SYMLINK};
 use super::record::{Content, RawPart, RawRecord};
@@ -136,10 +138,35 @@ fn numbered(name: &str, k: usize) -> String {
     }
 }
 
+/// `messages.json` and the numbered copies an archive split across zips leaves beside it when
+/// its zips are unpacked into one folder (`messages-2.json`, `messages-3.json`, …: our
+/// organisation export's names, docs/export-contract.md), in number order, so messages and
+/// their attachment numbering keep their order.
+fn message_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let k = if name == "messages.json" {
+            Some(1)
+        } else {
+            name.strip_prefix("messages-")
+                .and_then(|r| r.strip_suffix(".json"))
+                .filter(|n| !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|k| *k >= 2)
+        };
+        if let Some(k) = k {
+            found.push((k, e.path()));
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
 fn space(dir: &Path) -> Vec<Item> {
     let (dir_name, _) = entry::name_text(dir.file_name().unwrap_or_default());
     let (kind_word, id) = dir_name.split_once(' ').unwrap_or(("", &dir_name));
-    let messages_path = dir.join("messages.json");
     let info_path = dir.join("group_info.json");
     let mut items = Vec::new();
     let info: GroupInfo = if info_path.exists() {
@@ -150,10 +177,12 @@ fn space(dir: &Path) -> Vec<Item> {
     } else {
         GroupInfo::default()
     };
-    let msgs: Messages = match read_json(&messages_path) {
-        Ok(m) => m,
-        Err(e) => return vec![rejected_file(&messages_path, e)],
-    };
+    let message_files = message_files(dir);
+    if message_files.is_empty() {
+        let path = dir.join("messages.json");
+        let e = read_json::<Messages>(&path).err().unwrap_or_default();
+        return vec![rejected_file(&path, e)];
+    }
     let conversation = match (kind_word, &info.name) {
         ("DM", _) => ConversationType::DirectMessage,
         (_, Some(_)) => ConversationType::Space,
@@ -163,7 +192,25 @@ fn space(dir: &Path) -> Vec<Item> {
         info.members.iter().filter_map(|m| m.email.clone().or_else(|| m.name.clone())).collect();
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut referenced: BTreeSet<PathBuf> = BTreeSet::new();
-    for (i, m) in msgs.messages.into_iter().enumerate() {
+    // One file's messages parsed at a time; a file that cannot be read is rejected by name and
+    // the others are still read.
+    type Next<'a> = Result<(&'a PathBuf, usize, Message), (&'a PathBuf, String)>;
+    let messages = message_files.iter().flat_map(|path| -> Box<dyn Iterator<Item = Next<'_>>> {
+        match read_json::<Messages>(path) {
+            Ok(m) => {
+                Box::new(m.messages.into_iter().enumerate().map(move |(i, m)| Ok((path, i, m))))
+            }
+            Err(e) => Box::new(std::iter::once(Err((path, e)))),
+        }
+    });
+    for next in messages {
+        let (messages_path, i, m) = match next {
+            Ok(x) => x,
+            Err((path, reason)) => {
+                items.push(rejected_file(path, reason));
+                continue;
+            }
+        };
         let position = Position {
             path: messages_path.display().to_string(),
             offset: None,
@@ -202,7 +249,7 @@ fn space(dir: &Path) -> Vec<Item> {
             }
         }
         let record = missing.map_or_else(
-            || message(&messages_path, id, &info, conversation, &participants, m, files, &position),
+            || message(messages_path, id, &info, conversation, &participants, m, files, &position),
             Err,
         );
         items.push(match record {
@@ -215,8 +262,9 @@ fn space(dir: &Path) -> Vec<Item> {
         match e {
             Err((p, reason)) => items.push(rejected_file(&p, reason)),
             Ok(e) => {
-                let known =
-                    e.path == messages_path || e.path == info_path || referenced.contains(&e.path);
+                let known = message_files.contains(&e.path)
+                    || e.path == info_path
+                    || referenced.contains(&e.path);
                 match e.kind {
                     _ if known => {}
                     Kind::Symlink => items.push(rejected_file(&e.path, SYMLINK.to_owned())),
@@ -359,6 +407,53 @@ mod tests {
         );
         assert_eq!(takeout_date("Sunday, November 18, 2018 at 6:02:21 PM PST"), None);
         assert_eq!(takeout_date("yesterday"), None);
+    }
+
+    #[test]
+    fn numbered_copies_are_read_in_number_order_and_a_bad_one_is_rejected_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let space = dir.path().join("Groups/Space AAA");
+        std::fs::create_dir_all(&space).unwrap();
+        let msg = |id: &str| {
+            format!(
+                r#"{{"creator": {{"email": "a@x"}}, "created_date": "Sunday, November 18, 2018 at 6:02:21 PM UTC", "text": "t", "message_id": "{id}"}}"#
+            )
+        };
+        let file = |name: &str, ids: &[&str]| {
+            let body: Vec<String> = ids.iter().map(|i| msg(i)).collect();
+            std::fs::write(space.join(name), format!(r#"{{"messages": [{}]}}"#, body.join(",")))
+                .unwrap();
+        };
+        file("messages.json", &["m1"]);
+        file("messages-10.json", &["m4"]);
+        file("messages-2.json", &["m2", "m3"]);
+        file("messages-02.json", &["not a copy"]);
+        std::fs::write(space.join("messages-3.json"), "{not json").unwrap();
+        let items: Vec<Item> = items(&dir.path().join("Groups")).unwrap().collect();
+        let ids: Vec<String> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Record(r) => match &r.meta {
+                    Metadata::Chat(c) => Some(c.message_id.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["m1", "m2", "m3", "m4"]);
+        let rejected: Vec<&str> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Rejected(r) => Some(r.position.path.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rejected.len(), 1, "{rejected:?}");
+        assert!(rejected[0].ends_with("messages-3.json"), "{rejected:?}");
+        let noticed = items
+            .iter()
+            .any(|i| matches!(i, Item::Notice(n) if n.position.path.ends_with("messages-02.json")));
+        assert!(noticed, "a name that is not a numbered copy is reported, not read");
     }
 
     #[test]

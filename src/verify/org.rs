@@ -4,15 +4,17 @@
 //! agrees with the checksums (every archive it links is listed with the same MD5) and with
 //! itself (totals and status recomputed from its accounts); every zip of an account holds only
 //! its products' entries (plain names under each product's folder, at the depth its layout
-//! writes), and the records in them — mbox messages counted by streaming, the entries of each
-//! space's `messages.json` (parsed, size-capped), one per Drive file, one per Voice page — are
+//! writes), and the records in them — mbox messages counted by streaming (an mbox continued
+//! across zips as numbered copies, `…-2.mbox`), the entries of each space's `messages.json`
+//! and its numbered copies `messages-2.json` … (parsed, size-capped), one per Drive file, one
+//! per Voice page — are
 //! exactly what the report says each account exported per product. Problems, never panics.
 
 use super::VerifyReport;
 use super::open::{md5_of, open_regular, read_capped};
 use crate::Limits;
 use crate::export::org::CHECKSUMS;
-use crate::export::org::products::{Layout, product_of_entry};
+use crate::export::org::products::{Layout, is_copy_of, product_of_entry};
 use crate::export::org::report::OrgReport;
 use crate::format::{mbox, md5sum};
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,11 +62,14 @@ fn listing(dir: &Path, problems: &mut Vec<String>) -> io::Result<BTreeSet<String
     Ok(out)
 }
 
-/// Records per product in one zip; problems for anything else.
+/// Records per product in one zip; problems for anything else. `seen` holds the entry names
+/// of the account's zips read so far: a name in two zips is a problem, as unpacking them into
+/// one folder would keep one copy.
 fn count_zip(
     dir: &Path,
     name: &str,
     limits: &Limits,
+    seen: &mut BTreeSet<String>,
     problems: &mut Vec<String>,
 ) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
@@ -75,14 +80,15 @@ fn count_zip(
             return counts;
         }
     };
-    let mut seen = BTreeSet::new();
     let r = crate::format::zip::for_each_entry_sized(BufReader::new(file), |entry, size, rd| {
         let Some((p, rest)) = product_of_entry(entry) else {
             problems.push(format!("{name}: entry {entry:?} is not a product's"));
             return Ok(());
         };
-        if !seen.insert(entry.to_owned()) {
-            problems.push(format!("{name}: entry {entry:?} twice"));
+        if !seen.insert(entry.to_lowercase()) {
+            problems.push(format!(
+                "{name}: entry {entry:?} is in the account's zips twice (unpacked into one folder, one copy would be lost)"
+            ));
         }
         if size > limits.verify_entry_bytes {
             problems.push(format!("{name}: {entry}: {size} bytes, more than verify reads"));
@@ -143,7 +149,9 @@ fn count_zip(
                     .ok()
                     .and_then(|()| serde_json::from_slice(&b).ok());
                 match (parts.get(1).copied(), v) {
-                    (Some("messages.json"), Some(v)) if v["messages"].is_array() => {
+                    (Some(f), Some(v))
+                        if is_copy_of(f, "messages.json") && v["messages"].is_array() =>
+                    {
                         v["messages"].as_array().map_or(0, |a| a.len() as u64)
                     }
                     (Some("group_info.json"), Some(v)) if v.is_object() => 0,
@@ -236,6 +244,7 @@ pub fn verify_org(dir: &Path, limits: &Limits) -> io::Result<VerifyReport> {
     let mut zips_of_reports = BTreeSet::new();
     for a in &report.accounts {
         let mut counted: BTreeMap<String, u64> = BTreeMap::new();
+        let mut seen = BTreeSet::new();
         for z in &a.archives {
             zips_of_reports.insert(z.path.clone());
             if !z.path.starts_with(&format!("{}/", a.folder)) || !name_ok(&z.path) {
@@ -252,7 +261,7 @@ pub fn verify_org(dir: &Path, limits: &Limits) -> io::Result<VerifyReport> {
                     .problems
                     .push(format!("{}: linked from the report but not in {CHECKSUMS}", z.path)),
             }
-            for (p, n) in count_zip(dir, &z.path, limits, &mut rep.problems) {
+            for (p, n) in count_zip(dir, &z.path, limits, &mut seen, &mut rep.problems) {
                 *counted.entry(p).or_default() += n;
             }
         }

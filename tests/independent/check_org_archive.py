@@ -4,7 +4,7 @@ report.json, zipfile (every zip tests clean, entries under Takeout/<product>/, m
 Prints JSON {"problems": [...], "error_rows": [...], "all_rows": [...], "links": [...],
 "failed_items": {...}, "messages": {...}, "text": "..."}.
 Usage: check_org_archive.py ARCHIVE_DIR"""
-import html.parser, json, os, sys, zipfile
+import html.parser, json, os, re, sys, zipfile
 from urllib.parse import unquote
 
 VOID = {"meta", "br", "hr", "img", "input", "link"}
@@ -103,8 +103,13 @@ for a in report["accounts"]:
             problems.append(f"{a['id']}: failed files in the HTML {got} != {files}")
 
 messages = {}
+# A space's messages continued in a later zip are in messages-2.json, messages-3.json, … beside
+# messages.json (docs/export-contract.md): every copy is counted, and no name may be in two zips
+# of one account (unpacking them into one folder would keep one copy).
+MESSAGES = re.compile(r"messages(-[1-9][0-9]*)?\.json")
 for a in report["accounts"]:
     n = {}
+    names = set()
     for z in a["archives"]:
         path = os.path.join(root, z["path"])
         with zipfile.ZipFile(path) as zf:
@@ -115,11 +120,14 @@ for a in report["accounts"]:
                 parts = info.filename.split("/")
                 if parts[0] != "Takeout" or len(parts) < 3 or ".." in parts:
                     problems.append(f"{z['path']}: entry {info.filename}")
+                if info.filename.lower() in names:
+                    problems.append(f"{z['path']}: {info.filename} is in another zip of {a['id']} too")
+                names.add(info.filename.lower())
                 data = zf.read(info)
                 # Chat, Drive and Voice are folders of files: a record is a message of a
                 # space's messages.json, a Drive file, a Voice page.
                 if parts[1] == "Google Chat":
-                    if parts[-1] == "messages.json":
+                    if MESSAGES.fullmatch(parts[-1]):
                         n["Chat"] = n.get("Chat", 0) + len(json.loads(data)["messages"])
                     elif parts[-1] == "group_info.json":
                         json.loads(data)

@@ -162,6 +162,24 @@ pub fn export_request(name: &str, corpus: &str, accounts: &[&str], terms: &str) 
 
 /// The sample organisation at `scale`, generated under `dir/org` and ingested into `dir/c`
 /// (every source with its corpus and org unit), ready to search.
+/// The sample organisation with all five corpora ingested (mail, groups, and the Chat, Drive
+/// and Voice of `other_sources`), and the organisation generated.
+pub fn sample_org_all_corpora(
+    dir: &Path,
+    scale: usize,
+) -> (Collection, ediscovery::sample::SampleOrg) {
+    let org = ediscovery::sample::generate(&dir.join("org"), scale).unwrap();
+    let mut w = CollectionWriter::open(&dir.join("c"), 2).unwrap();
+    for s in org.all_sources() {
+        let mut o = IngestOptions::new(s.account.clone());
+        o.corpus = s.corpus;
+        o.org_unit = s.org_unit.clone();
+        let r = w.ingest(&s.source, &o, &mut NoProgress).unwrap();
+        assert!(r.rejected.is_empty(), "{:?}: {:?}", s.source, r.rejected);
+    }
+    (w.finish().unwrap(), org)
+}
+
 pub fn sample_org_collection(dir: &Path, scale: usize) -> Collection {
     let org = ediscovery::sample::generate(&dir.join("org"), scale).unwrap();
     let mut w = CollectionWriter::open(&dir.join("c"), 2).unwrap();

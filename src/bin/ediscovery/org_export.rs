@@ -113,6 +113,9 @@ pub fn run(o: &mut dyn Write, a: OrgExportArgs) -> CliResult {
     if gov.json {
         output::json(o, &r)?;
     } else {
+        for id in &r.reconciled {
+            writeln!(o, "reconciled {id}: a killed run's archive was whole; recorded as finished")?;
+        }
         writeln!(o, "archive  {}", r.dir.display())?;
         writeln!(
             o,

@@ -24,7 +24,10 @@
 //! **Resumable.** The archive is built in `OUT/.<export-id>.partial/` and renamed into place
 //! last. A run that finds one partial archive of the same collection continues it: accounts the
 //! journal lists whose zips still match their MD5s are kept, not redone; the rest are written
-//! again. The report counts each account once.
+//! again. The report counts each account once. A run killed after the rename, before its
+//! finish was recorded, leaves an export `IN_PROGRESS` with no partial folder: the next run
+//! finds its archive whole (its checksums verify) and records it as finished from the
+//! archive's own report (`reconcile.rs`).
 //!
 //! **Names.** Account folders and zip names are [`SafeName`]s (made unique), entry names are
 //! a fixed product folder and [`SafeName`] components (`takeout.rs`), and report links are built
@@ -36,18 +39,20 @@
 pub mod accounts;
 pub mod journal;
 pub mod products;
+mod reconcile;
 pub mod report;
 mod takeout;
 mod write;
 
 use crate::Collection;
-use crate::digest::{Md5, Md5Writer};
+use crate::digest::Md5;
 use crate::export::BlobSource;
 use crate::format::md5sum;
 use crate::format::zip::DeflatePool;
 use crate::governance::{Governance, GovernanceError, OrgExportRules};
 use crate::model::Account;
 use crate::model::time;
+use crate::partial_file::PartialFile;
 use crate::store::StoreError;
 use report::{AccountReport, OrgReport, Totals};
 use serde::Serialize;
@@ -152,6 +157,8 @@ pub trait OrgExportProgress {
     fn planned(&self, _accounts: usize, _resumed: usize) {}
     /// An account's zips are written and journalled (or kept, `resumed`).
     fn account_done(&self, _a: &AccountReport, _resumed: bool) {}
+    /// The archive is renamed into place; its finish is recorded next.
+    fn archived(&self, _dir: &Path) {}
 }
 
 /// Ignores progress.
@@ -166,6 +173,9 @@ pub struct OrgExportOutcome {
     pub dir: PathBuf,
     /// Accounts kept from a killed run.
     pub resumed_accounts: u64,
+    /// Exports of a run killed after its archive was in place, recorded as finished by this
+    /// run (their ids).
+    pub reconciled: Vec<String>,
     /// The report.
     pub report: OrgReport,
 }
@@ -209,16 +219,12 @@ fn partials(out: &Path) -> Result<Vec<PathBuf>, OrgExportError> {
     Ok(found)
 }
 
-/// Write `bytes` as `dir/name` (temporary name, synced, renamed); its MD5.
+/// Write `bytes` as `dir/name` ([`PartialFile`]: temporary name, synced, renamed); its MD5.
 fn write_root_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<Md5, OrgExportError> {
-    let tmp = dir.join(format!(".{name}.partial"));
     let path = dir.join(name);
-    let mut w = Md5Writer::new(std::fs::File::create(&tmp).map_err(io_at(&tmp))?);
-    w.write_all(bytes).map_err(io_at(&tmp))?;
-    let (f, md5, _) = w.finish();
-    f.sync_all().map_err(io_at(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, &path).map_err(io_at(&path))?;
+    let mut f = PartialFile::create(dir, name).map_err(io_at(&path))?;
+    f.write_all(bytes).map_err(io_at(f.tmp_path()))?;
+    let (md5, _) = f.finish().map_err(io_at(&path))?;
     Ok(md5)
 }
 
@@ -258,6 +264,14 @@ pub fn run(
         }
     }
     std::fs::create_dir_all(out).map_err(io_at(out))?;
+    // A run killed after renaming its archive into place, before recording its finish: the
+    // archive, checked against its own checksums, is recorded as finished (reconcile.rs).
+    let in_progress = gov.run(|tx| Ok(tx.org_exports_in_progress()))?;
+    let mut reconciled = Vec::new();
+    for (rid, fin) in reconcile::finished_in(out, &in_progress)? {
+        gov.run(|tx| tx.reconcile_org_export(actor, &rid, &fin))?;
+        reconciled.push(rid);
+    }
     // Resume the partial archive of this collection, if there is one.
     let collection_name = dir.canonicalize().unwrap_or_else(|_| dir.clone()).display().to_string();
     let mut resume = None;
@@ -384,18 +398,17 @@ pub fn run(
     if let Ok(d) = std::fs::File::open(out) {
         let _ = d.sync_all();
     }
+    progress.archived(&final_dir);
     let t = report.totals;
-    gov.run(|tx| {
-        tx.finish_org_export(
-            actor,
-            &id,
-            if t.not_exported > 0 { "COMPLETED_WITH_ERRORS" } else { "COMPLETED" },
-            t.accounts,
-            &final_dir.display().to_string(),
-            json!(t),
-        )
-    })?;
-    Ok(OrgExportOutcome { dir: final_dir, resumed_accounts, report })
+    let fin = crate::governance::OrgExportFinish {
+        status: reconcile::record_status(&t).to_owned(),
+        accounts: t.accounts,
+        dir: final_dir.display().to_string(),
+        finish_time: report.finish_time.clone(),
+        counts: json!(t),
+    };
+    gov.run(|tx| tx.finish_org_export(actor, &id, &fin))?;
+    Ok(OrgExportOutcome { dir: final_dir, resumed_accounts, reconciled, report })
 }
 
 /// What `prune` did.

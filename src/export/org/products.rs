@@ -76,11 +76,49 @@ pub const PRODUCTS: [Product; 5] = [
     },
 ];
 
+/// The name of the `k`-th zip's copy of an entry continued across an account's zips (`k` from
+/// 1): `messages.json`, `messages-2.json`, `messages-3.json`, … — the number before the last
+/// component's extension, so the copies sit side by side when every zip is unpacked into one
+/// folder. No other entry of those folders ends so: attachments are `File-…`, and an mbox
+/// product's folder holds only its mbox.
+pub fn continued_name(entry: &str, k: u32) -> String {
+    if k <= 1 {
+        return entry.to_owned();
+    }
+    let base = entry.rfind('/').map_or(0, |i| i + 1);
+    match entry[base..].rfind('.') {
+        Some(dot) if dot > 0 => {
+            let (stem, ext) = entry.split_at(base + dot);
+            format!("{stem}-{k}{ext}")
+        }
+        _ => format!("{entry}-{k}"),
+    }
+}
+
+/// Is `entry` a copy of `name` in some zip ([`continued_name`] with any `k`)?
+pub fn is_copy_of(entry: &str, name: &str) -> bool {
+    if entry == name {
+        return true;
+    }
+    let base = name.rfind('/').map_or(0, |i| i + 1);
+    let (stem, ext) = match name[base..].rfind('.') {
+        Some(dot) if dot > 0 => name.split_at(base + dot),
+        _ => (name, ""),
+    };
+    entry
+        .strip_prefix(stem)
+        .and_then(|r| r.strip_prefix('-'))
+        .and_then(|r| r.strip_suffix(ext))
+        .filter(|n| !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u32>().ok())
+        .is_some_and(|k| k >= 2 && continued_name(name, k) == entry)
+}
+
 /// The product an entry name belongs to, and the name below the product's folder (an mbox
-/// product's entry must be its one name exactly).
+/// product's entry must be its one name, or a numbered copy of it).
 pub fn product_of_entry(entry: &str) -> Option<(&'static Product, &str)> {
     PRODUCTS.iter().find_map(|p| match p.layout {
-        Layout::Mbox(name) => (entry == name).then_some((p, "")),
+        Layout::Mbox(name) => is_copy_of(entry, name).then_some((p, "")),
         _ => entry.strip_prefix(p.folder).map(|rest| (p, rest)),
     })
 }
@@ -169,6 +207,21 @@ pub fn takeout_mbox(rec: &Record, bytes: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn continued_copies_are_numbered_before_the_extension() {
+        assert_eq!(continued_name("a/messages.json", 1), "a/messages.json");
+        assert_eq!(continued_name("a/messages.json", 2), "a/messages-2.json");
+        assert_eq!(continued_name("T/Mail/All mail.mbox", 12), "T/Mail/All mail-12.mbox");
+        assert_eq!(continued_name("a.b/noext", 3), "a.b/noext-3");
+        assert!(is_copy_of("a/messages-2.json", "a/messages.json"));
+        assert!(is_copy_of("a/messages.json", "a/messages.json"));
+        for no in
+            ["a/messages-1.json", "a/messages-02.json", "a/messages-.json", "a/messages-x.json"]
+        {
+            assert!(!is_copy_of(no, "a/messages.json"), "{no}");
+        }
+    }
 
     #[test]
     fn labels_are_takeouts_names_and_stay_on_their_line() {

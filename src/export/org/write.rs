@@ -1,8 +1,15 @@
 //! Writing one account's zips: `<folder>/<folder>-<n>.zip` from 1, a folder per product inside,
 //! each zip holding at most the split size of content (uncompressed bytes, so the file never
-//! exceeds it by more than the container's few bytes per entry); an entry that does not fit
-//! continues in the next zip under the same name, as Takeout splits (a `messages.json` is closed
-//! in one zip and opened again in the next, so each copy is a whole JSON document).
+//! exceeds it by more than the container's few bytes per entry).
+//!
+//! **Splitting.** A chat space (its `group_info.json`, `messages.json` and attachments) starts
+//! a new zip when its stored bytes do not fit the rest of the current zip but fit a fresh one,
+//! so a space is whole in one zip unless it alone is larger than a zip. An entry that still
+//! has to continue in the next zip (an mbox, a big space's `messages.json`) is closed there as
+//! a whole document and continued under a numbered name: `messages-2.json`,
+//! `All mail Including Spam and Trash-2.mbox`, … ([`continued_name`]). Unpacking all of an
+//! account's zips into one folder, as administrators do, then overwrites nothing (with one
+//! name in every zip, the last copy would win and the rest of the messages be lost).
 //!
 //! Records are decoded one at a time from the store and their bytes read through a
 //! [`BlobSource`] (the store, or in tests a store with failures injected) as slices of the pack
@@ -15,18 +22,19 @@
 
 use super::OrgExportError;
 use super::accounts::PlannedAccount;
-use super::products::{Layout, PRODUCTS, Product};
+use super::products::{Layout, PRODUCTS, Product, continued_name};
 use super::report::{AccountReport, Archive, FailedFile, ProductCount};
 use super::takeout::{self, Names};
-use crate::digest::{Md5, Md5Writer};
+use crate::digest::Md5;
 use crate::export::{BlobSource, SafeName};
 use crate::format::zip::{Compression, DeflatePool, EntryOptions, ZipOptions, ZipWriter};
 use crate::model::{BlobRef, DocId, Metadata, PartKind, Record};
+use crate::partial_file::PartialFile;
 use crate::store::Store;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 /// What the writer needs besides the account.
@@ -46,7 +54,13 @@ struct Piece<'a> {
     entry: String,
     json: bool,
     bytes: Cow<'a, [u8]>,
+    /// On the first piece of a group kept in one zip when it fits one (a chat space): the
+    /// group's stored bytes, estimated; 0 otherwise.
+    whole: u64,
 }
+
+/// Bytes a chat message adds to its space besides its stored parts: its JSON fields.
+const CHAT_MESSAGE_OVERHEAD: u64 = 512;
 
 /// One step of an account's export.
 enum Task {
@@ -73,8 +87,9 @@ struct Items<'a> {
     failures: Vec<FailedFile>,
     deleted: u64,
     names: Names,
-    /// Chat space folders (unique names), and whether `group_info.json` was written.
-    folders: Vec<(String, bool)>,
+    /// Chat space folders (unique names), whether `group_info.json` was written, and the
+    /// space's estimated bytes (stored parts plus [`CHAT_MESSAGE_OVERHEAD`] a message).
+    folders: Vec<(String, bool, u64)>,
     /// Attachments of the current space: (seq, part index, entry name).
     attachments: Vec<(u64, usize, String)>,
     /// Drive id → (parent id, title), for folder paths.
@@ -168,20 +183,25 @@ impl<'a> Items<'a> {
                                 }
                                 _ => (String::new(), "Space unknown".to_owned(), 0),
                             };
-                            order.push((space, created, s, folder));
+                            let bytes = rec.parts.iter().map(|p| p.blob.size).sum::<u64>()
+                                + CHAT_MESSAGE_OVERHEAD;
+                            order.push((space, created, s, folder, bytes));
                         }
                     }
                     order.sort();
                     let mut last: Option<String> = None;
-                    for (space, _, seq, folder) in order {
+                    for (space, _, seq, folder, bytes) in order {
                         if last.as_ref() != Some(&space) {
                             if last.is_some() {
                                 items.tasks.push(Task::ChatAttachments);
                             }
                             let name = items.names.unique(product.folder, &folder);
                             let name = name.strip_prefix(product.folder).unwrap_or(&name);
-                            items.folders.push((format!("{}{name}/", product.folder), false));
+                            items.folders.push((format!("{}{name}/", product.folder), false, 0));
                             last = Some(space);
+                        }
+                        if let Some(f) = items.folders.last_mut() {
+                            f.2 = f.2.saturating_add(bytes);
                         }
                         let folder = items.folders.len() - 1;
                         items.tasks.push(Task::Chat { p, seq, folder });
@@ -228,7 +248,7 @@ impl<'a> Items<'a> {
                         // are slices of the pack map, nothing is copied.
                         let Some(rec) = self.ctx.store.get(seq)? else { continue };
                         if let Ok(bytes) = checked(self.ctx, &rec, Some(i)) {
-                            self.queue.push_back(Piece { entry, json: false, bytes });
+                            self.queue.push_back(Piece { entry, json: false, bytes, whole: 0 });
                         }
                     }
                     continue;
@@ -258,7 +278,12 @@ impl<'a> Items<'a> {
         let bytes = checked(self.ctx, rec, None)?;
         let mut out = Vec::with_capacity(bytes.len() + 128);
         super::products::takeout_mbox(rec, &bytes, &mut out);
-        self.queue.push_back(Piece { entry: entry.to_owned(), json: false, bytes: out.into() });
+        self.queue.push_back(Piece {
+            entry: entry.to_owned(),
+            json: false,
+            bytes: out.into(),
+            whole: 0,
+        });
         Ok(())
     }
 
@@ -268,7 +293,8 @@ impl<'a> Items<'a> {
         };
         let text = checked(self.ctx, rec, None)?;
         let text = String::from_utf8_lossy(&text).into_owned();
-        let (dir, info_written) = self.folders.get(folder).cloned().unwrap_or_default();
+        let (dir, info_written, space_bytes) =
+            self.folders.get(folder).cloned().unwrap_or_default();
         let mut attached = Vec::new();
         let mut files = Vec::new();
         for (i, part) in rec.parts.iter().enumerate().skip(1) {
@@ -290,6 +316,7 @@ impl<'a> Items<'a> {
                 entry: format!("{dir}group_info.json"),
                 json: false,
                 bytes: takeout::group_info_json(meta).into(),
+                whole: space_bytes,
             });
             if let Some(f) = self.folders.get_mut(folder) {
                 f.1 = true;
@@ -299,6 +326,7 @@ impl<'a> Items<'a> {
             entry: format!("{dir}messages.json"),
             json: true,
             bytes: takeout::chat_message_json(meta, &text, &attached).into(),
+            whole: 0,
         });
         Ok(())
     }
@@ -313,7 +341,7 @@ impl<'a> Items<'a> {
         let dir = self.drive_dir(root, meta.parent_id.as_deref(), &meta.drive_id);
         let title = if meta.title.is_empty() { &meta.drive_id } else { &meta.title };
         let entry = self.names.unique(&dir, SafeName::new(title).as_str());
-        self.queue.push_back(Piece { entry, json: false, bytes });
+        self.queue.push_back(Piece { entry, json: false, bytes, whole: 0 });
         Ok(())
     }
 
@@ -370,10 +398,15 @@ impl<'a> Items<'a> {
         let mp3 = audio.is_some().then(|| format!("{stem}.mp3"));
         let src = mp3.as_deref().map(|m| m.strip_prefix(dir).unwrap_or(m));
         let html = takeout::voice_html(meta, src, transcript.as_deref());
-        self.queue.push_back(Piece { entry: page, json: false, bytes: html.into_bytes().into() });
+        self.queue.push_back(Piece {
+            entry: page,
+            json: false,
+            bytes: html.into_bytes().into(),
+            whole: 0,
+        });
         if let (Some(bytes), Some(entry)) = (audio, mp3) {
             self.names.unique(dir, entry.strip_prefix(dir).unwrap_or(&entry));
-            self.queue.push_back(Piece { entry, json: false, bytes });
+            self.queue.push_back(Piece { entry, json: false, bytes, whole: 0 });
         }
         Ok(())
     }
@@ -388,7 +421,7 @@ fn failed_name(rec: &Record) -> String {
     }
 }
 
-type ZipFile = ZipWriter<Md5Writer<BufWriter<File>>>;
+type ZipFile = ZipWriter<PartialFile>;
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> OrgExportError + '_ {
     move |source| OrgExportError::Io { path: path.to_path_buf(), source }
@@ -407,6 +440,16 @@ pub(crate) fn account(
     }
     let mut items = Items::plan(ctx, a)?;
     let mut archives = Vec::new();
+    // Zips each entry name was opened in so far: the next copy's number.
+    let mut opened: HashMap<String, u32> = HashMap::new();
+    let split = ctx.split_bytes;
+    // Does `n` start the next zip, `content` bytes into this one? When it does not fit, or
+    // when it opens a group that fits a zip but not the rest of this one.
+    let next_zip = |content: u64, n: &Piece<'_>| {
+        content > 0
+            && (content + n.bytes.len() as u64 > split
+                || (n.whole > 0 && n.whole <= split && content + n.whole > split))
+    };
     let mut next = items.next()?;
     let opts = EntryOptions {
         compression: Compression::Deflate,
@@ -419,9 +462,8 @@ pub(crate) fn account(
         }
         let name = format!("{}-{}.zip", a.folder, archives.len() + 1);
         let path = dir.join(&name);
-        let tmp = dir.join(format!(".{name}.partial"));
-        let file = File::create(&tmp).map_err(io_at(&tmp))?;
-        let w = Md5Writer::new(BufWriter::with_capacity(1 << 20, file));
+        let w = PartialFile::create(&dir, &name).map_err(io_at(&path))?;
+        let tmp = w.tmp_path().to_path_buf();
         let mut zip: ZipFile =
             ZipWriter::with_pool(w, ZipOptions::default(), ctx.pool).map_err(|e| zerr(&tmp, e))?;
         let mut content = 0u64;
@@ -429,7 +471,10 @@ pub(crate) fn account(
         // One entry per name in this zip (pieces of one entry come together); stop when the
         // zip is full or nothing is left.
         while let Some(piece) = cur.take() {
-            let mut entry = zip.start_entry(&piece.entry, opts).map_err(|e| zerr(&tmp, e))?;
+            let k = opened.entry(piece.entry.clone()).or_insert(0);
+            *k += 1;
+            let stored = continued_name(&piece.entry, *k);
+            let mut entry = zip.start_entry(&stored, opts).map_err(|e| zerr(&tmp, e))?;
             let json = piece.json;
             if json {
                 entry.write_all(takeout::JSON_HEAD).map_err(io_at(&tmp))?;
@@ -441,7 +486,7 @@ pub(crate) fn account(
                 content += bytes.len() as u64;
                 match items.next()? {
                     None => break,
-                    Some(n) if content + n.bytes.len() as u64 > ctx.split_bytes => {
+                    Some(n) if next_zip(content, &n) => {
                         next = Some(n);
                         break;
                     }
@@ -463,11 +508,7 @@ pub(crate) fn account(
             entry.finish().map_err(|e| zerr(&tmp, e))?;
         }
         let w = zip.finish().map_err(|e| zerr(&tmp, e))?;
-        let (buf, md5, size) = w.finish();
-        let f = buf.into_inner().map_err(|e| e.into_error()).map_err(io_at(&tmp))?;
-        f.sync_all().map_err(io_at(&tmp))?;
-        drop(f);
-        std::fs::rename(&tmp, &path).map_err(io_at(&path))?;
+        let (md5, size) = w.finish().map_err(io_at(&path))?;
         archives.push(Archive { path: format!("{}/{name}", a.folder), size, md5: md5.to_hex() });
     }
     if !archives.is_empty()
