@@ -26,7 +26,7 @@ use super::files::FileOut;
 use super::metadata;
 use super::mime;
 use super::plan::{ChatDocPlan, ExportPlan, FileKind, ZipPlan};
-use super::run::{BlobSource, Failure, RecordOutcome};
+use super::run::{BlobSource, Failure, Outcomes, RecordOutcome};
 use super::summary::WrittenFile;
 use super::{ExportError, planned_record};
 use crate::digest::Md5;
@@ -374,7 +374,7 @@ pub fn write_documents(
     store: &Store,
     source: &dyn BlobSource,
     put: &mut dyn FnMut(&[u8]) -> io::Result<()>,
-    outcomes: &mut Vec<(u64, RecordOutcome)>,
+    outcomes: &mut Outcomes,
 ) -> Units {
     for d in &z.documents {
         match render(d, store, source)? {
@@ -390,7 +390,7 @@ pub fn write_documents(
                         first.then_some((size, md5)),
                         if first { size } else { 0 },
                     );
-                    outcomes.push((seq, out));
+                    outcomes.push(seq, out);
                 }
             }
             Err(f) => {
@@ -398,7 +398,9 @@ pub fn write_documents(
                     reason: format!("conversation document {}: {}", d.file_name, f.reason),
                     ..f
                 };
-                outcomes.extend(d.matched.iter().map(|&s| (s, RecordOutcome::Failed(f.clone()))));
+                for &s in &d.matched {
+                    outcomes.push(s, RecordOutcome::Failed(f.clone()));
+                }
             }
         }
     }

@@ -89,7 +89,7 @@ pub fn write(
     progress: &dyn ExportProgress,
     deflate: &DeflatePool,
 ) -> Result<ZipOutcome, ExportError> {
-    let mut outcomes: Vec<(u64, RecordOutcome)> = Vec::with_capacity(z.records.len());
+    let mut outcomes = run::Outcomes::default();
     let mut stopped: Option<StoreError> = None;
     let written = run::write_file(out, &z.file, FileKind::Content, |w| {
         let mut zip =

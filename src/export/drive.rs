@@ -12,7 +12,7 @@ use super::corpus_zip::{self, Units, part_bytes};
 use super::metadata::Converted;
 use super::plan::ExportPlan;
 use super::plan::ZipPlan;
-use super::run::{BlobSource, ExportProgress, Failure, RecordOutcome};
+use super::run::{BlobSource, ExportProgress, Failure, Outcomes, RecordOutcome};
 use crate::format::csv::CsvWriter;
 use crate::format::xml::{EdrmWriter, ExternalFile, Tag};
 use crate::format::zip::{EntryOptions, ZipWriter};
@@ -159,7 +159,7 @@ pub fn write_entries<W: Write>(
     store: &Store,
     source: &dyn BlobSource,
     zip: &mut ZipWriter<W>,
-    outcomes: &mut Vec<(u64, RecordOutcome)>,
+    outcomes: &mut Outcomes,
     progress: &dyn ExportProgress,
 ) -> Units {
     for (i, &seq) in z.records.iter().enumerate() {
@@ -167,7 +167,7 @@ pub fn write_entries<W: Write>(
         let bytes = match part_bytes(store, source, &r, r.parts.main(), true) {
             Ok(b) => b,
             Err(f) => {
-                outcomes.push((seq, RecordOutcome::Failed(f)));
+                outcomes.push(seq, RecordOutcome::Failed(f));
                 continue;
             }
         };
@@ -185,7 +185,7 @@ pub fn write_entries<W: Write>(
             return Ok(Err(e));
         }
         progress.advanced(1, bytes.len() as u64);
-        outcomes.push((seq, corpus_zip::exported(None, bytes.len() as u64)));
+        outcomes.push(seq, corpus_zip::exported(None, bytes.len() as u64));
     }
     Ok(Ok(()))
 }

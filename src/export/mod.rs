@@ -40,7 +40,7 @@ use crate::query::Method;
 use crate::search::Hit;
 use crate::store::{Store, StoreError};
 use crate::{Collection, SearchRequest, SearchResult};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -462,8 +462,8 @@ fn write_all(
     let mut converted = HashMap::new();
 
     let mut files: Vec<WrittenFile> = Vec::new();
-    let mut exported: Vec<u64> = Vec::new();
     let mut failed: Vec<(Record, Failure)> = Vec::new();
+    let mut failed_seqs: HashSet<u64> = HashSet::new();
     let mut balances: BTreeMap<String, Balance> = plan
         .in_scope
         .iter()
@@ -473,36 +473,32 @@ fn write_all(
         .collect();
     let mut given_newline = 0;
     let mut exported_bytes = 0;
-    for ((file, outcomes), z) in zips.into_iter().zip(&plan.zips) {
+    for ((file, o), z) in zips.into_iter().zip(&plan.zips) {
         files.push(file);
         let b = balances.entry(z.account.to_string()).or_default();
-        for (seq, o) in outcomes {
-            match o {
-                RecordOutcome::Exported { newline_added, converted: c, size } => {
-                    b.exported += 1;
-                    given_newline += u64::from(newline_added);
-                    exported_bytes += size;
-                    if let Some(c) = c {
-                        converted.insert(seq, c);
-                    }
-                    exported.push(seq);
-                }
-                RecordOutcome::Failed(f) => {
-                    match f.class {
-                        FailureClass::Transient => b.failed_transient += 1,
-                        FailureClass::NonTransient => b.failed_non_transient += 1,
-                    }
-                    failed.push((planned_record(store, seq)?, f));
-                }
+        b.exported += o.exported;
+        given_newline += o.newline_added;
+        exported_bytes += o.bytes;
+        converted.extend(o.converted);
+        for (seq, f) in o.failed {
+            match f.class {
+                FailureClass::Transient => b.failed_transient += 1,
+                FailureClass::NonTransient => b.failed_non_transient += 1,
             }
+            failed_seqs.insert(seq);
+            failed.push((planned_record(store, seq)?, f));
         }
     }
 
     // The files that list records were written alongside the zips for every planned record, the
-    // common case; when a record failed they are written again for the exported ones only.
+    // common case; when a record failed they are written again for the exported ones only (the
+    // planned ones less the failed, in plan order).
     let (listed, mut replaced) = match optimistic {
         Some(m) if failed.is_empty() => m,
-        _ => write_listings(plan, store, exported.iter().copied(), &converted, out)?,
+        _ => {
+            let exported = planned().filter(|s| !failed_seqs.contains(s));
+            write_listings(plan, store, exported, &converted, out)?
+        }
     };
     let mut listings: BTreeMap<String, WrittenFile> =
         listed.into_iter().map(|f| (f.name.clone(), f)).collect();

@@ -149,8 +149,43 @@ pub fn write_file(
     f.finish()
 }
 
-/// One written zip and what happened to each of its records, in plan order.
-pub type ZipOutcome = (WrittenFile, Vec<(u64, RecordOutcome)>);
+/// What happened to the records of one zip, folded as they are written: counts for the
+/// exported ones (their seqs are the plan's less the failed ones), the sizes and MD5s of those
+/// whose bytes were converted, and each failure. An export of millions of records holds no
+/// outcome per exported record, so its memory does not grow with its size.
+#[derive(Debug, Default)]
+pub struct Outcomes {
+    /// Records written.
+    pub exported: u64,
+    /// Bytes of those records as exported.
+    pub bytes: u64,
+    /// Records given a final line feed.
+    pub newline_added: u64,
+    /// Size and MD5 as exported of the records whose bytes differ from the stored ones.
+    pub converted: Vec<(u64, (u64, Md5))>,
+    /// Records not written, with why, in plan order.
+    pub failed: Vec<(u64, Failure)>,
+}
+
+impl Outcomes {
+    /// Fold in what happened to record `seq`.
+    pub fn push(&mut self, seq: u64, o: RecordOutcome) {
+        match o {
+            RecordOutcome::Exported { newline_added, converted, size } => {
+                self.exported += 1;
+                self.bytes += size;
+                self.newline_added += u64::from(newline_added);
+                if let Some(c) = converted {
+                    self.converted.push((seq, c));
+                }
+            }
+            RecordOutcome::Failed(f) => self.failed.push((seq, f)),
+        }
+    }
+}
+
+/// One written zip and what happened to its records.
+pub type ZipOutcome = (WrittenFile, Outcomes);
 
 /// A message framed for its mbox, or why it could not be.
 type Framed<'a> = Result<FramedMessage<'a>, Failure>;
@@ -284,7 +319,7 @@ fn write_zip(
             })
             .collect()
     };
-    let mut outcomes = Vec::with_capacity(z.records.len());
+    let mut outcomes = Outcomes::default();
     let mut stopped: Option<StoreError> = None;
     let written = write_file(out, &z.file, FileKind::Content, |w| {
         let mut zip =
@@ -321,12 +356,12 @@ fn write_zip(
                                     n += 1;
                                     bytes += framing.len(&b);
                                     let size = b.len() as u64;
-                                    outcomes.push((
+                                    outcomes.push(
                                         seq,
                                         RecordOutcome::Exported { newline_added, converted, size },
-                                    ));
+                                    );
                                 }
-                                Err(f) => outcomes.push((seq, RecordOutcome::Failed(f))),
+                                Err(f) => outcomes.push(seq, RecordOutcome::Failed(f)),
                             }
                         }
                         progress.advanced(n, bytes);

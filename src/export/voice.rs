@@ -15,7 +15,7 @@ use super::metadata::Converted;
 use super::mime;
 use super::naming::message_file_name;
 use super::plan::ZipPlan;
-use super::run::{BlobSource, Failure, RecordOutcome};
+use super::run::{BlobSource, Failure, Outcomes, RecordOutcome};
 use super::summary::Balance;
 use crate::digest::Md5;
 use crate::format::csv::CsvWriter;
@@ -146,7 +146,7 @@ pub fn write_items(
     store: &Store,
     source: &dyn BlobSource,
     put: &mut dyn FnMut(&[u8]) -> io::Result<()>,
-    outcomes: &mut Vec<(u64, RecordOutcome)>,
+    outcomes: &mut Outcomes,
 ) -> Units {
     for &seq in &z.records {
         let r = super::planned_record(store, seq)?;
@@ -157,9 +157,9 @@ pub fn write_items(
                 if let Err(e) = put(&framed) {
                     return Ok(Err(e));
                 }
-                outcomes.push((seq, corpus_zip::exported(Some((size, md5)), size)));
+                outcomes.push(seq, corpus_zip::exported(Some((size, md5)), size));
             }
-            Err(f) => outcomes.push((seq, RecordOutcome::Failed(f))),
+            Err(f) => outcomes.push(seq, RecordOutcome::Failed(f)),
         }
     }
     Ok(Ok(()))

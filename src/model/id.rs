@@ -62,9 +62,12 @@ impl FromStr for DocId {
 ///
 /// Only the shape of an address is checked (`local@domain`, no whitespace or control characters);
 /// the name is never trusted as a path: export naming sanitises it separately.
+///
+/// Shared, not copied, when cloned: a search of millions of hits clones its account into every
+/// hit, and an export plans from those hits, so a `String` here was a heap allocation per hit.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Account(String);
+pub struct Account(std::sync::Arc<str>);
 
 /// Why a text is not an account address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,7 +87,7 @@ impl Account {
             }
             None => false,
         };
-        if valid { Ok(Account(t)) } else { Err(AccountError(s.to_owned())) }
+        if valid { Ok(Account(t.into())) } else { Err(AccountError(s.to_owned())) }
     }
     /// The normalised address.
     pub fn as_str(&self) -> &str {
@@ -105,7 +108,7 @@ impl TryFrom<String> for Account {
 
 impl From<Account> for String {
     fn from(a: Account) -> String {
-        a.0
+        a.0.to_string()
     }
 }
 
