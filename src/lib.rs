@@ -54,6 +54,7 @@ pub mod model;
 pub mod query;
 pub mod sample;
 pub mod search;
+pub mod split;
 pub mod store;
 pub mod verify;
 
