@@ -3,6 +3,7 @@
 
 use super::common::*;
 use ediscovery::governance::Governance;
+use ediscovery::ingest::Source;
 use ediscovery::model::Corpus;
 use ediscovery::model::time::CivilDay;
 use ediscovery::query::{Method, Scope};
@@ -198,7 +199,7 @@ fn splits_on_a_folder_search_as_one_collection() {
     let listed = split::list_splits(&root, &cfg).unwrap();
     assert_eq!(listed.len(), 3, "{listed:?}");
     let cache = dir.path().join("cache");
-    assert_same_as_one(&all, &[root.clone()], &cache, &cfg);
+    assert_same_as_one(&all, std::slice::from_ref(&root), &cache, &cfg);
     // Split URLs given one by one (one twice: searched once), with a warm cache.
     let mut urls = split_urls.clone();
     urls.push(format!("{root}/splits/{id}"));
@@ -222,6 +223,54 @@ fn splits_on_a_folder_search_as_one_collection() {
         assert!(!o1.is_empty());
         assert_eq!(o2, o1, "search {args:?}");
     }
+}
+
+/// A Drive collection whose pack is larger than one multipart part (8 MiB): a 12 MiB file of
+/// pseudo-random bytes and a small text file. Returns the collection folder and the big bytes.
+fn big_drive(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let big: Vec<u8> = (0..12 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let root = dir.join("My Drive");
+    write(&root, "big.bin", &big);
+    write(&root, "notes.txt", b"falcon budget notes");
+    let c = dir.join("big");
+    ingest_into(&c, Source::DriveFolder(root), "alice@example.com", Corpus::Drive);
+    (c, big)
+}
+
+/// Publish [`big_drive`] to `root`, open it, and read the big file back by a ranged GET.
+fn big_round_trip(dir: &Path, root: &str, cfg: &StoreConfig) {
+    let (c_dir, big) = big_drive(dir);
+    let done = split::publish(&c_dir, root, cfg).unwrap();
+    let pack = done.manifest.files.iter().find(|f| f.name == "packs/000000.pack").unwrap();
+    assert!(pack.size > 8 << 20, "pack of {} bytes goes up in one part", pack.size);
+    let s = split::open_split(&done.url, &dir.join("big-cache"), cfg).unwrap();
+    let req = SearchRequest::new(
+        Scope::entire_org(Corpus::Drive),
+        ediscovery::query::parse("").unwrap(),
+        NOW,
+    );
+    let hits = s.collection().search(&req).unwrap().hits;
+    assert_eq!(hits.len(), 2);
+    let recs: Vec<_> = hits.iter().map(|h| s.collection().record(h).unwrap().unwrap()).collect();
+    let rec = recs.iter().find(|r| r.parts.main().blob.size == big.len() as u64).unwrap();
+    assert!(s.bytes(rec).unwrap() == big, "the big file read back differs");
+}
+
+#[test]
+fn a_pack_larger_than_a_part_goes_up_in_parts_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    big_round_trip(dir.path(), store.to_str().unwrap(), &StoreConfig::default());
+    let id = std::fs::read_dir(store.join("splits")).unwrap().next().unwrap().unwrap().path();
+    python_check_split(&id);
 }
 
 #[test]
@@ -438,5 +487,7 @@ fn splits_on_seaweedfs_search_as_one_collection() {
     }
     assert_eq!(split::list_splits(&root, &cfg).unwrap().len(), 3);
     assert_same_as_one(&all, &[root], &dir.path().join("cache"), &cfg);
+    // A pack larger than a part: an S3 multipart upload, read back by a ranged GET.
+    big_round_trip(dir.path(), "s3://splits/big", &cfg);
     drop(server);
 }

@@ -101,7 +101,7 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
                 _ if a.count => coll.count_result(&req)?,
                 _ => coll.search(&req)?,
             };
-            (r, Source::One(coll))
+            (r, Source::One(Box::new(coll)))
         }
         None => {
             let cache = a
@@ -220,7 +220,7 @@ fn columns(r: &ediscovery::model::Record) -> (Option<String>, Option<String>, Op
 /// Where the hits' records are read from.
 enum Source {
     /// One collection.
-    One(Collection),
+    One(Box<Collection>),
     /// Splits, by the position a hit's `collection` gives.
     Splits(Vec<Split>),
 }
