@@ -113,6 +113,12 @@ pub enum SplitError {
         /// The split's URL.
         url: String,
     },
+    /// A root URL given to a search holds no published split.
+    #[error("{url}: no published split under {url}/splits/")]
+    NoSplits {
+        /// The root's URL.
+        url: String,
+    },
     /// The manifest is not one this version reads, or contradicts itself.
     #[error("{url}: bad split manifest: {reason}")]
     BadManifest {

@@ -106,7 +106,11 @@ fn fetch(
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(io_err(parent))?;
     }
-    let partial = dest.with_extension("partial");
+    // Beside the file, named for this process: two searches sharing a cache never write one
+    // file together, and a rename puts only checked bytes under the real name.
+    let mut partial = dest.clone().into_os_string();
+    partial.push(format!(".{}.partial", std::process::id()));
+    let partial = PathBuf::from(partial);
     let mut out = BufWriter::new(File::create(&partial).map_err(io_err(&partial))?);
     let got = remote.download(&key, f.size, &mut out, &partial);
     let flushed = out.flush().map_err(io_err(&partial));
@@ -135,7 +139,7 @@ fn fetch(
 /// or the store without its MD5 matching the manifest.
 pub fn open_split(url: &str, cache_dir: &Path, cfg: &StoreConfig) -> Result<Split, SplitError> {
     let (root, id) = split_url_parts(url)?;
-    let remote = Remote::open(root, cfg)?;
+    let remote = Remote::open_existing(root, cfg)?;
     let manifest = read_manifest(&remote, id)?;
     open_with(remote, manifest, cache_dir)
 }

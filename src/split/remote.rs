@@ -95,6 +95,16 @@ impl Remote {
     /// Open the store at `url`: `s3://bucket[/prefix]`, `file:///path` or a local path (created
     /// if missing).
     pub fn open(url: &str, cfg: &StoreConfig) -> Result<Remote, SplitError> {
+        Remote::open_inner(url, cfg, true)
+    }
+
+    /// [`open`](Self::open) for reading: a local folder must exist already (a mistyped path
+    /// is an error, not an empty store made on the spot).
+    pub fn open_existing(url: &str, cfg: &StoreConfig) -> Result<Remote, SplitError> {
+        Remote::open_inner(url, cfg, false)
+    }
+
+    fn open_inner(url: &str, cfg: &StoreConfig, create: bool) -> Result<Remote, SplitError> {
         let bad = |reason: &str| SplitError::Url { url: url.to_owned(), reason: reason.to_owned() };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -135,7 +145,11 @@ impl Remote {
                     return Err(bad("empty path"));
                 }
                 let dir = Path::new(path);
-                std::fs::create_dir_all(dir).map_err(super::io_err(dir))?;
+                if create {
+                    std::fs::create_dir_all(dir).map_err(super::io_err(dir))?;
+                } else if !dir.is_dir() {
+                    return Err(bad("no such folder"));
+                }
                 let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| bad(&e.to_string()))?;
                 (Box::new(fs), String::new())
             };

@@ -37,13 +37,16 @@ pub fn list_splits(url: &str, cfg: &StoreConfig) -> Result<Vec<String>, SplitErr
     if split_url_parts(url).is_ok() {
         return Ok(vec![url.trim_end_matches('/').to_owned()]);
     }
-    let remote = Remote::open(url, cfg)?;
+    let remote = Remote::open_existing(url, cfg)?;
     let mut out = Vec::new();
     for id in remote.folders("splits")? {
         let is_id = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
         if is_id && remote.size(&format!("splits/{id}/manifest.json"))?.is_some() {
             out.push(format!("{}/splits/{id}", remote.url()));
         }
+    }
+    if out.is_empty() {
+        return Err(SplitError::NoSplits { url: remote.url().to_owned() });
     }
     Ok(out)
 }
@@ -69,7 +72,7 @@ pub fn search(
             if !seen.insert(id.to_owned()) {
                 continue;
             }
-            let remote = Remote::open(root, cfg)?;
+            let remote = Remote::open_existing(root, cfg)?;
             let m = read_manifest(&remote, id)?;
             all.push((remote, m));
         }

@@ -206,6 +206,16 @@ fn splits_on_a_folder_search_as_one_collection() {
     urls.push(split_urls[0].clone());
     assert_same_as_one(&all, &urls, &cache, &cfg);
 
+    // A mistyped root is an error, not an empty search (and no folder is made for it); a
+    // folder holding no split too.
+    let typo = dir.path().join("no-such-store");
+    let (code, _, err) = cli!("search", "--splits", &typo, "falcon");
+    assert_eq!(code, 1);
+    assert!(err.contains("no such folder") && !typo.exists(), "{err}");
+    let (code, _, err) = cli!("search", "--splits", &parts[0], "falcon");
+    assert_eq!(code, 1);
+    assert!(err.contains("no published split"), "{err}");
+
     // The CLI gives the same lines over the splits as over the collection.
     for args in [vec!["--count"], vec!["falcon"], vec!["--corpus", "drive", "--json"]] {
         use std::ffi::OsStr;
@@ -437,12 +447,12 @@ fn start_weed(weed: &Path, data: &Path) -> Option<Weed> {
         .spawn()
         .ok()?;
     let w = Weed { child, s3: s3.parse().unwrap() };
-    // Ready when a create-only probe round trip works (the bucket exists then too).
+    // Ready when a listing of the bucket answers (it holds no split yet).
     let cfg = weed_cfg(w.s3);
     for _ in 0..120 {
         if std::net::TcpStream::connect(("127.0.0.1", w.s3)).is_ok() {
-            let probe = split::list_splits("s3://splits/probe", &cfg);
-            if probe.is_ok() {
+            let listed = split::list_splits("s3://splits/probe", &cfg);
+            if matches!(listed, Err(SplitError::NoSplits { .. })) {
                 return Some(w);
             }
         }
