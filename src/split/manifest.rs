@@ -23,7 +23,7 @@ pub struct SplitManifest {
     pub format: String,
     /// [`VERSION`].
     pub version: u32,
-    /// The split id: hex MD5 of the sorted `name\tsize\tmd5\n` lines of `files`.
+    /// The split id ([`split_id`]): of `files` and `deleted`.
     pub split_id: String,
     /// The collection's commit generation that was published.
     pub generation: u64,
@@ -93,11 +93,18 @@ pub struct SplitFile {
     pub md5: Md5,
 }
 
-/// The split id of these files: hex MD5 over their sorted `name\tsize\tmd5\n` lines.
-pub fn split_id(files: &[SplitFile]) -> String {
+/// The split id of these files and deleted items: hex MD5 over the files' sorted
+/// `name\tsize\tmd5\n` lines, then a `deleted\t<docid>\n` line per deleted item, sorted.
+/// Everything else in a manifest derives from the files; the deleted items come from the
+/// governance state beside the collection, so a later deletion makes another split rather than
+/// a conflicting manifest under the same id.
+pub fn split_id(files: &[SplitFile], deleted: &[DocId]) -> String {
     let mut lines: Vec<String> =
         files.iter().map(|f| format!("{}\t{}\t{}\n", f.name, f.size, f.md5)).collect();
     lines.sort();
+    let mut gone: Vec<String> = deleted.iter().map(|d| format!("deleted\t{d}\n")).collect();
+    gone.sort();
+    lines.extend(gone);
     Md5::of(lines.concat().as_bytes()).to_hex()
 }
 
@@ -147,7 +154,7 @@ impl SplitManifest {
                 return Err(bad(format!("no {needed}")));
             }
         }
-        let id = split_id(&m.files);
+        let id = split_id(&m.files, &m.deleted);
         if id != m.split_id {
             return Err(bad(format!("split id {} but its files give {id}", m.split_id)));
         }

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! **Identity.** The split id is the hex MD5 of the sorted list of (name, size, MD5) of its
-//! files, so publishing the same committed collection twice names the same split, and a split's
+//! files (and of the deleted items' DocIds, see below), so publishing the same committed collection twice names the same split, and a split's
 //! files never change once named. [`publish`] uploads the files (large ones by multipart upload),
 //! then writes `manifest.json` with a create-only put: a split exists exactly when its manifest
 //! does. A second publisher of the same content finds the manifest there with identical bytes

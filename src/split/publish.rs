@@ -139,7 +139,7 @@ pub fn publish(dir: &Path, url: &str, cfg: &StoreConfig) -> Result<Published, Sp
         governance.deleted_set(&coll).map_err(crate::Error::from)?.doc_ids().copied().collect();
     deleted.sort();
 
-    let split_id = manifest::split_id(&files);
+    let split_id = manifest::split_id(&files, &deleted);
     let m = SplitManifest {
         format: manifest::FORMAT.to_owned(),
         version: manifest::VERSION,

@@ -41,6 +41,26 @@ fn org_and_parts(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
     for w in w_parts {
         w.finish().unwrap();
     }
+    // Alice deletes two of her mails, in the collection of everything and in her part: split
+    // searches leave them out as the collection's do (the manifest lists them).
+    let alice = account("alice@example.org");
+    let g = accounts.iter().position(|a| a == alice.as_str()).unwrap() % 3;
+    let org_file = dir.join("org/org.csv");
+    let admin = account(ediscovery::sample::SAMPLE_ADMIN);
+    for d in [&all, &parts[g]] {
+        let ids: Vec<_> = Collection::open(d)
+            .unwrap()
+            .store()
+            .iter()
+            .map(Result::unwrap)
+            .filter(|r| r.account == alice && r.corpus == Corpus::Mail)
+            .take(2)
+            .map(|r| r.doc_id)
+            .collect();
+        let gov = Governance::open(d).unwrap();
+        gov.run(|tx| tx.import_org(&admin, &org_file, &std::fs::read(&org_file).unwrap())).unwrap();
+        gov.run(|tx| tx.delete_items(&alice, d, &ids)).unwrap();
+    }
     (all, parts)
 }
 
@@ -125,6 +145,7 @@ fn assert_same_as_one(all: &Collection, urls: &[String], cache: &Path, cfg: &Sto
         }
     }
     assert!(pruned > 0, "no case skipped a split by its manifest");
+    assert_eq!(deleted.len(), 2, "the deleted items are not exercised");
 }
 
 /// Check a published split with Python's json and hashlib, from the manifest's definition:
@@ -144,7 +165,8 @@ for f in m["files"]:
     assert hashlib.md5(b).hexdigest() == f["md5"], f["name"]
     lines.append("%s\t%d\t%s\n" % (f["name"], f["size"], f["md5"]))
 lines.sort()
-assert hashlib.md5("".join(lines).encode()).hexdigest() == m["split_id"] == os.path.basename(d)
+gone = sorted("deleted\t%s\n" % x for x in m["deleted"])
+assert hashlib.md5("".join(lines + gone).encode()).hexdigest() == m["split_id"] == os.path.basename(d)
 assert sum(a["records"] for a in m["accounts"]) == m["records"]
 names = {f["name"] for f in m["files"]}
 assert "MANIFEST.json" in names and "index/meta.json" in names
