@@ -146,14 +146,28 @@ impl Collection {
     /// its index update). The check is exact: the index's documents, less those, must number
     /// the committed records.
     pub fn open(dir: &Path) -> Result<Collection> {
-        let store = Store::open(dir)?;
+        Collection::open_with(dir, Store::open)
+    }
+
+    /// [`open`](Self::open) without mapping the packs ([`Store::open_without_packs`]): searches
+    /// and counts work, reading a record's stored bytes does not. What a published split's local
+    /// copy is opened as (`crate::split`), its packs staying in the object store.
+    pub fn open_without_packs(dir: &Path) -> Result<Collection> {
+        Collection::open_with(dir, Store::open_without_packs)
+    }
+
+    fn open_with(
+        dir: &Path,
+        open_store: fn(&Path) -> std::result::Result<Store, crate::store::StoreError>,
+    ) -> Result<Collection> {
+        let store = open_store(dir)?;
         let index = Index::open_or_create(&dir.join("index"))?;
         let mut c = Collection { store, index };
         let mut state = c.index_state()?;
         if !state.in_step() && state.index_generation.is_some_and(|g| g > state.store_generation) {
             // A writer committed between our reading the records and the index: read the
             // records again rather than call a healthy index stale.
-            c.store = Store::open(dir)?;
+            c.store = open_store(dir)?;
             state = c.index_state()?;
         }
         if !state.in_step() {

@@ -55,6 +55,7 @@ mod partial_file;
 pub mod query;
 pub mod sample;
 pub mod search;
+pub mod split;
 pub mod store;
 pub mod verify;
 

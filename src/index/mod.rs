@@ -167,6 +167,22 @@ impl Index {
         Ok(metas.payload.and_then(|p| p.parse().ok()))
     }
 
+    /// The files a copy of the index needs, relative to its folder: `meta.json` and the
+    /// files of the segments it names (no lock files, nothing the garbage collector has yet to
+    /// delete). What a published split holds of the index (`crate::split`).
+    pub fn files(&self) -> Result<Vec<String>, IndexError> {
+        let metas = self.index.load_metas().map_err(self.err())?;
+        let mut names: Vec<String> = metas
+            .list_segment_files()
+            .into_iter()
+            .filter(|p| self.path.join(p).is_file())
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        names.push("meta.json".to_owned());
+        names.sort();
+        Ok(names)
+    }
+
     /// Documents in the index as of the last reload.
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()

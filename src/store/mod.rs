@@ -235,9 +235,21 @@ impl Store {
     /// (the previous summaries, or a compacted epoch): a missing table file is retried with the
     /// new manifest a few times before it is an error.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_maybe_packs(dir, true)
+    }
+
+    /// [`open`](Self::open) without the packs: the records, their keys and summaries, but no
+    /// stored bytes ([`Store::bytes`] is then [`StoreError::BlobOutOfRange`]). What a published
+    /// split's local copy is (`crate::split`): searching needs the record table and the index,
+    /// never the packs, which stay in the object store and are read by ranged reads.
+    pub fn open_without_packs(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_maybe_packs(dir, false)
+    }
+
+    fn open_maybe_packs(dir: &Path, packs: bool) -> Result<Store, StoreError> {
         let mut attempt = 0;
         loop {
-            match Store::open_once(dir) {
+            match Store::open_once(dir, packs) {
                 Err(StoreError::Table(TableError::Io { source, .. }))
                     if source.kind() == io::ErrorKind::NotFound && attempt < 3 =>
                 {
@@ -248,7 +260,7 @@ impl Store {
         }
     }
 
-    fn open_once(dir: &Path) -> Result<Store, StoreError> {
+    fn open_once(dir: &Path, packs: bool) -> Result<Store, StoreError> {
         let mpath = dir.join("MANIFEST.json");
         let text = match fs::read(&mpath) {
             Ok(t) => t,
@@ -312,8 +324,56 @@ impl Store {
         };
         let mut store =
             Store { dir: dir.to_path_buf(), manifest, maps: Vec::new(), records, accounts };
-        store.remap()?;
+        if packs {
+            store.remap()?;
+        }
         Ok(store)
+    }
+
+    /// The files the last commit names, relative to the folder (`/`-separated), with their
+    /// committed lengths (`None`: the whole file): packs, the record table (or format 1
+    /// segments) and `groups.json` when there is one. `MANIFEST.json` is not listed: a copy
+    /// takes [`manifest_json`](Self::manifest_json), the commit this store was opened at.
+    /// What a published split holds besides the index (`crate::split`).
+    pub fn committed_files(&self) -> Vec<table::CommittedFile> {
+        let mut out: Vec<table::CommittedFile> = self
+            .manifest
+            .packs
+            .iter()
+            .enumerate()
+            .map(|(n, &len)| table::CommittedFile {
+                name: format!("packs/{n:06}.pack"),
+                len: Some(len),
+            })
+            .collect();
+        match &self.manifest.table {
+            Some(t) if self.manifest.format == FORMAT => {
+                out.extend(t.committed_files().into_iter().map(|f| table::CommittedFile {
+                    name: format!("records/{}", f.name),
+                    len: f.len,
+                }));
+            }
+            _ => out.extend(
+                self.manifest
+                    .segments
+                    .iter()
+                    .map(|s| table::CommittedFile { name: format!("records/{s}"), len: None }),
+            ),
+        }
+        if self.dir.join("groups.json").is_file() {
+            out.push(table::CommittedFile { name: "groups.json".to_owned(), len: None });
+        }
+        out
+    }
+
+    /// `MANIFEST.json` as of the commit this store was opened at (a writer may have replaced
+    /// the file since).
+    pub fn manifest_json(&self) -> Result<Vec<u8>, StoreError> {
+        let mut bytes = serde_json::to_vec_pretty(&self.manifest).map_err(|e| {
+            StoreError::Corrupt { path: self.dir.join("MANIFEST.json"), reason: e.to_string() }
+        })?;
+        bytes.push(b'\n');
+        Ok(bytes)
     }
 
     fn remap(&mut self) -> Result<(), StoreError> {

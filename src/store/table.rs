@@ -309,6 +309,37 @@ fn summaries_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("summaries-{generation:08}.bin"))
 }
 
+/// One file of the record table a manifest names, and how many of its bytes are committed
+/// (`None`: the whole file, as for a summaries file, written once per commit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedFile {
+    /// The file's name inside the table's folder.
+    pub name: String,
+    /// Its committed length; `None` for the whole file.
+    pub len: Option<u64>,
+}
+
+impl TableManifest {
+    /// The files this manifest names with their committed lengths: what a copy of the committed
+    /// table (a published split) must hold, bytes past each length left out.
+    pub fn committed_files(&self) -> Vec<CommittedFile> {
+        let mut out: Vec<CommittedFile> = Kind::ALL
+            .iter()
+            .map(|&k| CommittedFile {
+                name: format!("{}-{:04}.bin", k.prefix(), self.epoch),
+                len: Some(self.committed_len(k).unwrap_or(u64::MAX)),
+            })
+            .collect();
+        if self.generation > 0 {
+            out.push(CommittedFile {
+                name: format!("summaries-{:08}.bin", self.generation),
+                len: None,
+            });
+        }
+        out
+    }
+}
+
 impl TableManifest {
     fn committed_len(&self, kind: Kind) -> Option<u64> {
         match kind {

@@ -22,6 +22,8 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("libc", &["src/fs_safe.rs"]),
     ("rustix", &["src/store/reclaim.rs"]),
     ("base64", &["src/sample.rs", "src/export/mime.rs"]),
+    ("object_store", &["src/split/remote.rs"]),
+    ("tokio", &["src/split/remote.rs"]),
     ("clap", &["src/bin/"]),
     ("indicatif", &["src/bin/"]),
 ];

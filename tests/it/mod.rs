@@ -27,5 +27,6 @@ mod recall; // issue 9: full text, sent dates and Message-IDs against an indepen
 mod removal; // issue 9: removal and compaction through the collection; killed at each step
 mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports
 mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
+mod split; // issue 14: splits on a folder and on SeaweedFS (S3) searched as one collection; tamper; create-only probe
 mod store; // dedup, determinism, reopen, torn writes, locking, index repair
 mod zip_writer; // issue 10.1: our zip writer and parallel deflate, read back by Python zipfile/zlib and unzip -t

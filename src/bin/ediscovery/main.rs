@@ -24,6 +24,7 @@ mod reindex;
 mod retention;
 mod scope;
 mod search;
+mod split;
 mod stats;
 mod verify;
 
@@ -49,6 +50,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Search with a Vault query within a scope: one line per hit, or counts.
     Search(search::SearchArgs),
+    /// Collections as immutable splits on object storage (S3-compatible, or a folder).
+    Split(split::SplitArgs),
     /// Export what a search finds, as Vault does.
     Export(export::ExportArgs),
     /// Re-read an export folder: checksums, names, messages against metadata, balance.
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(a) => ingest::run(&mut o, a),
         Command::Search(a) => search::run(&mut o, a),
+        Command::Split(a) => split::run(&mut o, a),
         Command::Export(a) => export::run(&mut o, a),
         Command::Verify(a) => verify::run(&mut o, a),
         Command::Reindex(a) => reindex::run(&mut o, a),

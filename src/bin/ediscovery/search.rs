@@ -6,7 +6,9 @@ use crate::scope::ScopeArgs;
 use clap::Args;
 use ediscovery::Collection;
 use ediscovery::governance::{Governance, MatterId};
-use ediscovery::model::{Account, time};
+use ediscovery::model::{Account, Record, time};
+use ediscovery::search::Hit;
+use ediscovery::split::{self, Split};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -20,8 +22,20 @@ Exit codes:
   2  usage: wrong flags or arguments, or a query starting with `--` (a mistyped flag?)")]
 pub struct SearchArgs {
     /// The collection folder.
-    #[arg(long)]
-    collection: PathBuf,
+    #[arg(long, required_unless_present = "splits", conflicts_with = "splits")]
+    collection: Option<PathBuf>,
+    /// Search published splits instead of a collection: comma-separated split URLs
+    /// (ROOT/splits/<id>, as `split publish` prints) or roots (every split under ROOT/splits/).
+    /// Splits whose manifest rules them out (accounts, corpus, dates) are not fetched; counts and
+    /// hit order are those of one collection holding them all. Splits carry no holds: no
+    /// --matter, no HELD_DATA.
+    #[arg(long, value_delimiter = ',', conflicts_with = "matter")]
+    splits: Vec<String>,
+    /// Where fetched split files (record tables, indexes; never packs) are kept between runs
+    /// (default: ediscovery-splits in the temporary folder). Each file is checked against its
+    /// manifest's MD5 before use.
+    #[arg(long, requires = "splits")]
+    split_cache: Option<PathBuf>,
     #[command(flatten)]
     scope: ScopeArgs,
     /// Print per-account counts and a final `total<TAB>N` line instead of hits.
@@ -72,24 +86,38 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
             return Ok(exit::code(exit::ERROR));
         }
     };
-    let coll = Collection::open(&a.collection)?;
     let now = a.now.unwrap_or_else(time::now);
     let mut req = ediscovery::SearchRequest::new(scope.clone(), query.clone(), now);
     req.options = a.scope.options(scope.corpus)?;
-    // Items users deleted that a hold or rule still keeps are left out unless asked for.
-    if !a.include_deleted {
-        req.deleted =
-            Some(std::sync::Arc::new(Governance::open(&a.collection)?.deleted_set(&coll)?));
-    }
-    let r = match (&a.matter, &a.actor) {
-        (Some(m), Some(who)) => {
-            let actor = Account::new(who).map_err(|e| format!("--as {who}: {e}"))?;
-            let g = Governance::open(&a.collection)?;
-            g.run(|tx| tx.search(&actor, &MatterId::new(m), &coll, &req))?
+    let (r, source) = match &a.collection {
+        Some(dir) => {
+            let coll = Collection::open(dir)?;
+            // Items users deleted that a hold or rule still keeps are left out unless asked for.
+            if !a.include_deleted {
+                req.deleted = Some(std::sync::Arc::new(Governance::open(dir)?.deleted_set(&coll)?));
+            }
+            let r = match (&a.matter, &a.actor) {
+                (Some(m), Some(who)) => {
+                    let actor = Account::new(who).map_err(|e| format!("--as {who}: {e}"))?;
+                    let g = Governance::open(dir)?;
+                    g.run(|tx| tx.search(&actor, &MatterId::new(m), &coll, &req))?
+                }
+                // Counting decodes no record: hits are not needed.
+                _ if a.count => coll.count_result(&req)?,
+                _ => coll.search(&req)?,
+            };
+            (r, Source::One(Box::new(coll)))
         }
-        // Counting decodes no record: hits are not needed.
-        _ if a.count => coll.count_result(&req)?,
-        _ => coll.search(&req)?,
+        None => {
+            let cache = a
+                .split_cache
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("ediscovery-splits"));
+            let opts = split::SplitSearchOptions { include_deleted: a.include_deleted };
+            let found =
+                split::search(&a.splits, &cache, &split::StoreConfig::from_env(), &req, opts)?;
+            (found.result, Source::Splits(found.splits))
+        }
     };
     let explain = if a.explain {
         let zone = scope.zone()?;
@@ -116,7 +144,7 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
         if !a.count {
             let mut hits = Vec::with_capacity(r.hits.len());
             for h in &r.hits {
-                let rec = coll.record(h)?;
+                let rec = source.record(h)?;
                 let mut hit = serde_json::json!({
                     "doc_id": h.doc_id.to_string(), "account": h.account, "corpus": h.corpus,
                 });
@@ -154,7 +182,7 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
         writeln!(o, "total\t{}", r.counts.total)?;
     } else {
         for h in &r.hits {
-            let rec = coll.record(h)?;
+            let rec = source.record(h)?;
             // Tabs and line breaks inside fields would break the columns: shown as spaces.
             let clean = |s: Option<String>| s.unwrap_or_default().replace(['\t', '\r', '\n'], " ");
             let (id, date, title) = rec.as_ref().map(columns).unwrap_or_default();
@@ -256,5 +284,25 @@ fn columns(r: &ediscovery::model::Record) -> (Option<String>, Option<String>, Op
             (Some(v.item_id.clone()), time::iso_utc(v.started), Some(v.kind.as_str().to_owned()))
         }
         _ => (None, None, None),
+    }
+}
+
+/// Where the hits' records are read from.
+enum Source {
+    /// One collection.
+    One(Box<Collection>),
+    /// Splits, by the position a hit's `collection` gives.
+    Splits(Vec<Split>),
+}
+
+impl Source {
+    fn record(&self, h: &Hit) -> Result<Option<Record>, ediscovery::Error> {
+        match self {
+            Source::One(c) => c.record(h),
+            Source::Splits(s) => match s.get(h.collection as usize) {
+                Some(split) => split.collection().record(h),
+                None => Ok(None),
+            },
+        }
     }
 }

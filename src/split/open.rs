@@ -1,0 +1,230 @@
+//! `open_split`: a split's manifest checked, its record table and index fetched into a local
+//! cache (each file's MD5 checked), opened as a collection without packs; blobs read from the
+//! store by ranged GETs when asked.
+
+use super::SplitError;
+use super::io_err;
+use super::manifest::{SplitFile, SplitManifest};
+use super::remote::{Remote, StoreConfig};
+use crate::Collection;
+use crate::digest::Md5;
+use crate::model::{Part, Record};
+use std::fs::{self, File};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A split opened for searching: its manifest, the local copy of its record table and index as
+/// a [`Collection`], and the store its packs stay in.
+pub struct Split {
+    url: String,
+    base: String,
+    manifest: SplitManifest,
+    remote: Remote,
+    collection: Collection,
+    local: PathBuf,
+}
+
+impl std::fmt::Debug for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Split").field("url", &self.url).field("local", &self.local).finish()
+    }
+}
+
+/// `URL/splits/<id>` → (`URL`, `<id>`).
+pub(super) fn split_url_parts(url: &str) -> Result<(&str, &str), SplitError> {
+    let url = url.trim_end_matches('/');
+    let bad = |reason: &str| SplitError::Url { url: url.to_owned(), reason: reason.to_owned() };
+    let (root, id) = url
+        .rsplit_once("/splits/")
+        .ok_or_else(|| bad("a split URL ends in /splits/<id> (publish prints it)"))?;
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("the split id is 32 hex digits"));
+    }
+    Ok((root, id))
+}
+
+/// Read and check the manifest of the split at `remote`'s `splits/<id>`.
+pub(super) fn read_manifest(remote: &Remote, id: &str) -> Result<SplitManifest, SplitError> {
+    let url = format!("{}/splits/{id}", remote.url());
+    let bytes = remote
+        .get(&format!("splits/{id}/manifest.json"))?
+        .ok_or_else(|| SplitError::NoManifest { url: url.clone() })?;
+    let m = SplitManifest::parse(&bytes, &url)?;
+    if m.split_id != id {
+        return Err(SplitError::BadManifest {
+            url,
+            reason: format!("it names split {}, found under {id}", m.split_id),
+        });
+    }
+    Ok(m)
+}
+
+fn hash_local(path: &Path) -> Result<Option<(u64, Md5)>, SplitError> {
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mut h = crate::digest::Md5Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n_all = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        n_all += n as u64;
+    }
+    Ok(Some((n_all, h.finish())))
+}
+
+/// Bring one file of the split into `local`, unless a copy with its size and MD5 is there.
+fn fetch(
+    remote: &Remote,
+    base: &str,
+    url: &str,
+    f: &SplitFile,
+    local: &Path,
+) -> Result<(), SplitError> {
+    let dest = local.join(&f.name);
+    if hash_local(&dest)? == Some((f.size, f.md5)) {
+        return Ok(());
+    }
+    let key = format!("{base}/{}", f.name);
+    match remote.size(&key)? {
+        Some(n) if n == f.size => {}
+        found => {
+            return Err(SplitError::SizeMismatch {
+                url: url.to_owned(),
+                file: f.name.clone(),
+                expected: f.size,
+                actual: found.unwrap_or(0),
+            });
+        }
+    }
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent).map_err(io_err(parent))?;
+    }
+    // Beside the file, named for this process: two searches sharing a cache never write one
+    // file together, and a rename puts only checked bytes under the real name.
+    let mut partial = dest.clone().into_os_string();
+    partial.push(format!(".{}.partial", std::process::id()));
+    let partial = PathBuf::from(partial);
+    let mut out = BufWriter::new(File::create(&partial).map_err(io_err(&partial))?);
+    let got = remote.download(&key, f.size, &mut out, &partial);
+    let flushed = out.flush().map_err(io_err(&partial));
+    let md5 = match got.and_then(|m| flushed.map(|()| m)) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    if md5 != f.md5 {
+        let _ = fs::remove_file(&partial);
+        return Err(SplitError::Md5Mismatch {
+            url: url.to_owned(),
+            file: f.name.clone(),
+            expected: f.md5,
+            actual: md5,
+        });
+    }
+    fs::rename(&partial, &dest).map_err(io_err(&dest))
+}
+
+/// Open the split at `url` (`ROOT/splits/<id>`, as [`super::publish`] names it): check its
+/// manifest, fetch every file but the packs into `cache_dir/<id>/` (a copy already there with
+/// the manifest's size and MD5 is kept), and open that copy. Nothing is trusted from the cache
+/// or the store without its MD5 matching the manifest.
+pub fn open_split(url: &str, cache_dir: &Path, cfg: &StoreConfig) -> Result<Split, SplitError> {
+    let (root, id) = split_url_parts(url)?;
+    let remote = Remote::open_existing(root, cfg)?;
+    let manifest = read_manifest(&remote, id)?;
+    open_with(remote, manifest, cache_dir)
+}
+
+/// [`open_split`] for a manifest already read from `remote`.
+pub(super) fn open_with(
+    remote: Remote,
+    manifest: SplitManifest,
+    cache_dir: &Path,
+) -> Result<Split, SplitError> {
+    let base = format!("splits/{}", manifest.split_id);
+    let url = format!("{}/{base}", remote.url());
+    let local = cache_dir.join(&manifest.split_id);
+    fs::create_dir_all(&local).map_err(io_err(&local))?;
+    for f in manifest.files.iter().filter(|f| !f.name.starts_with("packs/")) {
+        fetch(&remote, &base, &url, f, &local)?;
+    }
+    let collection = Collection::open_without_packs(&local)?;
+    if collection.store().len() != manifest.records {
+        return Err(SplitError::BadManifest {
+            url,
+            reason: format!(
+                "{} records, the published collection holds {}",
+                manifest.records,
+                collection.store().len()
+            ),
+        });
+    }
+    Ok(Split { url, base, manifest, remote, collection, local })
+}
+
+impl Split {
+    /// The split's URL (`ROOT/splits/<id>`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Its manifest.
+    pub fn manifest(&self) -> &SplitManifest {
+        &self.manifest
+    }
+
+    /// The local copy, opened for searching (no packs: reading stored bytes goes through
+    /// [`part_bytes`](Self::part_bytes)).
+    pub fn collection(&self) -> &Collection {
+        &self.collection
+    }
+
+    /// The local copy's folder.
+    pub fn local_dir(&self) -> &Path {
+        &self.local
+    }
+
+    /// The stored bytes of one part of a record of this split: one ranged GET of its pack in the
+    /// store, checked against the part's MD5.
+    pub fn part_bytes(&self, rec: &Record, part: &Part) -> Result<Vec<u8>, SplitError> {
+        let b = &part.blob;
+        let name = format!("packs/{:06}.pack", b.pack);
+        let out_of_range = || SplitError::BlobOutOfRange {
+            url: self.url.clone(),
+            doc_id: rec.doc_id,
+            pack: b.pack,
+            offset: b.offset,
+            size: b.size,
+        };
+        let pack = self.manifest.file(&name).ok_or_else(out_of_range)?;
+        match b.offset.checked_add(b.size) {
+            Some(end) if end <= pack.size => {}
+            _ => return Err(out_of_range()),
+        }
+        let bytes = self.remote.get_range(&format!("{}/{name}", self.base), b.offset, b.size)?;
+        let md5 = Md5::of(&bytes);
+        if md5 != b.md5 {
+            return Err(SplitError::Md5Mismatch {
+                url: self.url.clone(),
+                file: format!("{name} at {} ({} bytes) of record {}", b.offset, b.size, rec.doc_id),
+                expected: b.md5,
+                actual: md5,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// The stored bytes of a record's main part ([`part_bytes`](Self::part_bytes)).
+    pub fn bytes(&self, rec: &Record) -> Result<Vec<u8>, SplitError> {
+        self.part_bytes(rec, rec.parts.main())
+    }
+}
