@@ -285,6 +285,10 @@ impl Compiler<'_> {
         let f = self.f;
         let mail = self.mail_like();
         Ok(match (field, self.corpus) {
+            // Vault searches "words and phrases that occur in file names and in the contents of
+            // files" for Drive: a bare word does not match the owner's or a collaborator's
+            // address (those are `owner:`, `creator:`, `sharedwith:`).
+            (TextField::Any, Corpus::Drive) => (vec![f.title, f.body], vec![]),
             (TextField::Any, _) => (
                 vec![
                     f.subject,

@@ -227,6 +227,12 @@ fn drive_jsonl_extracts_text_and_answers_drive_operators() {
     assert_eq!(hits(&c, Corpus::Drive, "\"board minutes\""), set(&["d3"]));
     assert_eq!(hits(&c, Corpus::Drive, "hidden"), set(&[]));
     assert_eq!(hits(&c, Corpus::Drive, "omega"), set(&[]), "past the text cap");
+    // Bare words search file names and contents (Vault's help), not the people on a file.
+    assert_eq!(hits(&c, Corpus::Drive, "big"), set(&["d5"]), "a word of the title only");
+    assert_eq!(hits(&c, Corpus::Drive, "logo"), set(&["d4"]));
+    for person in ["alice", "alice@example.com", "carol", "bob", "example"] {
+        assert_eq!(hits(&c, Corpus::Drive, person), set(&[]), "{person}");
+    }
     assert_eq!(hits(&c, Corpus::Drive, "title:board"), set(&["d3"]));
     assert_eq!(hits(&c, Corpus::Drive, "title:\"board minutes\""), set(&["d3"]));
     assert_eq!(hits(&c, Corpus::Drive, "title:\"Merger  agreement\""), set(&["d1"]));
