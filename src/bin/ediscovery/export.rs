@@ -30,8 +30,8 @@ Exit codes:
      again with --retry-from)
 
 In parts (mail and groups; each step is one process, e.g. a task engine's task):
-  ediscovery export part --part K/N [the same flags and query]   writes OUT/NAME.parts/part-K/
-  ediscovery export merge --parts N [the same flags and query]   joins them into OUT/NAME")]
+    ediscovery export part --part K/N [the same flags and query]   writes OUT/NAME.parts/part-K/
+    ediscovery export merge --parts N [the same flags and query]   joins them into OUT/NAME")]
 pub struct ExportArgs {
     /// The collection folder.
     #[arg(long)]
