@@ -309,7 +309,10 @@ fn zip_bomb_entry_is_read_with_bounded_memory() {
         .find_map(|w| w.strip_prefix("grew_kib="))
         .and_then(|n| n.parse().ok())
         .unwrap();
-    assert!(grew < 24 << 10, "verify grew by {grew} KiB for a {BOMB}-byte line: {line}");
+    // Half the line: the peak counts the test binary's code pages verify touches, which move
+    // with the binary's layout (adding a test module moved it from 23 to 26 MiB, the library
+    // unchanged), so the bound leaves room for them and still proves the line is not held whole.
+    assert!(grew < 32 << 10, "verify grew by {grew} KiB for a {BOMB}-byte line: {line}");
     assert!(line.contains("does not match its Hash/FileSize"), "{line}");
     assert!(line.contains("T-1.zip/T-alice@example.org.mbox: inflates to"), "{line}");
     assert!(line.contains("past Limits::verify_entry_bytes"), "{line}");
