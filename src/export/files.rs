@@ -128,27 +128,65 @@ pub fn open_listing<'a>(
     plan: &'a ExportPlan,
     out: &Path,
 ) -> io::Result<Option<Box<dyn Listing + 'a>>> {
+    open_listing_as(file, plan, out, false)
+}
+
+/// The name of the fragment of the listing `file` that an export part writes
+/// (`NAME-metadata.xml.fragment`): its entries only, without the header and closing tags.
+pub fn fragment_name(file: &PlannedFile) -> String {
+    format!("{}.fragment", file.name)
+}
+
+/// The sink of the fragment of a listing (see [`fragment_name`]): the same entries, rendered
+/// by the same code, that the whole file would hold, without its header (and for XML its
+/// closing tags), so fragments appended in plan order to the whole file's sink make the file
+/// one machine writes. `None` for files that do not list records.
+pub fn open_fragment<'a>(
+    file: &PlannedFile,
+    plan: &'a ExportPlan,
+    out: &Path,
+) -> io::Result<Option<Box<dyn Listing + 'a>>> {
+    open_listing_as(file, plan, out, true)
+}
+
+/// [`open_listing`] or [`open_fragment`].
+fn open_listing_as<'a>(
+    file: &PlannedFile,
+    plan: &'a ExportPlan,
+    out: &Path,
+    fragment: bool,
+) -> io::Result<Option<Box<dyn Listing + 'a>>> {
+    let name = if fragment { fragment_name(file) } else { file.name.clone() };
+    let create = || FileOut::create(out, &name, file.kind);
     Ok(match file.kind {
         FileKind::MetadataXml => {
-            let x = metadata::xml_start(plan, FileOut::create(out, &file.name, file.kind)?)?;
+            let x = if fragment {
+                EdrmWriter::fragment(create()?)
+            } else {
+                metadata::xml_start(plan, create()?)?
+            };
             // Drive Documents name their file as the plan named its zip entry.
             let names = plan
                 .zips
                 .iter()
                 .flat_map(|z| z.records.iter().copied().zip(z.names.iter().map(String::as_str)))
                 .collect();
-            Some(Box::new(Xml { plan, x, names }))
+            Some(Box::new(Xml { plan, x, names, fragment }))
         }
         FileKind::CustodianDocid => {
-            let c = CsvWriter::with_guard(
-                FileOut::create(out, &file.name, file.kind)?,
-                &["Custodian", "DocID"],
-                plan.csv_formula_guard,
-            )?;
+            let c = if fragment {
+                CsvWriter::fragment(create()?, plan.csv_formula_guard)
+            } else {
+                CsvWriter::with_guard(create()?, &["Custodian", "DocID"], plan.csv_formula_guard)?
+            };
             Some(Box::new(CustodianDocid { plan, c }))
         }
         FileKind::MetadataCsv => {
-            let c = metadata::csv_start(plan, FileOut::create(out, &file.name, file.kind)?)?;
+            let c = if fragment {
+                CsvWriter::fragment(create()?, plan.csv_formula_guard)
+            } else {
+                metadata::csv_start(plan, create()?)?
+            };
             Some(Box::new(Csv { plan, c }))
         }
         _ => None,
@@ -241,6 +279,8 @@ struct Xml<'a> {
     x: EdrmWriter<FileOut>,
     /// Drive: each record's entry name (empty for the other corpora).
     names: HashMap<u64, &'a str>,
+    /// A fragment (no closing tags at the end).
+    fragment: bool,
 }
 
 /// One record's `Document`, as its corpus writes it.
@@ -273,7 +313,8 @@ impl Listing for Xml<'_> {
 
 impl FileSink for Xml<'_> {
     fn finish(self: Box<Self>) -> io::Result<Finished> {
-        let (f, xml_replaced) = self.x.finish()?;
+        let (f, xml_replaced) =
+            if self.fragment { self.x.into_fragment() } else { self.x.finish()? };
         Ok(Finished { file: f.finish()?, xml_replaced })
     }
 }

@@ -19,6 +19,7 @@ mod metadata;
 mod mime;
 pub mod naming;
 pub mod org;
+pub mod parts;
 pub mod plan;
 pub mod request;
 pub mod run;
@@ -90,6 +91,9 @@ pub enum ExportError {
     /// The collection's records could not be read.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A part of an export in parts is missing, damaged or not of this export.
+    #[error(transparent)]
+    Part(#[from] parts::PartError),
     /// Writing.
     #[error("{path}: {source}")]
     Io {
@@ -265,6 +269,7 @@ fn write_listings(
     seqs: impl Iterator<Item = u64>,
     converted: &HashMap<u64, (u64, crate::digest::Md5)>,
     out: &Path,
+    fragments: bool,
 ) -> Result<(Vec<WrittenFile>, u64), ExportError> {
     if plan.corpus == crate::model::Corpus::Chat {
         // A Chat Document describes a conversation document, not a record.
@@ -272,7 +277,12 @@ fn write_listings(
     }
     let mut sinks = Vec::new();
     for f in plan.files.iter().filter(|f| f.kind.lists_records()) {
-        let sink = files::open_listing(f, plan, out).map_err(io_at(&out.join(&f.name)))?;
+        let sink = if fragments {
+            files::open_fragment(f, plan, out)
+        } else {
+            files::open_listing(f, plan, out)
+        };
+        let sink = sink.map_err(io_at(&out.join(&f.name)))?;
         sinks.extend(sink);
     }
     let mut seqs = seqs.peekable();
@@ -453,17 +463,55 @@ fn write_all(
         || run::write_zips(plan, store, source, out, threads, progress),
         || {
             alongside
-                .then(|| write_listings(plan, store, planned(), &no_conversion, out))
+                .then(|| write_listings(plan, store, planned(), &no_conversion, out, false))
                 .transpose()
         },
     );
     let zips = zips?;
     let optimistic = optimistic?;
-    let mut converted = HashMap::new();
+    // The files that list records were written alongside the zips for every planned record, the
+    // common case; when a record failed they are written again for the exported ones only (the
+    // planned ones less the failed, in plan order).
+    let any_failed = zips.iter().any(|(_, o)| !o.failed.is_empty());
+    let listed = match optimistic {
+        Some(m) if !any_failed => m,
+        _ => {
+            let (failed_seqs, converted) = failed_and_converted(&zips);
+            let exported = planned().filter(|s| !failed_seqs.contains(s));
+            write_listings(plan, store, exported, &converted, out, false)?
+        }
+    };
+    write_rest(coll, req, plan, zips, listed, out, threads, started)
+}
 
+/// The seqs of the records that failed in `zips`, and the size and MD5 of each converted one.
+fn failed_and_converted(
+    zips: &[run::ZipOutcome],
+) -> (HashSet<u64>, HashMap<u64, (u64, crate::digest::Md5)>) {
+    let failed = zips.iter().flat_map(|(_, o)| o.failed.iter().map(|(s, _)| *s)).collect();
+    let converted = zips.iter().flat_map(|(_, o)| o.converted.iter().copied()).collect();
+    (failed, converted)
+}
+
+/// Write everything after the zips and the listings: the counts, error reports and other
+/// planned files, the summary and the checksum file. `zips` are the content zips written (in
+/// plan order) and what happened to their records; `listed` the listings written and the
+/// characters XML replaced in them. One machine's export and the merge of its parts both end
+/// here, so they write the same bytes.
+#[allow(clippy::too_many_arguments)]
+fn write_rest(
+    coll: &Collection,
+    req: &ExportRequest,
+    plan: &ExportPlan,
+    zips: Vec<run::ZipOutcome>,
+    listed: (Vec<WrittenFile>, u64),
+    out: &Path,
+    threads: usize,
+    started: Instant,
+) -> Result<Summary, ExportError> {
+    let store = coll.store();
     let mut files: Vec<WrittenFile> = Vec::new();
     let mut failed: Vec<(Record, Failure)> = Vec::new();
-    let mut failed_seqs: HashSet<u64> = HashSet::new();
     let mut balances: BTreeMap<String, Balance> = plan
         .in_scope
         .iter()
@@ -479,27 +527,16 @@ fn write_all(
         b.exported += o.exported;
         given_newline += o.newline_added;
         exported_bytes += o.bytes;
-        converted.extend(o.converted);
         for (seq, f) in o.failed {
             match f.class {
                 FailureClass::Transient => b.failed_transient += 1,
                 FailureClass::NonTransient => b.failed_non_transient += 1,
             }
-            failed_seqs.insert(seq);
             failed.push((planned_record(store, seq)?, f));
         }
     }
 
-    // The files that list records were written alongside the zips for every planned record, the
-    // common case; when a record failed they are written again for the exported ones only (the
-    // planned ones less the failed, in plan order).
-    let (listed, mut replaced) = match optimistic {
-        Some(m) if failed.is_empty() => m,
-        _ => {
-            let exported = planned().filter(|s| !failed_seqs.contains(s));
-            write_listings(plan, store, exported, &converted, out)?
-        }
-    };
+    let (listed, mut replaced) = listed;
     let mut listings: BTreeMap<String, WrittenFile> =
         listed.into_iter().map(|f| (f.name.clone(), f)).collect();
     let members = store.members().map_err(|e| ExportError::Io {

@@ -14,6 +14,7 @@ mod crash; // a process killed mid-ingest leaves the last commit
 mod examples; // examples run and check themselves
 mod export; // exports read back by Python readers and verify; threads; faults; retry; groups
 mod export_corpora; // issue 11: Chat, Drive and Voice exports (context rules, naming edges, access) read back by Python and verify
+mod export_parts; // issue 14 item 2: export part / export merge vs the single-machine export, byte for byte (Python hashlib, md5sum -c, zipfile, mailbox); retried, killed, tampered and missing parts
 mod extract; // issue 11: Drive file text against Python's zipfile/xml.etree and pdftotext; hostile files
 mod fixtures; // every bad-input case, LF and CRLF
 mod governance; // issue 12: matters, holds, HELD_DATA vs an independent predicate, audit chain vs Python

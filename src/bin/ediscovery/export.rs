@@ -6,6 +6,7 @@ use crate::progress::ExportBar;
 use crate::scope::ScopeArgs;
 use clap::Args;
 use ediscovery::Collection;
+use ediscovery::export::parts::{self, PartOf};
 use ediscovery::export::request::LineEndings;
 use ediscovery::export::{self, ExportPlan, ExportRequest};
 use ediscovery::format::zip::Compression;
@@ -26,7 +27,11 @@ Exit codes:
      rule: named, and the refusal is in the audit log)
   2  usage: wrong flags or arguments, or a query starting with `--` (a mistyped flag?)
   3  partial: the export is written, but records failed (listed in NAME-error.csv; export them
-     again with --retry-from)")]
+     again with --retry-from)
+
+In parts (mail and groups; each step is one process, e.g. a task engine's task):
+    ediscovery export part --part K/N [the same flags and query]   writes OUT/NAME.parts/part-K/
+    ediscovery export merge --parts N [the same flags and query]   joins them into OUT/NAME")]
 pub struct ExportArgs {
     /// The collection folder.
     #[arg(long)]
@@ -131,6 +136,99 @@ fn request(a: &ExportArgs) -> Result<ExportRequest, Box<dyn std::error::Error>> 
             Some(ediscovery::export::request::DriveExportOptions { include_access_info: true });
     }
     Ok(req)
+}
+
+/// `ediscovery export part`: one part of an export written in parts (a task engine's task):
+/// the zips of a run of accounts (the plan's accounts in plan order cut into N runs) and the
+/// fragments of its metadata files, in OUT/NAME.parts/part-K/, committed by part.json written
+/// last. A committed part is checked, not written again.
+#[derive(Args)]
+pub struct PartArgs {
+    /// Which part, K/N (1 <= K <= N).
+    #[arg(long)]
+    part: String,
+    #[command(flatten)]
+    flags: ExportArgs,
+}
+
+/// `ediscovery export merge`: join the N committed parts in OUT/NAME.parts/ into OUT/NAME,
+/// byte for byte the export one machine writes (summary timings aside); a missing or damaged
+/// part is refused and named.
+#[derive(Args)]
+pub struct MergeArgs {
+    /// How many parts the export was written in.
+    #[arg(long)]
+    parts: usize,
+    #[command(flatten)]
+    flags: ExportArgs,
+}
+
+/// The request and plan of a step of an export in parts (no matter, retry or dry run: those
+/// belong to the whole export).
+fn part_plan(
+    a: &ExportArgs,
+) -> Result<(Collection, ExportRequest, ExportPlan), Box<dyn std::error::Error>> {
+    if a.matter.is_some() || a.retry_from.is_some() || a.dry_run {
+        return Err(
+            "--matter, --retry-from and --dry-run are for a whole export, not its parts".into()
+        );
+    }
+    let req = request(a)?;
+    let coll = Collection::open(&a.collection)?;
+    let now = ediscovery::model::time::now();
+    let mut sr = export::search_request(&req, now)?;
+    if !a.include_deleted {
+        sr.deleted = Some(Arc::new(Governance::open(&a.collection)?.deleted_set(&coll)?));
+    }
+    let result = coll.search(&sr)?;
+    let plan = export::plan(&coll, &req, &result, None)?;
+    Ok((coll, req, plan))
+}
+
+pub fn run_part(o: &mut dyn Write, p: PartArgs) -> CliResult {
+    let a = &p.flags;
+    if let Some(code) = output::flag_like(&a.query) {
+        return Ok(code);
+    }
+    let part = PartOf::parse(&p.part)?;
+    let (coll, req, plan) = part_plan(a)?;
+    let done = parts::write_part(
+        &coll,
+        &req,
+        &plan,
+        part,
+        coll.store(),
+        &a.out,
+        &export::NoExportProgress,
+    )?;
+    if a.json {
+        let v = serde_json::json!({
+            "dir": done.dir.to_string_lossy(), "written": done.written, "zips": done.zips,
+        });
+        output::json(o, &v)?;
+    } else {
+        let what = if done.written { "written" } else { "already committed (checked)" };
+        writeln!(
+            o,
+            "part {}/{} of {}: {} zips, {what} → {}",
+            part.k,
+            part.n,
+            plan.name,
+            done.zips,
+            done.dir.display()
+        )?;
+    }
+    Ok(exit::code(exit::OK))
+}
+
+pub fn run_merge(o: &mut dyn Write, m: MergeArgs) -> CliResult {
+    let a = &m.flags;
+    if let Some(code) = output::flag_like(&a.query) {
+        return Ok(code);
+    }
+    let (coll, req, plan) = part_plan(a)?;
+    let outcome = parts::merge(&coll, &req, &plan, m.parts, &a.out)?;
+    report(o, a, &outcome, None)
 }
 
 pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {

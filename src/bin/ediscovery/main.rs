@@ -54,6 +54,12 @@ enum Command {
     Split(split::SplitArgs),
     /// Export what a search finds, as Vault does.
     Export(export::ExportArgs),
+    /// `export part` (the argument list's `export part` is read as this).
+    #[command(name = "export-part", hide = true)]
+    ExportPart(export::PartArgs),
+    /// `export merge` (the argument list's `export merge` is read as this).
+    #[command(name = "export-merge", hide = true)]
+    ExportMerge(export::MergeArgs),
     /// Re-read an export folder: checksums, names, messages against metadata, balance.
     Verify(verify::VerifyArgs),
     /// Rebuild the search index from the stored records (when search or export says the index is
@@ -86,8 +92,24 @@ enum Command {
     OrgExport(org_export::OrgExportArgs),
 }
 
+/// `export part …` and `export merge …` as the commands `export-part` and `export-merge`: the
+/// export's own flags take a query as their last argument, so the steps cannot be clap
+/// subcommands of `export` without making a query that reads `part` ambiguous; only the word
+/// right after `export` is read this way.
+fn steps_as_commands(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = args.collect();
+    if args.get(1).is_some_and(|a| a == "export") {
+        let step = args.get(2).and_then(|a| a.to_str()).map(str::to_owned);
+        if let Some(step @ ("part" | "merge")) = step.as_deref() {
+            let joined = format!("export-{step}");
+            args.splice(1..3, [std::ffi::OsString::from(joined)]);
+        }
+    }
+    args
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(steps_as_commands(std::env::args_os())) {
         Ok(c) => c,
         Err(e) => {
             // --help and --version are not errors.
@@ -102,6 +124,8 @@ fn main() -> ExitCode {
         Command::Search(a) => search::run(&mut o, a),
         Command::Split(a) => split::run(&mut o, a),
         Command::Export(a) => export::run(&mut o, a),
+        Command::ExportPart(a) => export::run_part(&mut o, a),
+        Command::ExportMerge(a) => export::run_merge(&mut o, a),
         Command::Verify(a) => verify::run(&mut o, a),
         Command::Reindex(a) => reindex::run(&mut o, a),
         Command::Compact(a) => compact::run(&mut o, a),

@@ -1,0 +1,275 @@
+//! Issue 14 item 2: an export written in parts by separate processes (`export part`) and joined
+//! (`export merge`) is byte for byte the export one machine writes, as Python's hashlib,
+//! `md5sum -c`, zipfile and mailbox read them; committed parts are not rewritten; missing,
+//! damaged and unfinished parts are named.
+
+use super::common::*;
+use ediscovery::ingest::Source;
+use ediscovery::{CollectionWriter, IngestOptions, NoProgress};
+use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+/// Compare two export folders with Python (hashlib for every file; summary.json compared as JSON
+/// without the fields that describe the run), run `md5sum -c` on the merged one's checksum file,
+/// and read every merged zip with zipfile and its mbox with mailbox. Prints the message count.
+const COMPARE: &str = r#"
+import hashlib, json, mailbox, os, subprocess, sys, tempfile, zipfile
+one, merged, name = sys.argv[1], sys.argv[2], sys.argv[3]
+a, b = sorted(os.listdir(one)), sorted(os.listdir(merged))
+assert a == b, ("file sets differ", a, b)
+def md5(p):
+    h = hashlib.md5()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+summary = name + "-summary.json"
+for f in a:
+    if f in (summary, name + "-checksums.md5"):
+        continue
+    assert md5(os.path.join(one, f)) == md5(os.path.join(merged, f)), ("differs", f)
+s1, s2 = (json.load(open(os.path.join(d, summary))) for d in (one, merged))
+for s in (s1, s2):
+    for k in ("seconds", "threads"):
+        s.pop(k)
+assert s1 == s2, "summaries differ beyond timings"
+# The checksum files differ only in the summary's line.
+def sums(d):
+    return [l for l in open(os.path.join(d, name + "-checksums.md5")) if not l.rstrip().endswith(summary)]
+assert sums(one) == sums(merged), "checksum files differ beyond the summary"
+r = subprocess.run(["md5sum", "-c", "--quiet", name + "-checksums.md5"], cwd=merged)
+assert r.returncode == 0, "md5sum -c failed"
+messages = 0
+with tempfile.TemporaryDirectory() as t:
+    for f in b:
+        if not f.endswith(".zip"):
+            continue
+        with zipfile.ZipFile(os.path.join(merged, f)) as z:
+            assert z.testzip() is None, f
+            for e in z.namelist():
+                p = os.path.join(t, "m.mbox")
+                with open(p, "wb") as o:
+                    o.write(z.read(e))
+                messages += len(mailbox.mbox(p).keys())
+print(messages)
+"#;
+
+/// Python's verdict on `one` against `merged`: the messages in the merged zips.
+fn python_compare(one: &Path, merged: &Path, name: &str) -> usize {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(COMPARE)
+        .arg(one)
+        .arg(merged)
+        .arg(name)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// `export [step…] --collection C --name N --out OUT [extra…] QUERY` as arguments.
+fn args(step: &[&str], c: &Path, name: &str, out: &Path, extra: &[&str]) -> Vec<OsString> {
+    let mut v: Vec<OsString> = vec!["export".into()];
+    v.extend(step.iter().map(OsString::from));
+    v.extend(["--collection".into(), c.as_os_str().to_owned(), "--name".into(), name.into()]);
+    v.extend(["--out".into(), out.as_os_str().to_owned()]);
+    v.extend(extra.iter().map(OsString::from));
+    v.push("".into());
+    v
+}
+
+fn cli_of(v: &[OsString]) -> (i32, String, String) {
+    let refs: Vec<&std::ffi::OsStr> = v.iter().map(OsString::as_os_str).collect();
+    run_cli(&refs)
+}
+
+/// Write part `k` of `n` with the CLI, checking its exit code.
+fn part(c: &Path, name: &str, out: &Path, k: usize, n: usize, extra: &[&str]) -> String {
+    let p = format!("{k}/{n}");
+    let (code, stdout, err) = cli_of(&args(&["part", "--part", &p], c, name, out, extra));
+    assert_eq!(code, 0, "part {p}: {stdout}{err}");
+    stdout
+}
+
+/// Merge `n` parts with the CLI: exit code and output.
+fn merge(c: &Path, name: &str, out: &Path, n: usize, extra: &[&str]) -> (i32, String, String) {
+    cli_of(&args(&["merge", "--parts", &n.to_string()], c, name, out, extra))
+}
+
+/// The single-machine export with the CLI: its exit code.
+fn whole(c: &Path, name: &str, out: &Path, extra: &[&str]) -> i32 {
+    let (code, stdout, err) = cli_of(&args(&[], c, name, out, extra));
+    assert!(code == 0 || code == 3, "{stdout}{err}");
+    code
+}
+
+fn verify_ok(dir: &Path) {
+    let (code, stdout, err) = cli!("verify", dir);
+    assert_eq!(code, 0, "verify {}: {stdout}{err}", dir.display());
+}
+
+#[test]
+fn parts_merged_are_the_single_machine_export_and_bad_parts_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_org_collection(tmp.path(), 1);
+    let c = tmp.path().join("c");
+    let (one, parts) = (tmp.path().join("one"), tmp.path().join("parts"));
+    // Chat, Drive and Voice are refused with a clear error (not written in parts yet).
+    for corpus in ["chat", "drive", "voice"] {
+        let a = args(&["part", "--part", "1/2"], &c, "X", &parts, &["--corpus", corpus]);
+        let (code, _, err) = cli_of(&a);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(&format!("exporting {corpus} in parts")), "{err}");
+    }
+    for (name, extra) in
+        [("M", &["--entire-org"][..]), ("G", &["--entire-org", "--corpus", "groups"])]
+    {
+        assert_eq!(whole(&c, name, &one, extra), 0);
+        for k in 1..=3 {
+            assert!(part(&c, name, &parts, k, 3, extra).contains("written"));
+        }
+        let pdir = parts.join(format!("{name}.parts"));
+        // A committed part run again is checked, not rewritten.
+        let pj = pdir.join("part-1/part.json");
+        let before = std::fs::metadata(&pj).unwrap();
+        let again = part(&c, name, &parts, 1, 3, extra);
+        assert!(again.contains("already committed"), "{again}");
+        let after = std::fs::metadata(&pj).unwrap();
+        assert_eq!((before.ino(), before.mtime_nsec()), (after.ino(), after.mtime_nsec()));
+
+        // A missing part: merge refuses and names it.
+        let pj3 = pdir.join("part-3/part.json");
+        let saved = std::fs::read(&pj3).unwrap();
+        std::fs::remove_file(&pj3).unwrap();
+        let (code, _, err) = merge(&c, name, &parts, 3, extra);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("part-3") && err.contains("part missing"), "{err}");
+        assert!(!parts.join(name).exists());
+        // An attempt killed midway (files, some junk, no part.json) is written again whole.
+        std::fs::write(pdir.join("part-3/junk.partial"), b"half").unwrap();
+        assert!(part(&c, name, &parts, 3, 3, extra).contains("written"));
+        assert!(!pdir.join("part-3/junk.partial").exists());
+        assert_eq!(std::fs::read(&pj3).unwrap(), saved, "the re-run wrote the same part");
+
+        // A tampered part file: merge refuses and names the file.
+        // (the first non-empty file part.json lists: a zip, or a fragment when part 2 has none)
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(pdir.join("part-2/part.json")).unwrap()).unwrap();
+        let file = m["files"].as_array().unwrap().iter().find(|f| f["size"] != 0).unwrap()["name"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let frag = pdir.join("part-2").join(&file);
+        let good = std::fs::read(&frag).unwrap();
+        let mut bad = good.clone();
+        bad[good.len() / 2] ^= 1;
+        std::fs::write(&frag, &bad).unwrap();
+        let (code, _, err) = merge(&c, name, &parts, 3, extra);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(&format!("part-2/{file}")), "{err}");
+        assert!(err.contains("damaged part file"), "{err}");
+        std::fs::write(&frag, &good).unwrap();
+
+        // Parts for another part count are refused.
+        let (code, _, err) = merge(&c, name, &parts, 2, extra);
+        assert_eq!(code, 1, "{err}");
+
+        let (code, stdout, err) = merge(&c, name, &parts, 3, extra);
+        assert_eq!(code, 0, "{stdout}{err}");
+        verify_ok(&parts.join(name));
+        let messages = python_compare(&one.join(name), &parts.join(name), name);
+        assert!(messages > 0);
+    }
+}
+
+#[test]
+fn a_failure_in_one_part_is_reported_as_one_machine_reports_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_org_collection(tmp.path(), 1);
+    let c = tmp.path().join("c");
+    // Damage the first stored message: a non-transient failure for whichever part exports it.
+    let pack = c.join("packs/000000.pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[0] ^= 0x20;
+    std::fs::write(&pack, &bytes).unwrap();
+    let (one, parts) = (tmp.path().join("one"), tmp.path().join("parts"));
+    let extra = ["--entire-org", "--line-endings", "crlf"];
+    for (name, extra) in [("F", &extra[..1]), ("FC", &extra[..])] {
+        assert_eq!(whole(&c, name, &one, extra), 3);
+        for k in 1..=3 {
+            part(&c, name, &parts, k, 3, extra);
+        }
+        let (code, stdout, err) = merge(&c, name, &parts, 3, extra);
+        assert_eq!(code, 3, "{stdout}{err}");
+        assert!(stdout.contains("1 non-transient"), "{stdout}");
+        let errors = std::fs::read(parts.join(name).join(format!("{name}-error.csv"))).unwrap();
+        assert_eq!(
+            errors,
+            std::fs::read(one.join(name).join(format!("{name}-error.csv"))).unwrap()
+        );
+        verify_ok(&parts.join(name));
+        python_compare(&one.join(name), &parts.join(name), name);
+    }
+}
+
+#[test]
+fn spamassassin_in_three_parts_is_the_single_machine_export() {
+    let Some(dir) = corpus_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut w = CollectionWriter::open(&tmp.path().join("c"), 0).unwrap();
+    let mut accounts: Vec<String> = std::fs::read_dir(dir.join("mbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    accounts.sort();
+    for a in &accounts {
+        let src = Source::Mbox(dir.join("mbox").join(format!("{a}.mbox")));
+        w.ingest(&src, &IngestOptions::new(account(a)), &mut NoProgress).unwrap();
+    }
+    w.finish().unwrap();
+    let c = tmp.path().join("c");
+    let (one, parts) = (tmp.path().join("one"), tmp.path().join("parts"));
+    let extra = ["--entire-org"];
+    let t = Instant::now();
+    assert_eq!(whole(&c, "SA", &one, &extra), 0);
+    let single = t.elapsed();
+
+    // A part killed midway leaves no part.json; its re-run completes.
+    let pdir = parts.join("SA.parts/part-2");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ediscovery"))
+        .args(args(&["part", "--part", "2/3"], &c, "SA", &parts, &extra))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none()
+        && std::fs::read_dir(&pdir).map_or(true, |d| d.count() == 0)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    if status.success() {
+        eprintln!("NOTE: part 2 finished before it could be killed; kill not exercised");
+    } else {
+        assert!(!pdir.join("part.json").exists(), "a killed part looks committed");
+    }
+
+    let t = Instant::now();
+    for k in 1..=3 {
+        part(&c, "SA", &parts, k, 3, &extra);
+    }
+    let (code, stdout, err) = merge(&c, "SA", &parts, 3, &extra);
+    assert_eq!(code, 0, "{stdout}{err}");
+    let parted = t.elapsed();
+    eprintln!(
+        "SpamAssassin export: one machine {:.2} s; 3 parts one after another + merge {:.2} s",
+        single.as_secs_f64(),
+        parted.as_secs_f64()
+    );
+    verify_ok(&parts.join("SA"));
+    assert_eq!(python_compare(&one.join("SA"), &parts.join("SA"), "SA"), 6046);
+}
