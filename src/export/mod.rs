@@ -247,10 +247,22 @@ pub fn plan(
 /// or that the table no longer holds, stops the export with where it is: skipping it would drop
 /// a record from the export without a row in any report.
 pub(crate) fn planned_record(store: &Store, seq: u64) -> Result<Record, StoreError> {
-    store.get(seq)?.ok_or_else(|| StoreError::Corrupt {
+    store.get(seq)?.ok_or_else(|| not_held(store, seq))
+}
+
+/// The key row of a planned record ([`planned_record`] without decoding it), on the same terms.
+pub(crate) fn planned_key(
+    store: &Store,
+    seq: u64,
+) -> Result<(crate::model::Corpus, &crate::model::Account, crate::store::Key), StoreError> {
+    store.key(seq)?.ok_or_else(|| not_held(store, seq))
+}
+
+fn not_held(store: &Store, seq: u64) -> StoreError {
+    StoreError::Corrupt {
         path: store.dir().join("records"),
         reason: format!("record {seq} was planned but the record table does not hold it"),
-    })
+    }
 }
 
 /// Records per chunk of a listing: each chunk is decoded and rendered in parallel, piece by

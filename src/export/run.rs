@@ -308,12 +308,7 @@ fn write_zip(
     let frame_batch = |seqs: &[u64]| -> Result<Vec<(u64, Framed<'_>)>, StoreError> {
         seqs.par_iter()
             .map(|&seq| {
-                let (_, account, key) = store.key(seq)?.ok_or_else(|| StoreError::Corrupt {
-                    path: store.dir().join("records"),
-                    reason: format!(
-                        "record {seq} was planned but the record table does not hold it"
-                    ),
-                })?;
+                let (_, account, key) = super::planned_key(store, seq)?;
                 let want = Wanted { seq, doc_id: key.doc_id, account, blob: &key.blob };
                 Ok((seq, frame(want, key.date, source, plan.line_endings, plan.recheck_md5)))
             })
