@@ -155,6 +155,19 @@ struct Row {
 }
 
 impl Row {
+    /// The line of a phase measured in a child process (its own figures and memory).
+    fn measured(what: String, f: Figures, limit_mb_s: Option<f64>) -> Row {
+        Row {
+            what,
+            mb: f.mb,
+            messages: f.messages,
+            seconds: f.seconds,
+            peak_anon_mb: f.anon_mb,
+            peak_rss_mb: f.rss_mb,
+            limit_mb_s,
+        }
+    }
+
     fn mb_s(&self) -> f64 {
         self.mb / self.seconds.max(1e-9)
     }
@@ -373,37 +386,13 @@ fn one_run(
     // Ingest and each export run in a child process of this program, so each phase's peak
     // memory is its own (not what an earlier phase left in this process's allocator).
     let f = phase(a, "ingest")?;
-    rows.push(Row {
-        what: "ingest + index".into(),
-        mb: f.mb,
-        messages: f.messages,
-        seconds: f.seconds,
-        peak_anon_mb: f.anon_mb,
-        peak_rss_mb: f.rss_mb,
-        limit_mb_s: None,
-    });
+    rows.push(Row::measured("ingest + index".into(), f, None));
     if let Some(f) = cli_ingest(a)? {
-        rows.push(Row {
-            what: "ingest + index, CLI".into(),
-            mb: f.mb,
-            messages: f.messages,
-            seconds: f.seconds,
-            peak_anon_mb: f.anon_mb,
-            peak_rss_mb: f.rss_mb,
-            limit_mb_s: None,
-        });
+        rows.push(Row::measured("ingest + index, CLI".into(), f, None));
     }
     for (compression, limit) in [("store", store_limit), ("deflate", deflate_limit)] {
         let f = phase(a, compression)?;
-        rows.push(Row {
-            what: format!("export {compression}"),
-            mb: f.mb,
-            messages: f.messages,
-            seconds: f.seconds,
-            peak_anon_mb: f.anon_mb,
-            peak_rss_mb: f.rss_mb,
-            limit_mb_s: Some(limit),
-        });
+        rows.push(Row::measured(format!("export {compression}"), f, Some(limit)));
         let dir = a.work.join("exports").join(format!("tp-{compression}"));
         check(&dir)?;
         let _ = std::fs::remove_dir_all(&dir);

@@ -8,7 +8,7 @@ use crate::Collection;
 use crate::digest::{Md5, Md5Hasher};
 use crate::model::DocId;
 use serde::Serialize;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -62,18 +62,11 @@ fn hash_file(path: &Path, len: u64) -> Result<Md5, SplitError> {
 /// manifest and writes nothing.
 pub fn publish(dir: &Path, url: &str, cfg: &StoreConfig) -> Result<Published, SplitError> {
     let coll = Collection::open(dir)?;
-    let lock_path = dir.join("LOCK");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io_err(&lock_path))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => return Err(SplitError::Busy { dir: dir.to_path_buf() }),
-        Err(TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
-    }
+    // Held to the end of the publish.
+    let _lock = crate::store::lock_writer(dir).map_err(|e| match e {
+        crate::store::StoreError::Locked(_) => SplitError::Busy { dir: dir.to_path_buf() },
+        other => other.into(),
+    })?;
     // A writer may have committed between the open and the lock: read what is committed now.
     let coll = if coll.store().generation() == crate::store::Store::open(dir)?.generation() {
         coll

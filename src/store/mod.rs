@@ -210,6 +210,24 @@ fn summaries_of(t: &RecordTable) -> BTreeMap<(Corpus, Account), AccountSummary> 
         .collect()
 }
 
+/// Take the writer lock of the collection in `dir` (`dir/LOCK`), held while the returned file
+/// lives: the one lock a writer and anything that must see no commit meanwhile (a split's
+/// publisher) take. [`StoreError::Locked`] when another process holds it.
+pub fn lock_writer(dir: &Path) -> Result<File, StoreError> {
+    let lock_path = dir.join("LOCK");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_err(&lock_path))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(fs::TryLockError::Error(e)) => Err(io_err(&lock_path)(e)),
+    }
+}
+
 impl Store {
     /// Create an empty collection in `dir` (created if missing), or open the one there.
     pub fn create(dir: &Path) -> Result<Store, StoreError> {
@@ -592,18 +610,7 @@ impl Store {
     /// records with more than one part are decoded, for the blobs of their other parts. DocIds
     /// are looked up per account, when asked ([`StoreWriter::contains`]).
     pub fn writer(self) -> Result<StoreWriter, StoreError> {
-        let lock_path = self.dir.join("LOCK");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(self.dir.clone())),
-            Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
-        }
+        let lock = lock_writer(&self.dir)?;
         // A writer may have committed between this open and the lock: start from what is
         // committed now, or the cleanup below would cut its commit as uncommitted bytes.
         let mut this = if self.manifest_changed()? { Store::open(&self.dir)? } else { self };
