@@ -146,6 +146,7 @@ pub fn plan_documents(
                     latest: None,
                     names: Vec::new(),
                     documents: Vec::new(),
+                    deferred: None,
                 });
             }
             let Some(z) = zips.last_mut() else { continue };

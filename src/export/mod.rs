@@ -21,6 +21,7 @@ pub mod naming;
 pub mod org;
 pub mod parts;
 pub mod plan;
+pub mod records;
 pub mod request;
 pub mod run;
 pub mod summary;
@@ -29,6 +30,7 @@ mod voice;
 pub use metadata::{CSV_COLUMNS, ERROR_COLUMNS};
 pub use naming::SafeName;
 pub use plan::{ExportPlan, FileKind, PlannedFile, When, ZipPlan};
+pub use records::PlanRecords;
 pub use request::{ExportRequest, RequestError};
 pub use run::{
     BlobSource, ExportProgress, Failure, FailureClass, NoExportProgress, RecordOutcome, Wanted,
@@ -36,7 +38,7 @@ pub use run::{
 pub use summary::{Balance, Summary, WrittenFile, ZipMap};
 
 use crate::format::md5sum;
-use crate::model::{DocId, Record};
+use crate::model::{Corpus, DocId, Record};
 use crate::query::Method;
 use crate::search::Hit;
 use crate::store::{Store, StoreError};
@@ -146,16 +148,100 @@ pub fn search_request(req: &ExportRequest, now: i64) -> Result<SearchRequest, Ex
     Ok(SearchRequest::new(scope, query, now))
 }
 
-/// Run the search `req` describes on `coll`, then [`plan`](fn@plan) its result.
+/// Plan the export `req` describes on `coll`: a [streaming plan](plan_streaming) for mail and
+/// groups, otherwise the search's result [planned](fn@plan) as a whole (a retry too).
 pub fn plan_search(
     coll: &Collection,
     req: &ExportRequest,
     now: i64,
     only: Option<&Retry>,
 ) -> Result<ExportPlan, ExportError> {
-    let sr = search_request(req, now)?;
-    let result = coll.search(&sr).map_err(|e| ExportError::Search(Box::new(e)))?;
-    plan(coll, req, &result, only)
+    plan_streaming(coll, req, search_request(req, now)?, only)
+}
+
+/// Plan the export of `sr` (the search `req` describes, with whatever held or deleted set it
+/// carries) without holding the search's hits. The counts come first, from the index; then each
+/// account's hits in turn ([`Collection::account_hits`]) are assigned to zips and let go. Its
+/// zips keep only where their records start among their account's hits
+/// ([`plan::Deferred`]); the run finds them again account by account ([`PlanRecords`]). So
+/// planning and running hold one account's hits at a time, whatever the export's size: a
+/// 10-million-message export does not hold 10 million hits (72 bytes each) and its plan.
+///
+/// The plan and the export's bytes are those [`plan`](fn@plan) gives for the whole result.
+/// Chat, Drive and Voice plan from the records themselves, and a retry from its list of
+/// DocIDs: those are planned whole.
+pub fn plan_streaming(
+    coll: &Collection,
+    req: &ExportRequest,
+    sr: SearchRequest,
+    only: Option<&Retry>,
+) -> Result<ExportPlan, ExportError> {
+    let search = |e| ExportError::Search(Box::new(e));
+    let scope = req.scope()?;
+    if only.is_some() || !matches!(scope.corpus, Corpus::Mail | Corpus::Groups) {
+        let result = coll.search(&sr).map_err(search)?;
+        return plan(coll, req, &result, only);
+    }
+    let counts = coll.count_result(&sr).map_err(search)?.counts;
+    let mut plan = empty_plan(req, &scope)?;
+    plan.in_scope = counts.per_account.keys().map(|a| (a.clone(), 0)).collect();
+    for account in counts.per_account.keys() {
+        let hits = coll.account_hits(&sr, account).map_err(search)?;
+        if let Some(h) = hits.iter().find(|h| h.corpus != scope.corpus || &h.account != account) {
+            return Err(RequestError::Invalid(format!(
+                "hit {} is a {} record of {}; this export is of {} of {account}",
+                h.doc_id, h.corpus, h.account, scope.corpus
+            ))
+            .into());
+        }
+        if hits.is_empty() {
+            continue;
+        }
+        plan.in_scope.insert(account.clone(), hits.len() as u64);
+        let before = plan.zips.len();
+        plan.add_hits(&hits.iter().collect::<Vec<_>>());
+        let mut first = 0;
+        for z in plan.zips.iter_mut().skip(before) {
+            let count = z.records.len();
+            z.deferred = Some(plan::Deferred { first, count, of: hits.len() });
+            first += count;
+            z.records = Vec::new();
+            z.sizes = Vec::new();
+        }
+    }
+    plan.finish_zips();
+    plan.search = Some(std::sync::Arc::new(sr));
+    Ok(plan)
+}
+
+/// The plan of `req` with no zips yet: name, options, scope-wide fields.
+fn empty_plan(req: &ExportRequest, scope: &crate::query::Scope) -> Result<ExportPlan, ExportError> {
+    let name = SafeName::export_name(&req.name).map_err(RequestError::Invalid)?;
+    let custodians = match &scope.method {
+        Method::Accounts(a) => a.clone(),
+        _ => Vec::new(),
+    };
+    Ok(ExportPlan {
+        name,
+        corpus: scope.corpus,
+        compression: req.ediscovery.compression,
+        split_size: req.ediscovery.split_size.max(1),
+        zips: Vec::new(),
+        in_scope: BTreeMap::new(),
+        user_query: req.query.terms.clone(),
+        time_zone: scope.time_zone.clone(),
+        custodians,
+        line_endings: req.ediscovery.line_endings,
+        csv_formula_guard: req.ediscovery.csv_formula_guard,
+        recheck_md5: req.ediscovery.recheck_md5,
+        include_access_info: req
+            .export_options
+            .drive_options
+            .as_ref()
+            .is_some_and(|d| d.include_access_info),
+        files: Vec::new(),
+        search: None,
+    })
 }
 
 /// Plan the export of `result` (the search `req` describes, already run: the plan never reads
@@ -168,7 +254,6 @@ pub fn plan(
     result: &SearchResult,
     only: Option<&Retry>,
 ) -> Result<ExportPlan, ExportError> {
-    let name = SafeName::export_name(&req.name).map_err(RequestError::Invalid)?;
     let scope = req.scope()?;
     if result.hits.iter().any(|h| h.collection != 0) {
         return Err(RequestError::NotSupported(
@@ -206,31 +291,7 @@ pub fn plan(
     for r in &hits {
         *in_scope.entry(r.account.clone()).or_insert(0) += 1;
     }
-    let custodians = match &scope.method {
-        Method::Accounts(a) => a.clone(),
-        _ => Vec::new(),
-    };
-    let mut plan = ExportPlan {
-        name,
-        corpus: scope.corpus,
-        compression: req.ediscovery.compression,
-        split_size: req.ediscovery.split_size.max(1),
-        zips: Vec::new(),
-        in_scope,
-        user_query: req.query.terms.clone(),
-        time_zone: scope.time_zone.clone(),
-        custodians,
-        line_endings: req.ediscovery.line_endings,
-        csv_formula_guard: req.ediscovery.csv_formula_guard,
-        recheck_md5: req.ediscovery.recheck_md5,
-        include_access_info: req
-            .export_options
-            .drive_options
-            .as_ref()
-            .is_some_and(|d| d.include_access_info),
-        files: Vec::new(),
-    }
-    .assign(&hits);
+    let mut plan = ExportPlan { in_scope, ..empty_plan(req, &scope)? }.assign(&hits);
     // Chat documents and Drive file names need the records themselves (a conversation's context
     // messages, a file's title): decoded here, once, for those corpora only.
     match plan.corpus {
@@ -278,7 +339,7 @@ const LISTING_PIECE: usize = 256;
 fn write_listings(
     plan: &ExportPlan,
     store: &Store,
-    seqs: impl Iterator<Item = u64>,
+    seqs: impl Iterator<Item = Result<u64, ExportError>>,
     converted: &HashMap<u64, (u64, crate::digest::Md5)>,
     out: &Path,
     fragments: bool,
@@ -299,7 +360,7 @@ fn write_listings(
     }
     let mut seqs = seqs.peekable();
     while seqs.peek().is_some() {
-        let chunk: Vec<u64> = seqs.by_ref().take(LISTING_CHUNK).collect();
+        let chunk: Vec<u64> = seqs.by_ref().take(LISTING_CHUNK).collect::<Result<_, _>>()?;
         let pieces: Vec<&[u64]> = chunk.chunks(LISTING_PIECE).collect();
         let shared = &sinks;
         let rendered =
@@ -460,7 +521,10 @@ fn write_all(
     started: Instant,
 ) -> Result<Summary, ExportError> {
     let store = coll.store();
-    let planned = || plan.zips.iter().flat_map(|z| z.records.iter().copied());
+    // A streaming plan's records are found again account by account: kept for the zip writers
+    // in flight and the listing writer.
+    let records = PlanRecords::new(coll, plan, threads + 2);
+    let planned = || records.planned(plan);
     // Metadata is written alongside the zips for every planned record, the common case being that
     // all export; if any record fails it is written again below for the exported ones only. With
     // CRLF line endings the metadata describes the converted bytes, known only once the zips are
@@ -472,7 +536,7 @@ fn write_all(
         && matches!(plan.corpus, crate::model::Corpus::Mail | crate::model::Corpus::Groups);
     let no_conversion = HashMap::new();
     let (zips, optimistic) = run::join(
-        || run::write_zips(plan, store, source, out, threads, progress),
+        || run::write_zips(plan, &records, store, source, out, threads, progress),
         || {
             alongside
                 .then(|| write_listings(plan, store, planned(), &no_conversion, out, false))
@@ -489,7 +553,8 @@ fn write_all(
         Some(m) if !any_failed => m,
         _ => {
             let (failed_seqs, converted) = failed_and_converted(&zips);
-            let exported = planned().filter(|s| !failed_seqs.contains(s));
+            let exported =
+                planned().filter(|s| s.as_ref().map_or(true, |s| !failed_seqs.contains(s)));
             write_listings(plan, store, exported, &converted, out, false)?
         }
     };

@@ -203,10 +203,11 @@ pub fn write_part(
     std::fs::create_dir_all(&dir).map_err(io_at(&dir))?;
     let mut sub = plan.clone();
     sub.zips = plan.zips[range.clone()].to_vec();
-    let zips = run::write_zips(&sub, store, source, &dir, threads, progress)?;
+    let records = super::PlanRecords::new(coll, &sub, threads + 2);
+    let zips = run::write_zips(&sub, &records, store, source, &dir, threads, progress)?;
     let (failed, converted) = super::failed_and_converted(&zips);
     let exported =
-        sub.zips.iter().flat_map(|z| z.records.iter().copied()).filter(|s| !failed.contains(s));
+        records.planned(&sub).filter(|s| s.as_ref().map_or(true, |s| !failed.contains(s)));
     let (fragments, xml_replaced) =
         super::write_listings(&sub, store, exported, &converted, &dir, true)?;
     let outcomes = PartOutcomes {

@@ -43,6 +43,36 @@ pub struct ZipPlan {
     /// for the other corpora.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<ChatDocPlan>,
+    /// Set in a streaming plan ([`super::plan_streaming`]), whose zips hold no records
+    /// (`records` and `sizes` are empty): where this zip's records are in its account's hits,
+    /// found again when the zip is written. Not in the printed plan.
+    #[serde(skip)]
+    pub deferred: Option<Deferred>,
+}
+
+/// Where a streaming plan's zip finds its records: the `count` hits of its account from
+/// `first`, in hit order, out of the `of` hits the account had when the export was planned
+/// (fewer or more when the zip is written means the collection changed: the run stops).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deferred {
+    /// Index of the zip's first record among its account's hits.
+    pub first: usize,
+    /// How many records the zip holds.
+    pub count: usize,
+    /// How many hits the account had at planning.
+    pub of: usize,
+}
+
+impl ZipPlan {
+    /// How many records the zip holds, whether the plan holds them or not.
+    pub fn len(&self) -> usize {
+        self.deferred.map_or(self.records.len(), |d| d.count)
+    }
+
+    /// Whether the zip holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// One Chat conversation document: one mbox message rendering several chat messages.
@@ -196,6 +226,10 @@ pub struct ExportPlan {
     /// Every file, in the order written: the content zips, the corpus's file set, the summary,
     /// and last the checksum file.
     pub files: Vec<PlannedFile>,
+    /// A streaming plan's search, run again account by account to find the records its zips
+    /// do not hold ([`ZipPlan::deferred`]). `None` when the plan holds every record.
+    #[serde(skip)]
+    pub search: Option<std::sync::Arc<crate::SearchRequest>>,
 }
 
 impl ExportPlan {
@@ -204,6 +238,14 @@ impl ExportPlan {
     /// numbers them from 0 with `_`); the others `NAME-1.zip`…; Voice never splits an account
     /// (Vault writes one zip per account).
     pub fn assign(mut self, hits: &[&Hit]) -> ExportPlan {
+        self.add_hits(hits);
+        self.finish_zips();
+        self
+    }
+
+    /// [`assign`](Self::assign) a run of hits after those already assigned (in search order:
+    /// a streaming plan adds one account's at a time).
+    pub fn add_hits(&mut self, hits: &[&Hit]) {
         let name = self.name.clone();
         let split_size = if self.corpus == Corpus::Voice { u64::MAX } else { self.split_size };
         let drive = self.corpus == Corpus::Drive;
@@ -238,6 +280,7 @@ impl ExportPlan {
                     latest: None,
                     names: Vec::new(),
                     documents: Vec::new(),
+                    deferred: None,
                 });
             }
             if let Some(z) = zips.last_mut() {
@@ -247,14 +290,17 @@ impl ExportPlan {
                 z.latest = z.latest.max(date);
             }
         }
-        if drive {
+    }
+
+    /// Name the zips' entries and list the files, once every hit is assigned.
+    pub fn finish_zips(&mut self) {
+        if self.corpus == Corpus::Drive {
             // A Drive zip holds files, not an mbox: its entries are named per record later.
-            zips.iter_mut().for_each(|z| z.entry.clear());
+            self.zips.iter_mut().for_each(|z| z.entry.clear());
         } else {
-            name_entries(&name, zips);
+            name_entries(&self.name, &mut self.zips);
         }
         self.list_files();
-        self
     }
 
     /// Fill [`files`](Self::files) from the zips and the corpus's file set.

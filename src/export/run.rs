@@ -212,6 +212,7 @@ struct FramedMessage<'a> {
 /// waiting for work and at most `threads` zips (two batches each) are in memory at once.
 pub fn write_zips(
     plan: &ExportPlan,
+    records: &super::PlanRecords<'_>,
     store: &Store,
     source: &dyn BlobSource,
     out: &Path,
@@ -241,9 +242,16 @@ pub fn write_zips(
                         Corpus::Chat | Corpus::Drive | Corpus::Voice => super::corpus_zip::write(
                             plan, z, store, source, out, progress, &deflate,
                         ),
-                        Corpus::Mail | Corpus::Groups => {
-                            write_zip(plan, z, store, source, out, progress, (&pool, &deflate))
-                        }
+                        Corpus::Mail | Corpus::Groups => write_zip(
+                            plan,
+                            z,
+                            records,
+                            store,
+                            source,
+                            out,
+                            progress,
+                            (&pool, &deflate),
+                        ),
                     };
                     let failed = r.is_err();
                     if let Ok(mut slot) = slots[i].lock() {
@@ -279,9 +287,11 @@ pub fn write_zips(
     Ok(done)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_zip(
     plan: &ExportPlan,
     z: &ZipPlan,
+    records: &super::PlanRecords<'_>,
     store: &Store,
     source: &dyn BlobSource,
     out: &Path,
@@ -291,16 +301,17 @@ fn write_zip(
     // Batches of about BATCH bytes each (at least one record), by the sizes the plan carries:
     // batching changes when bytes are written, never which bytes, and a batch of a few huge
     // messages stays a few messages.
+    let (seqs, sizes) = records.of(z)?;
     let mut batches: Vec<&[u64]> = Vec::new();
     let mut start = 0;
-    while start < z.records.len() {
+    while start < seqs.len() {
         let (mut end, mut bytes) = (start, 0u64);
-        while end < z.records.len() && (end == start || bytes < BATCH) {
+        while end < seqs.len() && (end == start || bytes < BATCH) {
             // A plan without sizes (built by hand) still batches: about 1,024 records each.
-            bytes = bytes.saturating_add(z.sizes.get(end).copied().unwrap_or(BATCH / 1024));
+            bytes = bytes.saturating_add(sizes.get(end).copied().unwrap_or(BATCH / 1024));
             end += 1;
         }
-        batches.push(&z.records[start..end]);
+        batches.push(&seqs[start..end]);
         start = end;
     }
     // Read and frame one batch from the records' key rows (nothing decoded: the metadata

@@ -23,7 +23,8 @@ pub use schema::Fields;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use tantivy::collector::Count;
-use tantivy::query::{Query, RangeQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -305,6 +306,23 @@ impl Index {
         limit_seq: u64,
     ) -> Result<Vec<u64>, IndexError> {
         self.search_seqs(compiled.query.as_ref(), limit_seq)
+    }
+
+    /// [`search`](Self::search) limited to one account's documents: a streaming export plan
+    /// asks account by account, so no list of every hit of a large search is ever held, and
+    /// each ask reads only that account's postings.
+    pub fn search_account(
+        &self,
+        compiled: &compile::Compiled,
+        account: &crate::model::Account,
+        limit_seq: u64,
+    ) -> Result<Vec<u64>, IndexError> {
+        let term = Term::from_field_text(self.fields.account, account.as_str());
+        let q = BooleanQuery::new(vec![
+            (Occur::Must, compiled.query.box_clone()),
+            (Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))),
+        ]);
+        self.search_seqs(&q, limit_seq)
     }
 }
 

@@ -207,11 +207,17 @@ fn one_thread_and_many_give_identical_files_and_compressions_agree() {
     let plan = export::plan_search(&c, &req, 0, None).unwrap();
     assert!(plan.zips.len() > 5);
     assert!(plan.zips.iter().any(|z| z.part == 2 && z.entry.ends_with("-2.mbox")));
+    let records = export::PlanRecords::new(&c, &plan, 2);
+    let mut n = 0;
     for z in &plan.zips {
-        for s in &z.records {
+        let (seqs, _) = records.of(z).unwrap();
+        assert_eq!(seqs.len(), z.len());
+        for s in seqs.iter() {
             assert_eq!(c.store().by_seq(*s).unwrap().account, z.account);
+            n += 1;
         }
     }
+    assert_eq!(n, 600);
 }
 
 /// A store with faults: some records cannot be read now, some come back damaged.
@@ -239,17 +245,101 @@ impl BlobSource for Faulty<'_> {
     }
 }
 
+/// Issue 10: a streaming plan (mail and groups: one account's hits held at a time) holds no
+/// record, and its export is byte for byte the export of the whole search's plan: with parts
+/// split by size, CRLF conversion, failed records (whose listings are written again), deleted
+/// records left out, for both corpora and both compressions.
+#[test]
+fn a_streaming_plan_holds_no_records_and_writes_what_a_whole_plan_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = sample_collection(tmp.path());
+    // Two of alice's mails deleted: the search leaves them out in both plans.
+    let deleted: Vec<u64> = c
+        .store()
+        .iter()
+        .map(Result::unwrap)
+        .filter(|r| r.account.as_str() == "alice@example.org" && r.corpus == Corpus::Mail)
+        .take(2)
+        .map(|r| r.seq)
+        .collect();
+    let mut held_set = ediscovery::search::HeldSet::new(&c);
+    for &s in &deleted {
+        held_set.insert_record(s, c.store().by_seq(s).unwrap().doc_id);
+    }
+    let held_set = std::sync::Arc::new(held_set);
+    let mut n = 0;
+    for (corpus, eol, compression, split, faults) in [
+        ("MAIL", "original", Compression::Deflate, 20_000, false),
+        ("MAIL", "crlf", Compression::Store, 1_000_000, false),
+        ("MAIL", "original", Compression::Store, 30_000, true),
+        ("MAIL", "crlf", Compression::Deflate, 25_000, true),
+        ("GROUPS", "original", Compression::Deflate, 10_000, false),
+    ] {
+        n += 1;
+        let mut req = request(&format!("S{n}"), corpus, &[], "");
+        req.ediscovery.split_size = split;
+        req.ediscovery.compression = compression;
+        req.ediscovery.line_endings = serde_json::from_value(Value::from(eol)).unwrap();
+        let mut sr = export::search_request(&req, 0).unwrap();
+        sr.deleted = Some(held_set.clone());
+        let streamed = export::plan_streaming(&c, &req, sr.clone(), None).unwrap();
+        let whole = export::plan(&c, &req, &c.search(&sr).unwrap(), None).unwrap();
+        // The same zips, entries, sizes and counts; only the whole plan lists records.
+        assert_eq!(streamed.zips.len(), whole.zips.len());
+        assert!(whole.zips.len() > 3, "{corpus}: the split size makes several zips");
+        assert_eq!(streamed.in_scope, whole.in_scope);
+        assert_eq!(streamed.files, whole.files);
+        for (s, w) in streamed.zips.iter().zip(&whole.zips) {
+            assert!(s.records.is_empty() && s.sizes.is_empty() && s.deferred.is_some());
+            assert_eq!(s.len(), w.records.len());
+            assert_eq!(
+                (&s.file, &s.entry, &s.account, s.part),
+                (&w.file, &w.entry, &w.account, w.part)
+            );
+            assert_eq!((s.bytes, s.latest), (w.bytes, w.latest));
+        }
+        let all: Vec<Record> = whole
+            .zips
+            .iter()
+            .flat_map(|z| &z.records)
+            .map(|s| c.store().by_seq(*s).unwrap())
+            .collect();
+        if corpus == "MAIL" {
+            assert!(all.iter().all(|r| !deleted.contains(&r.seq)), "deleted mails left out");
+        }
+        let faulty = Faulty {
+            store: c.store(),
+            transient: all.iter().filter(|_| faults).step_by(13).map(|r| r.doc_id).collect(),
+            damaged: all.iter().filter(|_| faults).skip(3).step_by(29).map(|r| r.doc_id).collect(),
+        };
+        let mut outs = Vec::new();
+        for (which, plan) in [("streamed", &streamed), ("whole", &whole)] {
+            let dir = tmp.path().join(format!("{which}-{n}"));
+            let o = export::run(&c, &req, plan, &faulty, &dir, &NoExportProgress).unwrap();
+            assert_eq!(o.has_failures(), faults);
+            assert_eq!(o.summary.totals.in_scope, all.len() as u64);
+            assert!(verify(&o.dir).unwrap().ok(), "{:?}", verify(&o.dir).unwrap().problems);
+            outs.push(files(&o.dir));
+        }
+        let names: Vec<_> = outs[0].keys().collect();
+        assert_eq!(names, outs[1].keys().collect::<Vec<_>>());
+        for (name, bytes) in &outs[0] {
+            if !name.ends_with("-summary.json") && !name.ends_with("-checksums.md5") {
+                assert!(bytes == &outs[1][name], "S{n}: {name} differs");
+            }
+        }
+    }
+}
+
 #[test]
 fn failures_become_error_rows_that_a_retry_recovers() {
     let tmp = tempfile::tempdir().unwrap();
     let c = sample_collection(tmp.path());
     let req = request("Faults", "MAIL", &["alice@example.org", "bob@example.org"], "");
     let plan = export::plan_search(&c, &req, 0, None).unwrap();
-    let recs: Vec<Record> = plan
-        .zips
-        .iter()
-        .flat_map(|z| z.records.iter())
-        .map(|s| c.store().by_seq(*s).unwrap())
+    let recs: Vec<Record> = export::PlanRecords::new(&c, &plan, 1)
+        .planned(&plan)
+        .map(|s| c.store().by_seq(s.unwrap()).unwrap())
         .collect();
     let transient: BTreeSet<DocId> = recs.iter().step_by(17).map(|r| r.doc_id).collect();
     let damaged = recs
@@ -569,11 +659,9 @@ fn damaged_bytes_are_found_by_the_recorded_crc_and_by_md5() {
         let mut req = request(&format!("Damage-{recheck}"), "MAIL", &["alice@example.org"], "");
         req.ediscovery.recheck_md5 = recheck;
         let plan = export::plan_search(&c, &req, 0, None).unwrap();
-        let recs: Vec<Record> = plan
-            .zips
-            .iter()
-            .flat_map(|z| &z.records)
-            .map(|s| c.store().by_seq(*s).unwrap())
+        let recs: Vec<Record> = export::PlanRecords::new(&c, &plan, 1)
+            .planned(&plan)
+            .map(|s| c.store().by_seq(s.unwrap()).unwrap())
             .collect();
         assert!(recs.iter().all(|r| r.blob().crc32.is_some()), "new blobs carry a CRC");
         let damaged: BTreeSet<DocId> = recs.iter().step_by(7).map(|r| r.doc_id).collect();

@@ -231,6 +231,23 @@ pub fn run_merge(o: &mut dyn Write, m: MergeArgs) -> CliResult {
     report(o, a, &outcome, None)
 }
 
+/// The plan of a run: streamed (one account's hits held at a time) to be written, whole (every
+/// record listed) to be printed by a dry run.
+fn plan_for(
+    coll: &Collection,
+    req: &ExportRequest,
+    sr: ediscovery::SearchRequest,
+    only: Option<&export::Retry>,
+    dry_run: bool,
+) -> Result<ExportPlan, export::ExportError> {
+    if dry_run {
+        let result = coll.search(&sr).map_err(|e| export::ExportError::Search(Box::new(e)))?;
+        export::plan(coll, req, &result, only)
+    } else {
+        export::plan_streaming(coll, req, sr, only)
+    }
+}
+
 pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
     if let Some(code) = output::flag_like(&a.query) {
         return Ok(code);
@@ -256,8 +273,7 @@ pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
     let Some((g, actor, id)) = in_matter else {
         let mut sr = export::search_request(&req, now)?;
         sr.deleted = deleted;
-        let result = coll.search(&sr)?;
-        let plan = export::plan(&coll, &req, &result, only.as_ref())?;
+        let plan = plan_for(&coll, &req, sr, only.as_ref(), a.dry_run)?;
         if a.dry_run {
             output::json(o, &plan)?;
             return Ok(exit::code(exit::OK));
@@ -273,8 +289,7 @@ pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
         let mut sr = export::search_request(&req, now)?;
         sr.held = held;
         sr.deleted = deleted.clone();
-        let result = coll.search(&sr)?;
-        Ok(export::plan(&coll, &req, &result, only.as_ref())?)
+        Ok(plan_for(&coll, &req, sr, only.as_ref(), a.dry_run)?)
     };
     if a.dry_run {
         let held = g.run(|tx| {
