@@ -15,7 +15,7 @@
 //! workers missing the same stretch at once may both read it; the lock is held only to look
 //! up and to insert, never across a GET.
 
-use super::{Split, SplitError};
+use super::{Split, SplitError, SplitSearch};
 use crate::Collection;
 use crate::export::{BlobSource, Failure, FailureClass, Tables, Wanted};
 use std::borrow::Cow;
@@ -64,18 +64,25 @@ impl std::fmt::Debug for SplitBlobs<'_> {
 }
 
 impl<'a> SplitBlobs<'a> {
-    /// A source over `splits` (as [`super::search`] returned them), reading [`WINDOW`]-long
-    /// stretches.
-    pub fn new(splits: &'a [Split]) -> SplitBlobs<'a> {
-        SplitBlobs::with_window(splits, WINDOW)
+    /// A source over the splits `found` searched, reading [`WINDOW`]-long stretches.
+    pub fn new(found: &'a SplitSearch) -> SplitBlobs<'a> {
+        SplitBlobs::with_window(found, WINDOW)
     }
 
     /// A source reading `window`-long stretches around small blobs (0: every blob alone).
-    pub fn with_window(splits: &'a [Split], window: u64) -> SplitBlobs<'a> {
+    /// Its tables hide the items each split's manifest lists as deleted when the search left
+    /// them out, so a Chat plan does not bring them back as context.
+    pub fn with_window(found: &'a SplitSearch, window: u64) -> SplitBlobs<'a> {
+        let splits = found.splits.as_slice();
+        let mut tables = Tables::of_stores(splits.iter().map(|s| s.collection().store()));
+        if !found.options.include_deleted {
+            let deleted = splits.iter().map(|s| s.manifest().deleted.iter().copied().collect());
+            tables = tables.hiding(deleted.collect());
+        }
         SplitBlobs {
             splits,
             window,
-            tables: Tables::of_stores(splits.iter().map(|s| s.collection().store())),
+            tables,
             stretches: Mutex::new(VecDeque::with_capacity(WINDOWS + 1)),
             gets: AtomicU64::new(0),
             blobs: AtomicU64::new(0),
