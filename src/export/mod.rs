@@ -182,7 +182,8 @@ pub fn plan<'a>(
     let several = tables.len() > 1;
     if !several && result.hits.iter().any(|h| h.collection != 0) {
         return Err(RequestError::NotSupported(
-            "exporting the hits of several collections without giving the runner them all"
+            "the result holds hits of several collections but the plan was given one: give it \
+             every collection the search covered, in the search's order"
                 .to_owned(),
         )
         .into());

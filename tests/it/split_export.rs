@@ -283,6 +283,9 @@ fn library_export_reads_stretches(dir: &Path, all_dir: &Path, root: &str, cache:
     let opts = split::SplitSearchOptions::default();
     let found = split::search(&[root.to_owned()], cache, &cfg, &sr, opts).unwrap();
     assert!(found.splits.len() > 1, "mail in {} split(s)", found.splits.len());
+    // The hits of several splits planned over one of them: refused, not misread.
+    let err = export::plan(found.splits[0].collection(), &req, &found.result, None).unwrap_err();
+    assert!(err.to_string().contains("hits of several collections"), "{err}");
     for (window, label) in [(split::WINDOW, "1 MiB"), (4096, "4 KiB"), (0, "none")] {
         let blobs = split::SplitBlobs::with_window(&found, window);
         let plan = export::plan(blobs.tables(), &req, &found.result, None).unwrap();
