@@ -28,6 +28,7 @@ use super::mime;
 use super::plan::{ChatDocPlan, ExportPlan, FileKind, ZipPlan};
 use super::run::{BlobSource, Failure, Outcomes, RecordOutcome};
 use super::summary::WrittenFile;
+use super::tables::Tables;
 use super::{ExportError, planned_record};
 use crate::digest::Md5;
 use crate::format::csv::CsvWriter;
@@ -35,7 +36,6 @@ use crate::format::xml::{ExternalFile, Tag};
 use crate::model::{
     Account, ChatMeta, ConversationType, Corpus, DocId, Metadata, PartKind, Record, time,
 };
-use crate::store::Store;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 use std::path::Path;
@@ -65,12 +65,12 @@ struct Msg {
 
 /// Replace the per-account zips [`ExportPlan::assign`] made from the hits with Chat's: every
 /// conversation holding a match becomes documents (context included), zips split between
-/// documents at the split size. Messages in `hidden` (deleted items the search left out) are
-/// not brought back as context either.
+/// documents at the split size. Messages `hidden` names (deleted items the search left out,
+/// by seq and DocId) are not brought back as context either.
 pub fn plan_documents(
     plan: &mut ExportPlan,
-    store: &Store,
-    hidden: Option<&crate::search::HeldSet>,
+    store: &Tables<'_>,
+    hidden: &dyn Fn(u64, &crate::model::DocId) -> bool,
 ) -> Result<(), ExportError> {
     let rules = ContextRules::default();
     let mut by_account: BTreeMap<Account, BTreeSet<u64>> = BTreeMap::new();
@@ -83,7 +83,7 @@ pub fn plan_documents(
         let mut convs: BTreeMap<String, Vec<Msg>> = BTreeMap::new();
         for seq in store.seqs_of(Corpus::Chat, &account)? {
             let Some(r) = store.get(seq)? else { continue };
-            if hidden.is_some_and(|h| h.contains(seq, &r.doc_id)) {
+            if hidden(seq, &r.doc_id) {
                 continue;
             }
             let size = r.stored_bytes();
@@ -227,18 +227,17 @@ struct Document {
 }
 
 /// Render document `d` as one MIME message.
-fn render(d: &ChatDocPlan, store: &Store, source: &dyn BlobSource) -> Rendered<Document> {
+fn render(d: &ChatDocPlan, store: &Tables<'_>, source: &dyn BlobSource) -> Rendered<Document> {
     let mut recs = Vec::with_capacity(d.messages.len());
     for &seq in &d.messages {
         recs.push(planned_record(store, seq)?);
     }
-    Ok(render_records(d, &recs, store, source))
+    Ok(render_records(d, &recs, source))
 }
 
 fn render_records(
     d: &ChatDocPlan,
     recs: &[Record],
-    store: &Store,
     source: &dyn BlobSource,
 ) -> Result<Document, Failure> {
     let metas: Vec<&ChatMeta> = recs.iter().map(chat_of).collect::<Result<_, _>>()?;
@@ -258,7 +257,7 @@ fn render_records(
     let mut html = String::from("<html><head><meta content='text/html; charset=UTF-8'/></head>\n");
     let mut attachments = Vec::new();
     for (r, c) in recs.iter().zip(&metas) {
-        let text = part_bytes(store, source, r, r.parts.main(), true)?;
+        let text = part_bytes(source, r, r.parts.main(), true)?;
         let reply = reply_of(c);
         if let Some(t) = &reply {
             if marked.insert(t.clone()) {
@@ -280,7 +279,7 @@ fn render_records(
         mime::html_escape(&String::from_utf8_lossy(&text), &mut html);
         html.push_str("</div>");
         for (i, p) in r.parts.iter().enumerate().filter(|(_, p)| p.kind == PartKind::Attachment) {
-            let bytes = part_bytes(store, source, r, p, i == 0)?;
+            let bytes = part_bytes(source, r, p, i == 0)?;
             let name = p.name.clone().unwrap_or_else(|| format!("attachment-{i}"));
             html.push_str("<div>");
             mime::html_escape(&name, &mut html);
@@ -372,7 +371,7 @@ fn participants(metas: &[&ChatMeta]) -> Vec<String> {
 pub fn write_documents(
     _plan: &ExportPlan,
     z: &ZipPlan,
-    store: &Store,
+    store: &Tables<'_>,
     source: &dyn BlobSource,
     put: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     outcomes: &mut Outcomes,
@@ -442,7 +441,7 @@ fn document_id(account: &Account, token: &str) -> String {
 /// document at a time. The file and the characters XML replaced.
 pub fn write_listing(
     plan: &ExportPlan,
-    store: &Store,
+    store: &Tables<'_>,
     converted: &HashMap<u64, (u64, Md5)>,
     out: &Path,
 ) -> Result<(Vec<WrittenFile>, u64), ExportError> {

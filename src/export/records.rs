@@ -8,6 +8,7 @@
 
 use super::ExportError;
 use super::plan::{ExportPlan, ZipPlan};
+use super::tables::Tables;
 use crate::model::Account;
 use crate::store::StoreError;
 use crate::{Collection, SearchRequest};
@@ -26,7 +27,11 @@ pub type ZipRecords<'z> = (Cow<'z, [u64]>, Cow<'z, [u64]>);
 
 /// The records of a plan's zips, held or found again.
 pub struct PlanRecords<'a> {
-    coll: &'a Collection,
+    /// The collection a streaming plan was made on (`None` over several collections, whose
+    /// plans hold their records).
+    coll: Option<&'a Collection>,
+    /// Where errors point.
+    dir: &'a std::path::Path,
     search: Option<&'a SearchRequest>,
     /// The most recently asked-for accounts, newest last, each with its records once found
     /// and how many more asks are expected for it.
@@ -40,13 +45,19 @@ pub struct PlanRecords<'a> {
 impl<'a> PlanRecords<'a> {
     /// The records of `plan`'s zips, from `coll` (the collection it was planned on). `keep`:
     /// how many accounts' hits to keep at once (the writers in flight, plus the listing's).
-    pub fn new(coll: &'a Collection, plan: &'a ExportPlan, keep: usize) -> PlanRecords<'a> {
+    pub fn new(
+        tables: impl Into<Tables<'a>>,
+        plan: &'a ExportPlan,
+        keep: usize,
+    ) -> PlanRecords<'a> {
+        let tables: Tables<'a> = tables.into();
         let mut uses = BTreeMap::new();
         for z in plan.zips.iter().filter(|z| z.deferred.is_some()) {
             *uses.entry(z.account.clone()).or_insert(0) += 2;
         }
         PlanRecords {
-            coll,
+            coll: tables.collection(),
+            dir: tables.collection().map_or(std::path::Path::new("."), |c| c.store().dir()),
             search: plan.search.as_deref(),
             recent: Mutex::new(VecDeque::new()),
             keep: keep.max(1),
@@ -62,7 +73,7 @@ impl<'a> PlanRecords<'a> {
         let all = self.account(&z.account)?;
         let changed = || {
             ExportError::Store(StoreError::Corrupt {
-                path: self.coll.store().dir().to_path_buf(),
+                path: self.dir.to_path_buf(),
                 reason: format!(
                     "the collection changed while exporting: account {} had {} hits when the \
                      export was planned and {} when {} was written; export again",
@@ -140,14 +151,21 @@ impl<'a> PlanRecords<'a> {
         }
         let search = self.search.ok_or_else(|| {
             ExportError::Store(StoreError::Corrupt {
-                path: self.coll.store().dir().to_path_buf(),
+                path: self.dir.to_path_buf(),
                 reason: "a zip of the plan holds no records and the plan has no search to find \
                          them with"
                     .to_owned(),
             })
         })?;
-        let records = self
-            .coll
+        let coll = self.coll.ok_or_else(|| {
+            ExportError::Store(StoreError::Corrupt {
+                path: self.dir.to_path_buf(),
+                reason: "a streaming plan's records can be found again only in the one \
+                         collection it was planned on"
+                    .to_owned(),
+            })
+        })?;
+        let records = coll
             .account_records(search, account)
             .map_err(|e| ExportError::Search(Box::new(e)))?;
         let records = Arc::new(records);
@@ -157,7 +175,7 @@ impl<'a> PlanRecords<'a> {
 
     fn poisoned(&self) -> ExportError {
         ExportError::Io {
-            path: self.coll.store().dir().to_path_buf(),
+            path: self.dir.to_path_buf(),
             source: std::io::Error::other("a thread finding an account's records panicked"),
         }
     }
