@@ -165,9 +165,8 @@ impl<'a> PlanRecords<'a> {
                     .to_owned(),
             })
         })?;
-        let records = coll
-            .account_records(search, account)
-            .map_err(|e| ExportError::Search(Box::new(e)))?;
+        let records =
+            coll.account_records(search, account).map_err(|e| ExportError::Search(Box::new(e)))?;
         let records = Arc::new(records);
         *found = Some(Arc::clone(&records));
         Ok(records)
