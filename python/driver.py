@@ -27,6 +27,7 @@ makes the kill happen once.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import signal
@@ -40,6 +41,7 @@ import ray
 # inherit the driver's environment.
 PASSED_ENV_PREFIXES = ("AWS_", "EDISCOVERY_")
 KILL_VAR = "EDISCOVERY_RAY_KILL_PART"
+PR_SET_PDEATHSIG = 1
 
 
 class TaskFailed(Exception):
@@ -50,9 +52,17 @@ def log(*args):
     print("driver:", *args, file=sys.stderr, flush=True)
 
 
+def die_with_parent():
+    """In the CLI's process before exec (Linux): be killed when the task's worker dies, so a
+    worker killed by Ray (its driver died, the task was cancelled) leaves no CLI call writing
+    into a part that a retry is about to write again."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def run_cli(argv):
     """Run the CLI; return (exit code, stdout, stderr)."""
-    p = subprocess.run(argv, capture_output=True, text=True)
+    p = subprocess.run(argv, capture_output=True, text=True, preexec_fn=die_with_parent)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -146,7 +156,8 @@ def kill_own_subprocess_once(argv, out, name, k):
     except FileExistsError:
         return  # killed once already: this is the retry, run normally
     pdir = part_dir(out, name, k)
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             preexec_fn=die_with_parent)
     while child.poll() is None and not (os.path.isdir(pdir) and os.listdir(pdir)):
         time.sleep(0.002)
     child.kill()
@@ -258,6 +269,12 @@ def main(argv=None):
         raise SystemExit("export: --parts must be at least 1")
     binary = os.path.abspath(args.ediscovery) if os.sep in args.ediscovery else args.ediscovery
 
+    # Ray writes some of its messages (a worker lost, a task retried) to stdout; stdout is the
+    # summary's, so those go to stderr.
+    summary_out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
     t = time.monotonic()
     env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
     if args.address:
@@ -276,8 +293,9 @@ def main(argv=None):
         ray.shutdown()
     summary["ray_connect_seconds"] = ray_seconds
     summary["ok"] = code == 0
-    json.dump(summary, sys.stdout, indent=1)
-    sys.stdout.write("\n")
+    json.dump(summary, summary_out, indent=1)
+    summary_out.write("\n")
+    summary_out.close()
     return code
 
 
