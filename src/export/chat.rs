@@ -28,6 +28,7 @@ use super::mime;
 use super::plan::{ChatDocPlan, ExportPlan, FileKind, ZipPlan};
 use super::run::{BlobSource, Failure, Outcomes, RecordOutcome};
 use super::summary::WrittenFile;
+use super::tables::Tables;
 use super::{ExportError, planned_record};
 use crate::digest::Md5;
 use crate::format::csv::CsvWriter;
@@ -35,7 +36,6 @@ use crate::format::xml::{ExternalFile, Tag};
 use crate::model::{
     Account, ChatMeta, ConversationType, Corpus, DocId, Metadata, PartKind, Record, time,
 };
-use crate::store::Store;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 use std::path::Path;
@@ -69,7 +69,7 @@ struct Msg {
 /// not brought back as context either.
 pub fn plan_documents(
     plan: &mut ExportPlan,
-    store: &Store,
+    store: &Tables<'_>,
     hidden: Option<&crate::search::HeldSet>,
 ) -> Result<(), ExportError> {
     let rules = ContextRules::default();
@@ -226,18 +226,17 @@ struct Document {
 }
 
 /// Render document `d` as one MIME message.
-fn render(d: &ChatDocPlan, store: &Store, source: &dyn BlobSource) -> Rendered<Document> {
+fn render(d: &ChatDocPlan, store: &Tables<'_>, source: &dyn BlobSource) -> Rendered<Document> {
     let mut recs = Vec::with_capacity(d.messages.len());
     for &seq in &d.messages {
         recs.push(planned_record(store, seq)?);
     }
-    Ok(render_records(d, &recs, store, source))
+    Ok(render_records(d, &recs, source))
 }
 
 fn render_records(
     d: &ChatDocPlan,
     recs: &[Record],
-    store: &Store,
     source: &dyn BlobSource,
 ) -> Result<Document, Failure> {
     let metas: Vec<&ChatMeta> = recs.iter().map(chat_of).collect::<Result<_, _>>()?;
@@ -257,7 +256,7 @@ fn render_records(
     let mut html = String::from("<html><head><meta content='text/html; charset=UTF-8'/></head>\n");
     let mut attachments = Vec::new();
     for (r, c) in recs.iter().zip(&metas) {
-        let text = part_bytes(store, source, r, r.parts.main(), true)?;
+        let text = part_bytes(source, r, r.parts.main(), true)?;
         let reply = reply_of(c);
         if let Some(t) = &reply {
             if marked.insert(t.clone()) {
@@ -279,7 +278,7 @@ fn render_records(
         mime::html_escape(&String::from_utf8_lossy(&text), &mut html);
         html.push_str("</div>");
         for (i, p) in r.parts.iter().enumerate().filter(|(_, p)| p.kind == PartKind::Attachment) {
-            let bytes = part_bytes(store, source, r, p, i == 0)?;
+            let bytes = part_bytes(source, r, p, i == 0)?;
             let name = p.name.clone().unwrap_or_else(|| format!("attachment-{i}"));
             html.push_str("<div>");
             mime::html_escape(&name, &mut html);
@@ -371,7 +370,7 @@ fn participants(metas: &[&ChatMeta]) -> Vec<String> {
 pub fn write_documents(
     _plan: &ExportPlan,
     z: &ZipPlan,
-    store: &Store,
+    store: &Tables<'_>,
     source: &dyn BlobSource,
     put: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     outcomes: &mut Outcomes,
@@ -441,7 +440,7 @@ fn document_id(account: &Account, token: &str) -> String {
 /// document at a time. The file and the characters XML replaced.
 pub fn write_listing(
     plan: &ExportPlan,
-    store: &Store,
+    store: &Tables<'_>,
     converted: &HashMap<u64, (u64, Md5)>,
     out: &Path,
 ) -> Result<(Vec<WrittenFile>, u64), ExportError> {

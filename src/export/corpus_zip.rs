@@ -11,12 +11,13 @@ use super::plan::{ExportPlan, FileKind, ZipPlan};
 use super::run::{
     self, BlobSource, ExportProgress, Failure, FailureClass, RecordOutcome, ZipOutcome,
 };
+use super::tables::Tables;
 use super::{ExportError, chat, drive, voice};
 use crate::digest::Md5;
 use crate::format::mbox;
 use crate::format::zip::{DeflatePool, EntryOptions, ZipOptions, ZipWriter};
 use crate::model::{Corpus, Part, Record, time};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::Path;
@@ -26,10 +27,9 @@ use std::path::Path;
 pub type Rendered<T> = Result<Result<T, Failure>, StoreError>;
 
 /// The bytes of one part of `rec`, checked against its recorded size and MD5 (a damaged or
-/// missing blob is a non-transient failure naming the record and part). The main part is read
-/// through `source`, so tests can inject faults; the others from the store.
+/// missing blob is a non-transient failure naming the record and part). Every part is read
+/// through `source` (the store, a split's packs, or in tests a source with faults injected).
 pub fn part_bytes<'a>(
-    store: &'a Store,
     source: &'a dyn BlobSource,
     rec: &Record,
     part: &Part,
@@ -38,13 +38,16 @@ pub fn part_bytes<'a>(
     let bytes = if main {
         source.read(super::run::Wanted::of(rec))?
     } else {
-        Cow::Borrowed(store.part_bytes(rec, part).map_err(|e| Failure {
-            class: match e {
-                StoreError::BlobOutOfRange { .. } => FailureClass::NonTransient,
-                _ => FailureClass::Transient,
-            },
-            reason: format!("{} part of record {}: {e}", part.kind, rec.doc_id),
-        })?)
+        let want = super::run::Wanted {
+            seq: rec.seq,
+            doc_id: rec.doc_id,
+            account: &rec.account,
+            blob: &part.blob,
+        };
+        source.read(want).map_err(|f| Failure {
+            class: f.class,
+            reason: format!("{} part of record {}: {}", part.kind, rec.doc_id, f.reason),
+        })?
     };
     let b = &part.blob;
     let intact = bytes.len() as u64 == b.size
@@ -83,7 +86,7 @@ pub fn frame(file_name: &str, date: i64, message: &[u8]) -> Vec<u8> {
 pub fn write(
     plan: &ExportPlan,
     z: &ZipPlan,
-    store: &Store,
+    store: &Tables<'_>,
     source: &dyn BlobSource,
     out: &Path,
     progress: &dyn ExportProgress,

@@ -13,11 +13,11 @@ use super::metadata::Converted;
 use super::plan::ExportPlan;
 use super::plan::ZipPlan;
 use super::run::{BlobSource, ExportProgress, Failure, Outcomes, RecordOutcome};
+use super::tables::Tables;
 use crate::format::csv::CsvWriter;
 use crate::format::xml::{EdrmWriter, ExternalFile, Tag};
 use crate::format::zip::{EntryOptions, ZipWriter};
 use crate::model::{AccessRole, AccessVia, DocumentType, DriveMeta, Metadata, Record, time};
-use crate::store::Store;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{self, Write};
 
@@ -124,7 +124,7 @@ pub fn entry_name(d: &DriveMeta, suffix: &str) -> String {
 /// Name every planned file, unique across the export (compared case-insensitively, as on the
 /// file systems of most reviewers): a name already taken — the same file held by two custodians,
 /// or two titles that became the same once made safe — gets `_2`, `_3`… before its extension.
-pub fn plan_names(plan: &mut ExportPlan, store: &Store) -> Result<(), ExportError> {
+pub fn plan_names(plan: &mut ExportPlan, store: &Tables<'_>) -> Result<(), ExportError> {
     let mut used: HashSet<String> = HashSet::new();
     for z in &mut plan.zips {
         z.names = Vec::with_capacity(z.records.len());
@@ -156,7 +156,7 @@ pub fn plan_names(plan: &mut ExportPlan, store: &Store) -> Result<(), ExportErro
 pub fn write_entries<W: Write>(
     plan: &ExportPlan,
     z: &ZipPlan,
-    store: &Store,
+    store: &Tables<'_>,
     source: &dyn BlobSource,
     zip: &mut ZipWriter<W>,
     outcomes: &mut Outcomes,
@@ -164,7 +164,7 @@ pub fn write_entries<W: Write>(
 ) -> Units {
     for (i, &seq) in z.records.iter().enumerate() {
         let r = super::planned_record(store, seq)?;
-        let bytes = match part_bytes(store, source, &r, r.parts.main(), true) {
+        let bytes = match part_bytes(source, &r, r.parts.main(), true) {
             Ok(b) => b,
             Err(f) => {
                 outcomes.push(seq, RecordOutcome::Failed(f));

@@ -24,6 +24,7 @@ pub mod plan;
 pub mod request;
 pub mod run;
 pub mod summary;
+pub mod tables;
 mod voice;
 
 pub use metadata::{CSV_COLUMNS, ERROR_COLUMNS};
@@ -34,12 +35,13 @@ pub use run::{
     BlobSource, ExportProgress, Failure, FailureClass, NoExportProgress, RecordOutcome, Wanted,
 };
 pub use summary::{Balance, Summary, WrittenFile, ZipMap};
+pub use tables::Tables;
 
 use crate::format::md5sum;
 use crate::model::{DocId, Record};
 use crate::query::Method;
 use crate::search::Hit;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use crate::{Collection, SearchRequest, SearchResult};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{self, Write};
@@ -162,17 +164,34 @@ pub fn plan_search(
 /// query text, so a result merged from several searches plans the same way). `only` restricts
 /// the export to the DocIDs of a retry; every one of them must be in the collection and in the
 /// result, or the plan is refused (a retry that silently left some out would look complete).
-pub fn plan(
-    coll: &Collection,
+///
+/// `colls` is one collection, or several searched as one ([`crate::search::search_many`], a
+/// split search): each hit's `collection` says which holds it, and the plan names it by its
+/// global seq ([`Tables`]), so the runner given the same collections reads it from the right
+/// one.
+pub fn plan<'a>(
+    colls: impl Into<Tables<'a>>,
     req: &ExportRequest,
     result: &SearchResult,
     only: Option<&Retry>,
 ) -> Result<ExportPlan, ExportError> {
+    let tables: Tables<'a> = colls.into();
     let name = SafeName::export_name(&req.name).map_err(RequestError::Invalid)?;
     let scope = req.scope()?;
-    if result.hits.iter().any(|h| h.collection != 0) {
+    let several = tables.len() > 1;
+    if !several && result.hits.iter().any(|h| h.collection != 0) {
         return Err(RequestError::NotSupported(
-            "exporting the hits of several collections in one export".to_owned(),
+            "exporting the hits of several collections without giving the runner them all"
+                .to_owned(),
+        )
+        .into());
+    }
+    if several && scope.corpus == crate::model::Corpus::Chat {
+        // Chat context is gathered by seq and left out by the search's hidden set, which names
+        // one collection's seqs.
+        return Err(RequestError::NotSupported(
+            "exporting Chat over several collections or splits: export it from one collection"
+                .to_owned(),
         )
         .into());
     }
@@ -183,15 +202,34 @@ pub fn plan(
         ))
         .into());
     }
+    // Over several collections each hit is renamed by its global seq (a copy, once per plan).
+    let renamed: Vec<Hit> = if several {
+        result
+            .hits
+            .iter()
+            .map(|h| {
+                let seq = tables.global(h.collection, h.seq).ok_or_else(|| {
+                    RequestError::Invalid(format!(
+                        "hit {} names collection {} seq {}, which the export was not given",
+                        h.doc_id, h.collection, h.seq
+                    ))
+                })?;
+                Ok(Hit { seq, collection: 0, ..h.clone() })
+            })
+            .collect::<Result<_, ExportError>>()?
+    } else {
+        Vec::new()
+    };
+    let all_hits = if several { &renamed } else { &result.hits };
     // The plan needs each hit's account, date, size and seq, which the hit carries: no record is
     // decoded here (the run decodes each planned record once).
     let hits: Vec<&Hit> =
-        result.hits.iter().filter(|h| only.is_none_or(|o| o.doc_ids.contains(&h.doc_id))).collect();
+        all_hits.iter().filter(|h| only.is_none_or(|o| o.doc_ids.contains(&h.doc_id))).collect();
     if let Some(retry) = only {
         let found: BTreeSet<&DocId> = hits.iter().map(|r| &r.doc_id).collect();
         let (mut unknown, mut out_of_scope) = (Vec::new(), Vec::new());
         for d in retry.doc_ids.iter().filter(|d| !found.contains(d)) {
-            if coll.store().find(d)?.is_some() { out_of_scope.push(*d) } else { unknown.push(*d) }
+            if tables.find(d)?.is_some() { out_of_scope.push(*d) } else { unknown.push(*d) }
         }
         if !unknown.is_empty() || !out_of_scope.is_empty() {
             return Err(ExportError::RetryMismatch {
@@ -235,9 +273,9 @@ pub fn plan(
     // messages, a file's title): decoded here, once, for those corpora only.
     match plan.corpus {
         crate::model::Corpus::Chat => {
-            chat::plan_documents(&mut plan, coll.store(), result.hidden.as_deref())?
+            chat::plan_documents(&mut plan, &tables, result.hidden.as_deref())?
         }
-        crate::model::Corpus::Drive => drive::plan_names(&mut plan, coll.store())?,
+        crate::model::Corpus::Drive => drive::plan_names(&mut plan, &tables)?,
         _ => {}
     }
     Ok(plan)
@@ -246,21 +284,21 @@ pub fn plan(
 /// A planned record, decoded from the record table. One that cannot be read (a damaged table),
 /// or that the table no longer holds, stops the export with where it is: skipping it would drop
 /// a record from the export without a row in any report.
-pub(crate) fn planned_record(store: &Store, seq: u64) -> Result<Record, StoreError> {
+pub(crate) fn planned_record(store: &Tables<'_>, seq: u64) -> Result<Record, StoreError> {
     store.get(seq)?.ok_or_else(|| not_held(store, seq))
 }
 
 /// The key row of a planned record ([`planned_record`] without decoding it), on the same terms.
-pub(crate) fn planned_key(
-    store: &Store,
+pub(crate) fn planned_key<'a>(
+    store: &Tables<'a>,
     seq: u64,
-) -> Result<(crate::model::Corpus, &crate::model::Account, crate::store::Key), StoreError> {
+) -> Result<(crate::model::Corpus, &'a crate::model::Account, crate::store::Key), StoreError> {
     store.key(seq)?.ok_or_else(|| not_held(store, seq))
 }
 
-fn not_held(store: &Store, seq: u64) -> StoreError {
+fn not_held(store: &Tables<'_>, seq: u64) -> StoreError {
     StoreError::Corrupt {
-        path: store.dir().join("records"),
+        path: store.dir_of(seq).join("records"),
         reason: format!("record {seq} was planned but the record table does not hold it"),
     }
 }
@@ -277,7 +315,7 @@ const LISTING_PIECE: usize = 256;
 /// The files and the characters XML replaced.
 fn write_listings(
     plan: &ExportPlan,
-    store: &Store,
+    store: &Tables<'_>,
     seqs: impl Iterator<Item = u64>,
     converted: &HashMap<u64, (u64, crate::digest::Md5)>,
     out: &Path,
@@ -424,8 +462,11 @@ fn finish_folder(tmp: &Path, done: &Path) -> io::Result<()> {
 /// The export becomes visible as a whole: everything is written in `out/.NAME.partial/`, which
 /// is renamed to `out/NAME` only when every file is complete and synced. A run killed before
 /// that leaves only the `.partial` folder, which the next run of the same name removes.
-pub fn run(
-    coll: &Collection,
+///
+/// `colls` are the collections the plan was made from ([`plan`](fn@plan)), in the same order;
+/// `source` reads the bytes of the records they hold (by global seq, [`Tables`]).
+pub fn run<'a>(
+    colls: impl Into<Tables<'a>>,
     req: &ExportRequest,
     plan: &ExportPlan,
     source: &dyn BlobSource,
@@ -433,24 +474,30 @@ pub fn run(
     progress: &dyn ExportProgress,
 ) -> Result<Outcome, ExportError> {
     let started = Instant::now();
+    let tables: Tables<'a> = colls.into();
     let threads = crate::Limits::default().threads(req.ediscovery.threads)?;
-    let collection = coll.store().dir();
-    if is_inside(out, collection) {
-        return Err(ExportError::InsideCollection {
-            out: out.to_path_buf(),
-            collection: collection.to_path_buf(),
-        });
-    }
+    outside_collections(out, &tables)?;
     let (tmp, done) = start_folder(out, plan.name.as_str())?;
-    let summary = write_all(coll, req, plan, source, &tmp, progress, threads, started)?;
+    let summary = write_all(&tables, req, plan, source, &tmp, progress, threads, started)?;
     finish_folder(&tmp, &done).map_err(io_at(&done))?;
     Ok(Outcome { summary, dir: done })
+}
+
+/// Refuse an output folder inside any of the collections, whose writers own every file there.
+fn outside_collections(out: &Path, tables: &Tables<'_>) -> Result<(), ExportError> {
+    match tables.dirs().find(|d| is_inside(out, d)) {
+        Some(collection) => Err(ExportError::InsideCollection {
+            out: out.to_path_buf(),
+            collection: collection.to_path_buf(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Write every file of the export into `out`.
 #[allow(clippy::too_many_arguments)]
 fn write_all(
-    coll: &Collection,
+    store: &Tables<'_>,
     req: &ExportRequest,
     plan: &ExportPlan,
     source: &dyn BlobSource,
@@ -459,7 +506,6 @@ fn write_all(
     threads: usize,
     started: Instant,
 ) -> Result<Summary, ExportError> {
-    let store = coll.store();
     let planned = || plan.zips.iter().flat_map(|z| z.records.iter().copied());
     // Metadata is written alongside the zips for every planned record, the common case being that
     // all export; if any record fails it is written again below for the exported ones only. With
@@ -493,7 +539,7 @@ fn write_all(
             write_listings(plan, store, exported, &converted, out, false)?
         }
     };
-    write_rest(coll, req, plan, zips, listed, out, threads, started)
+    write_rest(store, req, plan, zips, listed, out, threads, started)
 }
 
 /// The seqs of the records that failed in `zips`, and the size and MD5 of each converted one.
@@ -512,7 +558,7 @@ fn failed_and_converted(
 /// here, so they write the same bytes.
 #[allow(clippy::too_many_arguments)]
 fn write_rest(
-    coll: &Collection,
+    store: &Tables<'_>,
     req: &ExportRequest,
     plan: &ExportPlan,
     zips: Vec<run::ZipOutcome>,
@@ -521,7 +567,6 @@ fn write_rest(
     threads: usize,
     started: Instant,
 ) -> Result<Summary, ExportError> {
-    let store = coll.store();
     let mut files: Vec<WrittenFile> = Vec::new();
     let mut failed: Vec<(Record, Failure)> = Vec::new();
     let mut balances: BTreeMap<String, Balance> = plan
@@ -552,7 +597,7 @@ fn write_rest(
     let mut listings: BTreeMap<String, WrittenFile> =
         listed.into_iter().map(|f| (f.name.clone(), f)).collect();
     let members = store.members().map_err(|e| ExportError::Io {
-        path: store.dir().join("groups.json"),
+        path: store.dir_of(0).join("groups.json"),
         source: io::Error::other(e),
     })?;
     let end = files::RunEnd { plan, failed: &failed, balances: &balances, members: &members };

@@ -19,8 +19,8 @@ use super::files::{self, Listing};
 use super::plan::{ExportPlan, FileKind};
 use super::run::{self, Failure, FailureClass, Outcomes};
 use super::summary::WrittenFile;
+use super::tables::Tables;
 use super::{ExportError, ExportProgress, ExportRequest, Outcome, RequestError, io_at};
-use crate::Collection;
 use crate::digest::{Md5, Md5Hasher};
 use crate::model::Corpus;
 use serde::{Deserialize, Serialize};
@@ -171,8 +171,8 @@ fn supported(plan: &ExportPlan) -> Result<(), ExportError> {
 
 /// Write part `p` of `plan` into `OUT/NAME.parts/part-K/`: its zips, the fragments of the
 /// listings, `outcomes.json`, and last `part.json`. A committed part is checked and left alone.
-pub fn write_part(
-    coll: &Collection,
+pub fn write_part<'a>(
+    colls: impl Into<Tables<'a>>,
     req: &ExportRequest,
     plan: &ExportPlan,
     p: PartOf,
@@ -182,13 +182,9 @@ pub fn write_part(
 ) -> Result<PartDone, ExportError> {
     supported(plan)?;
     let threads = crate::Limits::default().threads(req.ediscovery.threads)?;
-    let store = coll.store();
-    if super::is_inside(out, store.dir()) {
-        return Err(ExportError::InsideCollection {
-            out: out.to_path_buf(),
-            collection: store.dir().to_path_buf(),
-        });
-    }
+    let tables: Tables<'a> = colls.into();
+    let store = &tables;
+    super::outside_collections(out, store)?;
     let dir = part_dir(out, plan.name.as_str(), p.k);
     let print = fingerprint(plan, p.n)?;
     let range = zips_of(plan, p);
@@ -343,8 +339,8 @@ fn link(from: &Path, to: &Path) -> io::Result<()> {
 /// anything is written); zips are linked, not compressed again; the listings are the parts'
 /// fragments between the header and closing tags; the rest is written from the parts' outcomes
 /// by the code one machine's export ends with.
-pub fn merge(
-    coll: &Collection,
+pub fn merge<'a>(
+    colls: impl Into<Tables<'a>>,
     req: &ExportRequest,
     plan: &ExportPlan,
     n: usize,
@@ -356,13 +352,8 @@ pub fn merge(
         return Err(RequestError::Invalid("--parts 0: at least one part".to_owned()).into());
     }
     let threads = crate::Limits::default().threads(req.ediscovery.threads)?;
-    let store = coll.store();
-    if super::is_inside(out, store.dir()) {
-        return Err(ExportError::InsideCollection {
-            out: out.to_path_buf(),
-            collection: store.dir().to_path_buf(),
-        });
-    }
+    let tables: Tables<'a> = colls.into();
+    super::outside_collections(out, &tables)?;
     let name = plan.name.as_str();
     let print = fingerprint(plan, n)?;
     let mut parts = Vec::with_capacity(n);
@@ -423,7 +414,7 @@ pub fn merge(
         listed.push(d.file);
     }
     let summary =
-        super::write_rest(coll, req, plan, zips, (listed, replaced), &tmp, threads, started)?;
+        super::write_rest(&tables, req, plan, zips, (listed, replaced), &tmp, threads, started)?;
     super::finish_folder(&tmp, &done).map_err(io_at(&done))?;
     Ok(Outcome { summary, dir: done })
 }

@@ -11,6 +11,7 @@ use super::files::FileOut;
 use super::plan::{ExportPlan, FileKind, ZipPlan};
 use super::request::LineEndings;
 use super::summary::WrittenFile;
+use super::tables::Tables;
 use crate::digest::Md5;
 use crate::format::mbox;
 use crate::format::zip::{DeflatePool, EntryOptions, ZipOptions, ZipWriter};
@@ -74,13 +75,14 @@ pub struct Failure {
 /// holds, so the mail runner reads and frames a message without decoding its record.
 #[derive(Clone, Copy, Debug)]
 pub struct Wanted<'r> {
-    /// The record's position in the table.
+    /// The record's position in the table (its global seq when the export reads several
+    /// collections: [`Tables`] says which one holds it).
     pub seq: u64,
     /// Its DocID.
     pub doc_id: DocId,
     /// Its account.
     pub account: &'r Account,
-    /// Where its main bytes are.
+    /// Where the bytes wanted are: its main part's, or (Chat, Voice) another part's.
     pub blob: &'r BlobRef,
 }
 
@@ -91,7 +93,8 @@ impl<'r> Wanted<'r> {
     }
 }
 
-/// Where an export reads record bytes from: the store, or in tests a store with faults injected.
+/// Where an export reads record bytes from: the store, published splits (`split::SplitBlobs`),
+/// or in tests a store with faults injected.
 pub trait BlobSource: Sync {
     /// The original bytes of the record `want` names.
     fn read<'a>(&'a self, want: Wanted<'_>) -> Result<Cow<'a, [u8]>, Failure>;
@@ -212,7 +215,7 @@ struct FramedMessage<'a> {
 /// waiting for work and at most `threads` zips (two batches each) are in memory at once.
 pub fn write_zips(
     plan: &ExportPlan,
-    store: &Store,
+    store: &Tables<'_>,
     source: &dyn BlobSource,
     out: &Path,
     threads: usize,
@@ -282,7 +285,7 @@ pub fn write_zips(
 fn write_zip(
     plan: &ExportPlan,
     z: &ZipPlan,
-    store: &Store,
+    store: &Tables<'_>,
     source: &dyn BlobSource,
     out: &Path,
     progress: &dyn ExportProgress,

@@ -17,11 +17,11 @@ use super::naming::message_file_name;
 use super::plan::ZipPlan;
 use super::run::{BlobSource, Failure, Outcomes, RecordOutcome};
 use super::summary::Balance;
+use super::tables::Tables;
 use crate::digest::Md5;
 use crate::format::csv::CsvWriter;
 use crate::format::xml::{EdrmWriter, ExternalFile, Tag};
 use crate::model::{Metadata, PartKind, Record, VoiceKind, VoiceMeta, time};
-use crate::store::Store;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -80,7 +80,7 @@ fn body(v: &VoiceMeta, r: &Record, main: &[u8]) -> String {
 }
 
 /// Render one item as a MIME message (CRLF); its `Subject` and `Message-ID` are its FileName.
-fn render(r: &Record, store: &Store, source: &dyn BlobSource) -> Result<Vec<u8>, Failure> {
+fn render(r: &Record, source: &dyn BlobSource) -> Result<Vec<u8>, Failure> {
     let v = voice_of(r)?;
     let file_name = message_file_name(r);
     let owner = v.owner_numbers.join(", ");
@@ -89,7 +89,7 @@ fn render(r: &Record, store: &Store, source: &dyn BlobSource) -> Result<Vec<u8>,
     let (from, to) = if outgoing { (&owner, &others) } else { (&others, &owner) };
     // The main part is read and checked even where the body is made from the metadata: an item
     // whose stored bytes are gone or damaged fails rather than exporting without them.
-    let main = part_bytes(store, source, r, r.parts.main(), true)?;
+    let main = part_bytes(source, r, r.parts.main(), true)?;
     let text = body(v, r, &main);
     let boundary = format!("----=_Part_0_{}", &Md5::of(file_name.as_bytes()).to_hex()[..12]);
     let mut m = Vec::with_capacity(text.len() + 1024);
@@ -118,7 +118,7 @@ fn render(r: &Record, store: &Store, source: &dyn BlobSource) -> Result<Vec<u8>,
         if !matches!(p.kind, PartKind::Audio | PartKind::Transcript | PartKind::Attachment) {
             continue;
         }
-        let bytes = if i == 0 { main.clone() } else { part_bytes(store, source, r, p, false)? };
+        let bytes = if i == 0 { main.clone() } else { part_bytes(source, r, p, false)? };
         let default = match p.kind {
             PartKind::Audio => ("voicemail.mp3", "audio/mpeg"),
             PartKind::Transcript => ("transcript.txt", "text/plain; charset=UTF-8"),
@@ -143,14 +143,14 @@ fn render(r: &Record, store: &Store, source: &dyn BlobSource) -> Result<Vec<u8>,
 /// (what its `Document` describes).
 pub fn write_items(
     z: &ZipPlan,
-    store: &Store,
+    store: &Tables<'_>,
     source: &dyn BlobSource,
     put: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     outcomes: &mut Outcomes,
 ) -> Units {
     for &seq in &z.records {
         let r = super::planned_record(store, seq)?;
-        match render(&r, store, source) {
+        match render(&r, source) {
             Ok(msg) => {
                 let (size, md5) = (msg.len() as u64, Md5::of(&msg));
                 let framed = corpus_zip::frame(&message_file_name(&r), r.date().unwrap_or(0), &msg);

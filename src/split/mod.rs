@@ -47,12 +47,14 @@
 //! `object_store` and `tokio` are used only in [`remote`]: a small current-thread runtime owned
 //! by each open store, so the rest of the crate stays synchronous.
 
+mod export;
 mod manifest;
 mod open;
 mod publish;
 mod remote;
 mod search;
 
+pub use export::SplitBlobs;
 pub use manifest::{DateRange, SplitAccount, SplitFile, SplitManifest};
 pub use open::{Split, open_split};
 pub use publish::{Published, publish};

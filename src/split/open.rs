@@ -8,7 +8,7 @@ use super::manifest::{SplitFile, SplitManifest};
 use super::remote::{Remote, StoreConfig};
 use crate::Collection;
 use crate::digest::Md5;
-use crate::model::{Part, Record};
+use crate::model::{BlobRef, DocId, Part, Record};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -196,11 +196,17 @@ impl Split {
     /// The stored bytes of one part of a record of this split: one ranged GET of its pack in the
     /// store, checked against the part's MD5.
     pub fn part_bytes(&self, rec: &Record, part: &Part) -> Result<Vec<u8>, SplitError> {
-        let b = &part.blob;
+        self.blob_bytes(rec.doc_id, &part.blob)
+    }
+
+    /// The stored bytes of blob `b` of record `doc_id` (for readers holding a record's key row,
+    /// not the decoded record): one ranged GET of exactly the blob's bytes, checked against its
+    /// MD5. A blob the manifest's pack cannot hold is refused before anything is read.
+    pub fn blob_bytes(&self, doc_id: DocId, b: &BlobRef) -> Result<Vec<u8>, SplitError> {
         let name = format!("packs/{:06}.pack", b.pack);
         let out_of_range = || SplitError::BlobOutOfRange {
             url: self.url.clone(),
-            doc_id: rec.doc_id,
+            doc_id,
             pack: b.pack,
             offset: b.offset,
             size: b.size,
@@ -215,7 +221,7 @@ impl Split {
         if md5 != b.md5 {
             return Err(SplitError::Md5Mismatch {
                 url: self.url.clone(),
-                file: format!("{name} at {} ({} bytes) of record {}", b.offset, b.size, rec.doc_id),
+                file: format!("{name} at {} ({} bytes) of record {doc_id}", b.offset, b.size),
                 expected: b.md5,
                 actual: md5,
             });

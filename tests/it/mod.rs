@@ -29,5 +29,6 @@ mod removal; // issue 9: removal and compaction through the collection; killed a
 mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our exports
 mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
 mod split; // issue 14: splits on a folder and on SeaweedFS (S3) searched as one collection; tamper; create-only probe
+mod split_export; // issue 14: export --splits (whole, and part + merge) byte-identical to the one collection's export, on a folder and SeaweedFS; a damaged pack is an error.csv row naming the split
 mod store; // dedup, determinism, reopen, torn writes, locking, index repair
 mod zip_writer; // issue 10.1: our zip writer and parallel deflate, read back by Python zipfile/zlib and unzip -t

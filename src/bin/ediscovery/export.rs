@@ -8,12 +8,13 @@ use clap::Args;
 use ediscovery::Collection;
 use ediscovery::export::parts::{self, PartOf};
 use ediscovery::export::request::LineEndings;
-use ediscovery::export::{self, ExportPlan, ExportRequest};
+use ediscovery::export::{self, BlobSource, ExportPlan, ExportRequest, Tables};
 use ediscovery::format::zip::Compression;
 use ediscovery::governance::{Governance, MatterAction, MatterId};
 use ediscovery::model::Account;
 use ediscovery::query::DataScope;
 use ediscovery::search::HeldSet;
+use ediscovery::split;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,8 +35,19 @@ In parts (mail and groups; each step is one process, e.g. a task engine's task):
     ediscovery export merge --parts N [the same flags and query]   joins them into OUT/NAME")]
 pub struct ExportArgs {
     /// The collection folder.
-    #[arg(long)]
-    collection: PathBuf,
+    #[arg(long, required_unless_present = "splits", conflicts_with = "splits")]
+    collection: Option<PathBuf>,
+    /// Export from published splits instead of a collection: comma-separated split URLs
+    /// (ROOT/splits/<id>, as `split publish` prints) or roots (every split under ROOT/splits/),
+    /// as `search --splits`. The export is the one a collection holding every split's records
+    /// would give; each record's bytes are read from its split's pack by a ranged read and
+    /// checked against their MD5. Splits carry no holds: no --matter, no HELD_DATA.
+    #[arg(long, value_delimiter = ',', conflicts_with = "matter")]
+    splits: Vec<String>,
+    /// Where fetched split files (record tables, indexes; never packs) are kept between runs
+    /// (default: ediscovery-splits in the temporary folder), as `search --split-cache`.
+    #[arg(long, visible_alias = "cache", requires = "splits")]
+    split_cache: Option<PathBuf>,
     /// Export name (every file starts with it).
     #[arg(long, required_unless_present = "request")]
     name: Option<String>,
@@ -163,26 +175,60 @@ pub struct MergeArgs {
     flags: ExportArgs,
 }
 
-/// The request and plan of a step of an export in parts (no matter, retry or dry run: those
-/// belong to the whole export).
-fn part_plan(
+/// Run the export's search over the splits `--splits` names (`split::search`), fetching their
+/// tables and indexes into the cache.
+fn split_search(
     a: &ExportArgs,
-) -> Result<(Collection, ExportRequest, ExportPlan), Box<dyn std::error::Error>> {
+    req: &ExportRequest,
+) -> Result<split::SplitSearch, Box<dyn std::error::Error>> {
+    let sr = export::search_request(req, ediscovery::model::time::now())?;
+    let cache =
+        a.split_cache.clone().unwrap_or_else(|| std::env::temp_dir().join("ediscovery-splits"));
+    let opts = split::SplitSearchOptions { include_deleted: a.include_deleted };
+    Ok(split::search(&a.splits, &cache, &split::StoreConfig::from_env(), &sr, opts)?)
+}
+
+/// The collection folder (clap requires it when --splits is absent).
+fn collection_dir(a: &ExportArgs) -> Result<&PathBuf, Box<dyn std::error::Error>> {
+    a.collection.as_ref().ok_or_else(|| "give --collection or --splits".into())
+}
+
+/// What a step of an export in parts is given: the collections (or splits) as one, the request,
+/// the plan, and where record bytes are read.
+type Step<'x, T> = dyn FnOnce(
+        Tables<'_>,
+        &ExportRequest,
+        &ExportPlan,
+        &dyn BlobSource,
+    ) -> Result<T, Box<dyn std::error::Error>>
+    + 'x;
+
+/// A step of an export in parts (no matter, retry or dry run: those belong to the whole
+/// export): the request and plan made from the collection or the splits, and `step` run with
+/// them.
+fn part_step<T>(a: &ExportArgs, step: Box<Step<'_, T>>) -> Result<T, Box<dyn std::error::Error>> {
     if a.matter.is_some() || a.retry_from.is_some() || a.dry_run {
         return Err(
             "--matter, --retry-from and --dry-run are for a whole export, not its parts".into()
         );
     }
     let req = request(a)?;
-    let coll = Collection::open(&a.collection)?;
+    if !a.splits.is_empty() {
+        let found = split_search(a, &req)?;
+        let blobs = split::SplitBlobs::new(&found.splits);
+        let plan = export::plan(blobs.tables(), &req, &found.result, None)?;
+        return step(blobs.tables(), &req, &plan, &blobs);
+    }
+    let dir = collection_dir(a)?;
+    let coll = Collection::open(dir)?;
     let now = ediscovery::model::time::now();
     let mut sr = export::search_request(&req, now)?;
     if !a.include_deleted {
-        sr.deleted = Some(Arc::new(Governance::open(&a.collection)?.deleted_set(&coll)?));
+        sr.deleted = Some(Arc::new(Governance::open(dir)?.deleted_set(&coll)?));
     }
     let result = coll.search(&sr)?;
     let plan = export::plan(&coll, &req, &result, None)?;
-    Ok((coll, req, plan))
+    step(Tables::from(&coll), &req, &plan, coll.store())
 }
 
 pub fn run_part(o: &mut dyn Write, p: PartArgs) -> CliResult {
@@ -191,15 +237,13 @@ pub fn run_part(o: &mut dyn Write, p: PartArgs) -> CliResult {
         return Ok(code);
     }
     let part = PartOf::parse(&p.part)?;
-    let (coll, req, plan) = part_plan(a)?;
-    let done = parts::write_part(
-        &coll,
-        &req,
-        &plan,
-        part,
-        coll.store(),
-        &a.out,
-        &export::NoExportProgress,
+    let (done, name) = part_step(
+        a,
+        Box::new(|tables, req, plan, source| {
+            let progress = &export::NoExportProgress;
+            let done = parts::write_part(tables, req, plan, part, source, &a.out, progress)?;
+            Ok((done, plan.name.to_string()))
+        }),
     )?;
     if a.json {
         let v = serde_json::json!({
@@ -213,7 +257,7 @@ pub fn run_part(o: &mut dyn Write, p: PartArgs) -> CliResult {
             "part {}/{} of {}: {} zips, {what} → {}",
             part.k,
             part.n,
-            plan.name,
+            name,
             done.zips,
             done.dir.display()
         )?;
@@ -226,8 +270,31 @@ pub fn run_merge(o: &mut dyn Write, m: MergeArgs) -> CliResult {
     if let Some(code) = output::flag_like(&a.query) {
         return Ok(code);
     }
-    let (coll, req, plan) = part_plan(a)?;
-    let outcome = parts::merge(&coll, &req, &plan, m.parts, &a.out)?;
+    let outcome = part_step(
+        a,
+        Box::new(|tables, req, plan, _| Ok(parts::merge(tables, req, plan, m.parts, &a.out)?)),
+    )?;
+    report(o, a, &outcome, None)
+}
+
+/// `export --splits`: the plan made over the splits a split search keeps, each record's bytes
+/// read from its split.
+fn run_splits(
+    o: &mut dyn Write,
+    a: &ExportArgs,
+    req: &ExportRequest,
+    only: Option<&export::Retry>,
+) -> CliResult {
+    let found = split_search(a, req)?;
+    let blobs = split::SplitBlobs::new(&found.splits);
+    let plan = export::plan(blobs.tables(), req, &found.result, only)?;
+    if a.dry_run {
+        output::json(o, &plan)?;
+        return Ok(exit::code(exit::OK));
+    }
+    let progress = ExportBar::new(plan.zips.iter().map(|z| z.bytes).sum());
+    let outcome = export::run(blobs.tables(), req, &plan, &blobs, &a.out, &progress)?;
+    progress.finish();
     report(o, a, &outcome, None)
 }
 
@@ -236,12 +303,16 @@ pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
         return Ok(code);
     }
     let req = request(&a)?;
-    let coll = Collection::open(&a.collection)?;
     let only = a.retry_from.as_deref().map(export::failed_doc_ids).transpose()?;
+    if !a.splits.is_empty() {
+        return run_splits(o, &a, &req, only.as_ref());
+    }
+    let dir = collection_dir(&a)?;
+    let coll = Collection::open(dir)?;
     let now = ediscovery::model::time::now();
     let in_matter = match (&a.matter, &a.actor) {
         (Some(m), Some(who)) => Some((
-            Governance::open(&a.collection)?,
+            Governance::open(dir)?,
             Account::new(who).map_err(|e| format!("--as {who}: {e}"))?,
             MatterId::new(m),
         )),
@@ -251,7 +322,7 @@ pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
     let deleted = if a.include_deleted {
         None
     } else {
-        Some(Arc::new(Governance::open(&a.collection)?.deleted_set(&coll)?))
+        Some(Arc::new(Governance::open(dir)?.deleted_set(&coll)?))
     };
     let Some((g, actor, id)) = in_matter else {
         let mut sr = export::search_request(&req, now)?;
