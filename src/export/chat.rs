@@ -65,12 +65,12 @@ struct Msg {
 
 /// Replace the per-account zips [`ExportPlan::assign`] made from the hits with Chat's: every
 /// conversation holding a match becomes documents (context included), zips split between
-/// documents at the split size. Messages in `hidden` (deleted items the search left out) are
-/// not brought back as context either.
+/// documents at the split size. Messages `hidden` names (deleted items the search left out,
+/// by seq and DocId) are not brought back as context either.
 pub fn plan_documents(
     plan: &mut ExportPlan,
     store: &Tables<'_>,
-    hidden: Option<&crate::search::HeldSet>,
+    hidden: &dyn Fn(u64, &crate::model::DocId) -> bool,
 ) -> Result<(), ExportError> {
     let rules = ContextRules::default();
     let mut by_account: BTreeMap<Account, BTreeSet<u64>> = BTreeMap::new();
@@ -83,7 +83,7 @@ pub fn plan_documents(
         let mut convs: BTreeMap<String, Vec<Msg>> = BTreeMap::new();
         for seq in store.seqs_of(Corpus::Chat, &account)? {
             let Some(r) = store.get(seq)? else { continue };
-            if hidden.is_some_and(|h| h.contains(seq, &r.doc_id)) {
+            if hidden(seq, &r.doc_id) {
                 continue;
             }
             let size = r.stored_bytes();

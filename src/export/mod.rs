@@ -168,7 +168,8 @@ pub fn plan_search(
 /// `colls` is one collection, or several searched as one ([`crate::search::search_many`], a
 /// split search): each hit's `collection` says which holds it, and the plan names it by its
 /// global seq ([`Tables`]), so the runner given the same collections reads it from the right
-/// one.
+/// one. Chat context leaves out the deleted items the search hid: `result.hidden` over one
+/// collection, the tables' own ([`Tables::hiding`]) over several.
 pub fn plan<'a>(
     colls: impl Into<Tables<'a>>,
     req: &ExportRequest,
@@ -186,11 +187,12 @@ pub fn plan<'a>(
         )
         .into());
     }
-    if several && scope.corpus == crate::model::Corpus::Chat {
-        // Chat context is gathered by seq and left out by the search's hidden set, which names
-        // one collection's seqs.
+    if several && scope.corpus == crate::model::Corpus::Chat && result.hidden.is_some() {
+        // The search's hidden set names one collection's seqs; over several collections the
+        // deleted items come with the tables ([`Tables::hiding`]).
         return Err(RequestError::NotSupported(
-            "exporting Chat over several collections or splits: export it from one collection"
+            "exporting Chat over several collections with one collection's hidden set: give \
+             each collection's deleted items with the tables (Tables::hiding)"
                 .to_owned(),
         )
         .into());
@@ -273,7 +275,11 @@ pub fn plan<'a>(
     // messages, a file's title): decoded here, once, for those corpora only.
     match plan.corpus {
         crate::model::Corpus::Chat => {
-            chat::plan_documents(&mut plan, &tables, result.hidden.as_deref())?
+            let held = result.hidden.as_deref();
+            let hidden = |seq: u64, id: &DocId| {
+                held.is_some_and(|h| h.contains(seq, id)) || tables.is_hidden(seq, id)
+            };
+            chat::plan_documents(&mut plan, &tables, &hidden)?
         }
         crate::model::Corpus::Drive => drive::plan_names(&mut plan, &tables)?,
         _ => {}

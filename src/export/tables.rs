@@ -12,8 +12,9 @@
 use crate::Collection;
 use crate::model::{Account, Corpus, DocId, GroupMember, Record};
 use crate::store::{Key, Store, StoreError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The record tables of the collections an export reads, in search order (a hit's
 /// `collection` is its position here).
@@ -22,6 +23,9 @@ pub struct Tables<'a> {
     stores: Vec<&'a Store>,
     /// The global seq of each store's seq 0: the rows of the stores before it.
     starts: Vec<u64>,
+    /// Per collection, the DocIds its search left out as deleted, which a plan must not bring
+    /// back (as Chat context); empty unless [`hiding`](Self::hiding) set them.
+    hidden: Arc<Vec<HashSet<DocId>>>,
 }
 
 impl<'a> Tables<'a> {
@@ -39,7 +43,22 @@ impl<'a> Tables<'a> {
             starts.push(next);
             next = next.saturating_add(s.rows());
         }
-        Tables { stores, starts }
+        Tables { stores, starts, hidden: Arc::default() }
+    }
+
+    /// The same tables, with the DocIds each collection's search left out as deleted (in the
+    /// collections' order): [`is_hidden`](Self::is_hidden) names them.
+    pub fn hiding(mut self, per_collection: Vec<HashSet<DocId>>) -> Tables<'a> {
+        self.hidden = Arc::new(per_collection);
+        self
+    }
+
+    /// Did the search leave record `seq` (global) with this DocId out as deleted?
+    pub fn is_hidden(&self, seq: u64, doc_id: &DocId) -> bool {
+        if self.hidden.is_empty() {
+            return false;
+        }
+        self.locate(seq).and_then(|(i, _)| self.hidden.get(i)).is_some_and(|h| h.contains(doc_id))
     }
 
     /// How many collections.

@@ -54,7 +54,7 @@ mod publish;
 mod remote;
 mod search;
 
-pub use export::SplitBlobs;
+pub use export::{SplitBlobs, WINDOW, WINDOWS};
 pub use manifest::{DateRange, SplitAccount, SplitFile, SplitManifest};
 pub use open::{Split, open_split};
 pub use publish::{Published, publish};

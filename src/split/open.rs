@@ -171,6 +171,11 @@ pub(super) fn open_with(
     Ok(Split { url, base, manifest, remote, collection, local })
 }
 
+/// A pack's file name in a split.
+fn pack_name(pack: u32) -> String {
+    format!("packs/{pack:06}.pack")
+}
+
 impl Split {
     /// The split's URL (`ROOT/splits/<id>`).
     pub fn url(&self) -> &str {
@@ -203,7 +208,23 @@ impl Split {
     /// not the decoded record): one ranged GET of exactly the blob's bytes, checked against its
     /// MD5. A blob the manifest's pack cannot hold is refused before anything is read.
     pub fn blob_bytes(&self, doc_id: DocId, b: &BlobRef) -> Result<Vec<u8>, SplitError> {
-        let name = format!("packs/{:06}.pack", b.pack);
+        let (start, bytes) = self.pack_window(doc_id, b, 0)?;
+        debug_assert_eq!(start, b.offset);
+        self.check_blob(doc_id, b, &bytes)?;
+        Ok(bytes)
+    }
+
+    /// One ranged GET of the pack holding blob `b`: exactly the blob when `window` is 0, else
+    /// the `window`-aligned stretch of the pack around it (longer when the blob crosses the
+    /// stretch's end; shorter at the pack's end). Returns where the bytes start in the pack.
+    /// A blob the manifest's pack cannot hold is refused before anything is read.
+    pub(super) fn pack_window(
+        &self,
+        doc_id: DocId,
+        b: &BlobRef,
+        window: u64,
+    ) -> Result<(u64, Vec<u8>), SplitError> {
+        let name = pack_name(b.pack);
         let out_of_range = || SplitError::BlobOutOfRange {
             url: self.url.clone(),
             doc_id,
@@ -212,21 +233,44 @@ impl Split {
             size: b.size,
         };
         let pack = self.manifest.file(&name).ok_or_else(out_of_range)?;
-        match b.offset.checked_add(b.size) {
-            Some(end) if end <= pack.size => {}
+        let end = match b.offset.checked_add(b.size) {
+            Some(end) if end <= pack.size => end,
             _ => return Err(out_of_range()),
+        };
+        let (start, stop) = match window {
+            0 => (b.offset, end),
+            w => {
+                let start = b.offset - b.offset % w;
+                (start, start.saturating_add(w).max(end).min(pack.size))
+            }
+        };
+        let key = format!("{}/{name}", self.base);
+        Ok((start, self.remote.get_range(&key, start, stop - start)?))
+    }
+
+    /// `bytes` are blob `b` of record `doc_id` when their MD5 is the blob's; else the error
+    /// names the split, the pack, where the blob is and the record.
+    pub(super) fn check_blob(
+        &self,
+        doc_id: DocId,
+        b: &BlobRef,
+        bytes: &[u8],
+    ) -> Result<(), SplitError> {
+        let md5 = Md5::of(bytes);
+        if md5 == b.md5 {
+            return Ok(());
         }
-        let bytes = self.remote.get_range(&format!("{}/{name}", self.base), b.offset, b.size)?;
-        let md5 = Md5::of(&bytes);
-        if md5 != b.md5 {
-            return Err(SplitError::Md5Mismatch {
-                url: self.url.clone(),
-                file: format!("{name} at {} ({} bytes) of record {doc_id}", b.offset, b.size),
-                expected: b.md5,
-                actual: md5,
-            });
-        }
-        Ok(bytes)
+        Err(SplitError::Md5Mismatch {
+            url: self.url.clone(),
+            file: format!(
+                "{} at {} ({} bytes) of record {doc_id}",
+                pack_name(b.pack),
+                b.offset,
+                b.size
+            ),
+            expected: b.md5,
+            actual: md5,
+        })
     }
 
     /// The stored bytes of a record's main part ([`part_bytes`](Self::part_bytes)).

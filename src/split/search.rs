@@ -29,6 +29,8 @@ pub struct SplitSearch {
     pub splits: Vec<Split>,
     /// URLs of the splits their manifests ruled out (not fetched).
     pub skipped: Vec<String>,
+    /// The options it ran with (an export over its splits leaves out what it left out).
+    pub options: SplitSearchOptions,
 }
 
 /// The split URLs `url` names: itself when it is a split's (`ROOT/splits/<id>`), else every
@@ -103,7 +105,7 @@ pub fn search(
         leave_out_deleted(&mut result, &splits);
     }
     result.counts.merge(&Counts::from_per_account(zeros));
-    Ok(SplitSearch { result, splits, skipped })
+    Ok(SplitSearch { result, splits, skipped, options: opts })
 }
 
 /// Drop the hits of items each split's manifest lists as deleted, and count them out.

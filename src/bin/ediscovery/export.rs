@@ -215,7 +215,7 @@ fn part_step<T>(a: &ExportArgs, step: Box<Step<'_, T>>) -> Result<T, Box<dyn std
     let req = request(a)?;
     if !a.splits.is_empty() {
         let found = split_search(a, &req)?;
-        let blobs = split::SplitBlobs::new(&found.splits);
+        let blobs = split::SplitBlobs::new(&found);
         let plan = export::plan(blobs.tables(), &req, &found.result, None)?;
         return step(blobs.tables(), &req, &plan, &blobs);
     }
@@ -286,7 +286,7 @@ fn run_splits(
     only: Option<&export::Retry>,
 ) -> CliResult {
     let found = split_search(a, req)?;
-    let blobs = split::SplitBlobs::new(&found.splits);
+    let blobs = split::SplitBlobs::new(&found);
     let plan = export::plan(blobs.tables(), req, &found.result, only)?;
     if a.dry_run {
         output::json(o, &plan)?;
