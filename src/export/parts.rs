@@ -13,7 +13,10 @@
 //! A part lives in `OUT/NAME.parts/part-K/` and is committed by its `part.json` (the size and
 //! MD5 of every other file of the part and the plan's fingerprint), written last and created
 //! exclusively: a part folder without it is an unfinished attempt and is written again; one with
-//! it is checked, never rewritten.
+//! it is checked, never rewritten. A part whose records failed transiently (the store could not
+//! answer now) is not committed: the call fails and names the first record, so the engine's
+//! retry writes it; records that failed for good (damaged bytes) are committed as failures and
+//! reported by the merge, as one machine reports them.
 
 use super::files::{self, Listing};
 use super::plan::{ExportPlan, FileKind};
@@ -47,6 +50,23 @@ pub enum PartError {
         /// The file.
         path: PathBuf,
         /// What differs.
+        reason: String,
+    },
+    /// Records of the part failed transiently (the store could not answer now): the part is
+    /// left uncommitted so that a retry of the task, which may succeed, writes it; committing
+    /// it would make it look finished to a task engine while records are missing.
+    #[error(
+        "{dir}: {records} records could not be read now (transient; the first, record seq {seq}: \
+         {reason}); the part is not committed: run `export part` for it again"
+    )]
+    Transient {
+        /// The part's folder.
+        dir: PathBuf,
+        /// How many records failed transiently.
+        records: usize,
+        /// The first of them (global seq).
+        seq: u64,
+        /// Why it failed.
         reason: String,
     },
     /// The part was written for another request, collection state or part count.
@@ -201,6 +221,15 @@ pub fn write_part<'a>(
     sub.zips = plan.zips[range.clone()].to_vec();
     let records = super::PlanRecords::new(store, &sub, threads + 2);
     let zips = run::write_zips(&sub, &records, store, source, &dir, threads, progress)?;
+    let mut transient = zips
+        .iter()
+        .flat_map(|(_, o)| o.failed.iter())
+        .filter(|(_, f)| f.class == FailureClass::Transient);
+    if let Some((seq, f)) = transient.next() {
+        let records = 1 + transient.count();
+        let reason = f.reason.clone();
+        return Err(PartError::Transient { dir, records, seq: *seq, reason }.into());
+    }
     let (failed, converted) = super::failed_and_converted(&zips);
     let exported =
         records.planned(&sub).filter(|s| s.as_ref().map_or(true, |s| !failed.contains(s)));

@@ -6,10 +6,13 @@
 
 use super::SplitError;
 use crate::digest::{Md5, Md5Hasher};
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
+use object_store::{
+    ClientConfigKey, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
+    WriteMultipart,
+};
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -21,6 +24,10 @@ const CHUNK: u64 = 8 << 20;
 /// Variable that makes create-only puts plain puts (tests of the probe; see
 /// [`StoreConfig::ignore_create_only`]).
 pub const IGNORE_CREATE_ONLY_VAR: &str = "EDISCOVERY_SPLIT_IGNORE_CREATE_ONLY";
+/// Variable giving the S3 request timeout (see [`StoreConfig::timeout`]).
+pub const TIMEOUT_VAR: &str = "EDISCOVERY_STORE_TIMEOUT";
+/// Variable giving how many times a failed S3 request is retried (see [`StoreConfig::retries`]).
+pub const RETRIES_VAR: &str = "EDISCOVERY_STORE_RETRIES";
 
 /// How to reach an S3-compatible store; local folders need none of it.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +45,14 @@ pub struct StoreConfig {
     /// Tests only: send create-only puts as plain puts, as a store that ignores conditional
     /// writes behaves, so the probe's refusal can be exercised (`EDISCOVERY_SPLIT_IGNORE_CREATE_ONLY=1`).
     pub ignore_create_only: bool,
+    /// Timeout of one S3 request, as object_store reads durations (`"30s"`, `"1500ms"`;
+    /// `EDISCOVERY_STORE_TIMEOUT`). Unset: object_store's 30 s. A request that times out is
+    /// retried when it is idempotent, else it is an error: tests of stalled stores set it short.
+    pub timeout: Option<String>,
+    /// How many times object_store retries a request that failed with a 5xx, 429, a timeout or
+    /// a connection error (`EDISCOVERY_STORE_RETRIES`). Unset: object_store's 10, with
+    /// exponential backoff from 100 ms up to 15 s, all within 3 minutes of the first attempt.
+    pub retries: Option<String>,
 }
 
 impl StoreConfig {
@@ -51,6 +66,8 @@ impl StoreConfig {
             secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
             session_token: var("AWS_SESSION_TOKEN"),
             ignore_create_only: var(IGNORE_CREATE_ONLY_VAR).is_some_and(|v| v != "0"),
+            timeout: var(TIMEOUT_VAR),
+            retries: var(RETRIES_VAR),
         }
     }
 }
@@ -89,6 +106,34 @@ fn is_loopback(endpoint: &str) -> bool {
         host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
     };
     host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+/// An object_store error shown with its causes: its own text can stop at "error sending
+/// request", leaving out that the request timed out or the connection was reset.
+#[derive(Debug)]
+struct WithCauses(object_store::Error);
+
+impl std::fmt::Display for WithCauses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.0.to_string();
+        write!(f, "{shown}")?;
+        let mut cause = std::error::Error::source(&self.0);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !shown.contains(&text) {
+                write!(f, ": {text}")?;
+                shown.push_str(&text);
+            }
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for WithCauses {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
+    }
 }
 
 impl Remote {
@@ -130,6 +175,15 @@ impl Remote {
                 }
                 if let Some(t) = &cfg.session_token {
                     b = b.with_token(t);
+                }
+                if let Some(t) = &cfg.timeout {
+                    b = b.with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), t);
+                }
+                if let Some(n) = &cfg.retries {
+                    let max_retries = n.parse::<usize>().map_err(|e| {
+                        bad(&format!("{RETRIES_VAR}={n}: not a number of retries ({e})"))
+                    })?;
+                    b = b.with_retry(RetryConfig { max_retries, ..RetryConfig::default() });
                 }
                 let s3 = b.build().map_err(|e| bad(&e.to_string()))?;
                 (Box::new(s3), prefix.trim_matches('/').to_owned())
@@ -178,7 +232,7 @@ impl Remote {
 
     fn err(&self, op: &'static str, name: &str) -> impl FnOnce(object_store::Error) -> SplitError {
         let (url, key) = (self.url.clone(), name.to_owned());
-        move |e| SplitError::Store { url, op, key, source: Box::new(e) }
+        move |e| SplitError::Store { url, op, key, source: Box::new(WithCauses(e)) }
     }
 
     /// Put `bytes` at `name`, replacing what is there.

@@ -30,5 +30,6 @@ mod review_tools; // issue 8: Nuix, got-your-back and XSOAR rules applied to our
 mod search; // operators vs independent predicates, scope as a filter, DST, wildcards
 mod split; // issue 14: splits on a folder and on SeaweedFS (S3) searched as one collection; tamper; create-only probe
 mod split_export; // issue 14: export --splits (whole, and part + merge) byte-identical to the one collection's export, on a folder and SeaweedFS; a damaged pack is an error.csv row naming the split
+mod split_faults; // issue 14 item 5: publish and export parts against moto_server behind a fault-injecting proxy (500s, stalls past the timeout, create-only headers stripped)
 mod store; // dedup, determinism, reopen, torn writes, locking, index repair
 mod zip_writer; // issue 10.1: our zip writer and parallel deflate, read back by Python zipfile/zlib and unzip -t
