@@ -54,11 +54,19 @@ enum Command {
     Split(split::SplitArgs),
     /// Export what a search finds, as Vault does.
     Export(export::ExportArgs),
-    /// `export part` (the argument list's `export part` is read as this).
-    #[command(name = "export-part", hide = true)]
+    // `export part`: the argument list's `export part` is read as this.
+    #[command(
+        name = "export-part",
+        hide = true,
+        about = "One part of an export written in parts (a task engine's task): the zips of a run of accounts and fragments of the metadata files, committed by part.json written last"
+    )]
     ExportPart(export::PartArgs),
-    /// `export merge` (the argument list's `export merge` is read as this).
-    #[command(name = "export-merge", hide = true)]
+    // `export merge`: the argument list's `export merge` is read as this.
+    #[command(
+        name = "export-merge",
+        hide = true,
+        about = "Join the committed parts of an export written in parts into the export one machine writes, byte for byte"
+    )]
     ExportMerge(export::MergeArgs),
     /// Re-read an export folder: checksums, names, messages against metadata, balance.
     Verify(verify::VerifyArgs),
