@@ -53,6 +53,7 @@ mod open;
 mod publish;
 mod remote;
 mod search;
+mod upload;
 
 pub use export::{SplitBlobs, WINDOW, WINDOWS};
 pub use manifest::{DateRange, SplitAccount, SplitFile, SplitManifest};
@@ -60,6 +61,7 @@ pub use open::{Split, open_split};
 pub use publish::{Published, publish};
 pub use remote::StoreConfig;
 pub use search::{SplitSearch, SplitSearchOptions, list_splits, search};
+pub use upload::{Uploaded, fetch_export, upload_export};
 
 use crate::digest::Md5;
 use std::path::PathBuf;
@@ -181,6 +183,30 @@ pub enum SplitError {
     Busy {
         /// The collection folder.
         dir: PathBuf,
+    },
+    /// An export's checksum file is already stored under this name with other bytes: another
+    /// export has this name there. Nothing was uploaded.
+    #[error("{url}/{file} exists: choose another name (nothing uploaded)")]
+    ExportExists {
+        /// `URL/NAME`.
+        url: String,
+        /// The checksum file's name.
+        file: String,
+    },
+    /// No export under the URL (its checksum file is missing: never uploaded, or its upload
+    /// stopped before the checksum file).
+    #[error("{url}: no export here (no checksum file)")]
+    NoExport {
+        /// `URL/NAME`.
+        url: String,
+    },
+    /// An export folder (or its checksum file) that cannot be uploaded or read as it is.
+    #[error("{at}: {reason}")]
+    BadExport {
+        /// The file or folder, local path or URL.
+        at: String,
+        /// What is wrong.
+        reason: String,
     },
     /// Reading or writing a local file.
     #[error("{path}: {source}")]
