@@ -44,6 +44,10 @@
 //! search asks for them ([`SplitSearchOptions::include_deleted`]). Later deletions do not reach
 //! a published split: it is a snapshot.
 //!
+//! **Exports on object storage.** [`upload_export`] writes a finished, verified export folder to
+//! `URL/NAME/` with its checksum file last and create-only (the export's commit, as the manifest
+//! is a split's); [`fetch_export`] reads one back (`export --out URL`).
+//!
 //! `object_store` and `tokio` are used only in [`remote`]: a small current-thread runtime owned
 //! by each open store, so the rest of the crate stays synchronous.
 
