@@ -97,7 +97,10 @@ fn export_to_a_folder_url_is_the_local_export() {
     // A checksum file already there with other bytes: refused before anything is uploaded.
     std::fs::create_dir_all(store.join("taken")).unwrap();
     std::fs::write(store.join("taken/taken-checksums.md5"), b"other bytes\n").unwrap();
-    let (code, o, e, _) = export(&[], &coll, "taken", Path::new(&url), &MAIL, &[]);
+    // (Its staging folder is kept by design: under `dir`, not the temporary folder.)
+    let stage2 = dir.path().join("stage2");
+    let flags = staged(&MAIL, stage2.to_str().unwrap());
+    let (code, o, e, _) = export(&[], &coll, "taken", Path::new(&url), &flags, &[]);
     assert_eq!(code, 1, "{o}{e}");
     assert!(e.contains("taken-checksums.md5 exists: choose another name"), "{e}");
     let taken = snapshot(&store.join("taken"));
