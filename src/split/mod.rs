@@ -44,6 +44,10 @@
 //! search asks for them ([`SplitSearchOptions::include_deleted`]). Later deletions do not reach
 //! a published split: it is a snapshot.
 //!
+//! **Exports on object storage.** [`upload_export`] writes a finished, verified export folder to
+//! `URL/NAME/` with its checksum file last and create-only (the export's commit, as the manifest
+//! is a split's); [`fetch_export`] reads one back (`export --out URL`).
+//!
 //! `object_store` and `tokio` are used only in [`remote`]: a small current-thread runtime owned
 //! by each open store, so the rest of the crate stays synchronous.
 
@@ -53,6 +57,7 @@ mod open;
 mod publish;
 mod remote;
 mod search;
+mod upload;
 
 pub use export::{SplitBlobs, WINDOW, WINDOWS};
 pub use manifest::{DateRange, SplitAccount, SplitFile, SplitManifest};
@@ -60,6 +65,7 @@ pub use open::{Split, open_split};
 pub use publish::{Published, publish};
 pub use remote::StoreConfig;
 pub use search::{SplitSearch, SplitSearchOptions, list_splits, search};
+pub use upload::{Uploaded, fetch_export, upload_export};
 
 use crate::digest::Md5;
 use std::path::PathBuf;
@@ -181,6 +187,30 @@ pub enum SplitError {
     Busy {
         /// The collection folder.
         dir: PathBuf,
+    },
+    /// An export's checksum file is already stored under this name with other bytes: another
+    /// export has this name there. Nothing was uploaded.
+    #[error("{url}/{file} exists: choose another name (nothing uploaded)")]
+    ExportExists {
+        /// `URL/NAME`.
+        url: String,
+        /// The checksum file's name.
+        file: String,
+    },
+    /// No export under the URL (its checksum file is missing: never uploaded, or its upload
+    /// stopped before the checksum file).
+    #[error("{url}: no export here (no checksum file)")]
+    NoExport {
+        /// `URL/NAME`.
+        url: String,
+    },
+    /// An export folder (or its checksum file) that cannot be uploaded or read as it is.
+    #[error("{at}: {reason}")]
+    BadExport {
+        /// The file or folder, local path or URL.
+        at: String,
+        /// What is wrong.
+        reason: String,
     },
     /// Reading or writing a local file.
     #[error("{path}: {source}")]

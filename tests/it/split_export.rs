@@ -49,7 +49,7 @@ print(len(a))
 "#;
 
 /// Python's verdict on `one` against `other` (export folders of export `name`): the file count.
-fn python_compare(one: &Path, other: &Path, name: &str) -> usize {
+pub(super) fn python_compare(one: &Path, other: &Path, name: &str) -> usize {
     let out = Command::new("python3")
         .arg("-c")
         .arg(COMPARE)
@@ -69,14 +69,14 @@ fn python_compare(one: &Path, other: &Path, name: &str) -> usize {
 }
 
 /// What an export reads: one collection, or splits (URLs or roots) with a cache folder.
-enum Input<'a> {
+pub(super) enum Input<'a> {
     Collection(&'a Path),
     Splits(&'a str, &'a Path),
 }
 
 /// Run `ediscovery export [step…]` on `input` with `--name name --out out` and `extra`, the
 /// store's `AWS_*` variables set from `env`. Exit code, stdout, stderr, wall time.
-fn export(
+pub(super) fn export(
     step: &[&str],
     input: &Input<'_>,
     name: &str,
@@ -111,7 +111,7 @@ fn export(
 }
 
 /// `ediscovery verify DIR` passes.
-fn verify_passes(dir: &Path) {
+pub(super) fn verify_passes(dir: &Path) {
     let (code, out, err) = cli!("verify", dir);
     assert_eq!(code, 0, "verify {}: {out}{err}", dir.display());
 }

@@ -51,9 +51,24 @@ pub struct ExportArgs {
     /// Export name (every file starts with it).
     #[arg(long, required_unless_present = "request")]
     name: Option<String>,
-    /// The output folder.
+    /// The output folder (the export is OUT/NAME), or a URL: `s3://bucket/prefix` (endpoint and
+    /// credentials from the usual AWS_* variables) or `file:///folder`, through the same
+    /// object-store client. To a URL the export is written to --staging, verified, then uploaded
+    /// to URL/NAME/: every file, each one's MD5 checked against NAME-checksums.md5, then that
+    /// checksum file last, create-only, so a reader finding it finds the whole export. A name
+    /// already there is refused ("exists") unless the stored checksum file is ours byte for
+    /// byte (a retried upload). Not with --matter, nor for `export part` / `export merge`.
     #[arg(long)]
     out: PathBuf,
+    /// With --out URL: the local folder the export is written to before the upload (default:
+    /// a new folder in the temporary folder). OUT/NAME in it is removed after a successful
+    /// upload, and kept (and named in the error) when verify or the upload fails.
+    #[arg(long)]
+    staging: Option<PathBuf>,
+    /// With --out URL: where the export is uploaded (set by `run`; --out then names the staging
+    /// folder).
+    #[arg(skip)]
+    upload_to: Option<String>,
     /// A Vault-shaped request (JSON) instead of the name, scope flags, options and query: the
     /// file says all of it, so any of those flags beside it is a usage error.
     #[arg(long, conflicts_with_all = [
@@ -207,6 +222,14 @@ type Step<'x, T> = dyn FnOnce(
 /// export): the request and plan made from the collection or the splits, and `step` run with
 /// them.
 fn part_step<T>(a: &ExportArgs, step: Box<Step<'_, T>>) -> Result<T, Box<dyn std::error::Error>> {
+    if out_url(a).is_some() || a.staging.is_some() {
+        return Err(format!(
+            "--out {}: parts and their merge are written to a local folder; upload the merged \
+             export folder, or run `export --out URL` for the whole export",
+            a.out.display()
+        )
+        .into());
+    }
     if a.matter.is_some() || a.retry_from.is_some() || a.dry_run {
         return Err(
             "--matter, --retry-from and --dry-run are for a whole export, not its parts".into()
@@ -315,9 +338,30 @@ fn plan_for(
     }
 }
 
-pub fn run(o: &mut dyn Write, a: ExportArgs) -> CliResult {
+/// `--out` when it is a URL (`s3://…`, `file://…`; anything with `://`, so an unknown scheme
+/// is refused by the store rather than made into a folder named `http:`).
+fn out_url(a: &ExportArgs) -> Option<String> {
+    a.out.to_str().filter(|s| s.contains("://")).map(str::to_owned)
+}
+
+pub fn run(o: &mut dyn Write, mut a: ExportArgs) -> CliResult {
     if let Some(code) = output::flag_like(&a.query) {
         return Ok(code);
+    }
+    if let Some(url) = out_url(&a) {
+        if a.matter.is_some() {
+            return Err(format!(
+                "--out {url}: an export in a matter is recorded where it is written; \
+                 export it to a folder"
+            )
+            .into());
+        }
+        a.out = a.staging.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("ediscovery-export-{}", std::process::id()))
+        });
+        a.upload_to = Some(url);
+    } else if a.staging.is_some() {
+        return Err("--staging is for --out URL".into());
     }
     let req = request(&a)?;
     let only = a.retry_from.as_deref().map(export::failed_doc_ids).transpose()?;
@@ -391,15 +435,29 @@ fn report(
 ) -> CliResult {
     let code = exit::code(if outcome.has_failures() { exit::PARTIAL } else { exit::OK });
     let s = &outcome.summary;
+    let uploaded = match &a.upload_to {
+        Some(url) => Some(upload(a, outcome, url)?),
+        None => None,
+    };
     if a.json {
         let mut v = serde_json::json!({"dir": outcome.dir.to_string_lossy(), "summary": s});
         if let Some(id) = export_id {
             v["exportId"] = serde_json::json!(id);
         }
+        if let Some(u) = &uploaded {
+            v["url"] = serde_json::json!(u.url);
+            v["uploaded"] = serde_json::json!(u.uploaded);
+        }
         output::json(o, &v)?;
         return Ok(code);
     }
-    writeln!(o, "export          {} → {}", s.name, a.out.display())?;
+    match &uploaded {
+        Some(u) => {
+            let how = if u.uploaded { "" } else { " (already there, identical: nothing written)" };
+            writeln!(o, "export          {} → {}{how}", s.name, u.url)?
+        }
+        None => writeln!(o, "export          {} → {}", s.name, a.out.display())?,
+    }
     writeln!(o, "in scope        {}", s.totals.in_scope)?;
     writeln!(o, "exported        {}", s.totals.exported)?;
     writeln!(
@@ -422,4 +480,30 @@ fn report(
         writeln!(o, "see {}-error.csv; retry with --retry-from", s.name)?;
     }
     Ok(code)
+}
+
+/// With --out URL: verify the export written to the staging folder, upload it
+/// (`split::upload_export`), then remove it (and the staging folder when that leaves it empty).
+/// On failure the staged export is kept and named.
+fn upload(
+    a: &ExportArgs,
+    outcome: &export::Outcome,
+    url: &str,
+) -> Result<split::Uploaded, Box<dyn std::error::Error>> {
+    let dir = &outcome.dir;
+    let kept = |e: &dyn std::fmt::Display| format!("{e}; the export is kept in {}", dir.display());
+    let report = ediscovery::verify::verify(dir).map_err(|e| kept(&e))?;
+    if !report.ok() {
+        return Err(kept(&format!(
+            "verify before upload found problems: {}",
+            report.problems.join("; ")
+        ))
+        .into());
+    }
+    let cfg = split::StoreConfig::from_env();
+    let done = split::upload_export(dir, &outcome.summary.name, url, &cfg).map_err(|e| kept(&e))?;
+    std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // Only an empty staging folder goes: a --staging folder holding other things stays.
+    let _ = std::fs::remove_dir(&a.out);
+    Ok(done)
 }
