@@ -4,9 +4,10 @@ only, nothing of ours): the same file names; every file byte for byte (hashlib M
 summary, which must be equal as JSON once the fields describing the run (seconds, threads) are
 dropped, and the checksum file, whose lines must be equal except the summary's; `md5sum -c`
 passes in the second folder; every zip of the second tests clean (zipfile) and its mbox entries
-parse (mailbox). Prints the number of messages read; exits non-zero on any difference.
+parse (mailbox). Prints the number of messages read (with --count files, the number of files
+instead); exits non-zero on any difference.
 
-    compare-exports.py ONE OTHER NAME
+    compare-exports.py [--count messages|files] ONE OTHER NAME
 """
 
 import hashlib
@@ -27,7 +28,7 @@ def md5(path):
     return h.hexdigest()
 
 
-def main(one, other, name):
+def main(one, other, name, count="messages"):
     a, b = sorted(os.listdir(one)), sorted(os.listdir(other))
     if a != b:
         sys.exit(f"file sets differ: {a} vs {b}")
@@ -64,10 +65,14 @@ def main(one, other, name):
                         while chunk := src.read(1 << 20):
                             dst.write(chunk)
                     messages += len(mailbox.mbox(p).keys())
-    print(messages)
+    print(len(b) if count == "files" else messages)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    args = sys.argv[1:]
+    count = "messages"
+    if args[:1] == ["--count"] and len(args) >= 2 and args[1] in ("messages", "files"):
+        count, args = args[1], args[2:]
+    if len(args) != 3:
         sys.exit(__doc__)
-    main(*sys.argv[1:])
+    main(*args, count=count)

@@ -191,3 +191,27 @@ pub fn sample_org_collection(dir: &Path, scale: usize) -> Collection {
     }
     w.finish().unwrap()
 }
+
+/// `scripts/compare-exports.py` (Python stdlib only, written from the export's definition) on two
+/// export folders of export `name`: same files byte for byte (summary timings and the checksum
+/// file's summary line aside), `md5sum -c` in `other`, every zip of `other` read with zipfile and
+/// its mbox entries with mailbox. `count` is "messages" or "files": what it returns.
+pub fn compare_exports(one: &Path, other: &Path, name: &str, count: &str) -> usize {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/compare-exports.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(["--count", count])
+        .arg(one)
+        .arg(other)
+        .arg(name)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{} vs {}: {}",
+        one.display(),
+        other.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}

@@ -12,63 +12,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-/// Compare two export folders with Python (hashlib for every file; summary.json compared as JSON
-/// without the fields that describe the run), run `md5sum -c` on the merged one's checksum file,
-/// and read every merged zip with zipfile and its mbox with mailbox. Prints the message count.
-const COMPARE: &str = r#"
-import hashlib, json, mailbox, os, subprocess, sys, tempfile, zipfile
-one, merged, name = sys.argv[1], sys.argv[2], sys.argv[3]
-a, b = sorted(os.listdir(one)), sorted(os.listdir(merged))
-assert a == b, ("file sets differ", a, b)
-def md5(p):
-    h = hashlib.md5()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-summary = name + "-summary.json"
-for f in a:
-    if f in (summary, name + "-checksums.md5"):
-        continue
-    assert md5(os.path.join(one, f)) == md5(os.path.join(merged, f)), ("differs", f)
-s1, s2 = (json.load(open(os.path.join(d, summary))) for d in (one, merged))
-for s in (s1, s2):
-    for k in ("seconds", "threads"):
-        s.pop(k)
-assert s1 == s2, "summaries differ beyond timings"
-# The checksum files differ only in the summary's line.
-def sums(d):
-    return [l for l in open(os.path.join(d, name + "-checksums.md5")) if not l.rstrip().endswith(summary)]
-assert sums(one) == sums(merged), "checksum files differ beyond the summary"
-r = subprocess.run(["md5sum", "-c", "--quiet", name + "-checksums.md5"], cwd=merged)
-assert r.returncode == 0, "md5sum -c failed"
-messages = 0
-with tempfile.TemporaryDirectory() as t:
-    for f in b:
-        if not f.endswith(".zip"):
-            continue
-        with zipfile.ZipFile(os.path.join(merged, f)) as z:
-            assert z.testzip() is None, f
-            for e in z.namelist():
-                p = os.path.join(t, "m.mbox")
-                with open(p, "wb") as o:
-                    o.write(z.read(e))
-                messages += len(mailbox.mbox(p).keys())
-print(messages)
-"#;
-
-/// Python's verdict on `one` against `merged`: the messages in the merged zips.
-fn python_compare(one: &Path, merged: &Path, name: &str) -> usize {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(COMPARE)
-        .arg(one)
-        .arg(merged)
-        .arg(name)
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+/// The independent comparison of two export folders ([`compare_exports`]), counting messages.
+fn python_compare(one: &Path, other: &Path, name: &str) -> usize {
+    compare_exports(one, other, name, "messages")
 }
 
 /// `export [step…] --collection C --name N --out OUT [extra…] QUERY` as arguments.

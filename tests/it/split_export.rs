@@ -5,7 +5,7 @@
 //! pack damaged after publishing ends in an `error.csv` row naming the split and the pack,
 //! never in a silently missing record. On a folder, and on SeaweedFS (S3) when it can run.
 
-use super::common::export_request;
+use super::common::{compare_exports, export_request};
 use super::split::{org_and_parts, seaweed, weed_env};
 use ediscovery::Collection;
 use ediscovery::model::Corpus;
@@ -15,57 +15,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Compare two export folders with Python: the same file names; every file but the summary and
-/// the checksum file has the same MD5; the summaries are equal as JSON without `seconds` and
-/// `threads`; the checksum files are equal but for the summary's line; `md5sum -c` passes in the
-/// second folder. Prints how many files.
-const COMPARE: &str = r#"
-import hashlib, json, os, subprocess, sys
-one, other, name = sys.argv[1], sys.argv[2], sys.argv[3]
-a, b = sorted(os.listdir(one)), sorted(os.listdir(other))
-assert a == b, ("file sets differ", a, b)
-def md5(p):
-    h = hashlib.md5()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-summary = name + "-summary.json"
-for f in a:
-    if f in (summary, name + "-checksums.md5"):
-        continue
-    assert md5(os.path.join(one, f)) == md5(os.path.join(other, f)), ("differs", f)
-s1, s2 = (json.load(open(os.path.join(d, summary))) for d in (one, other))
-for s in (s1, s2):
-    for k in ("seconds", "threads"):
-        s.pop(k)
-assert s1 == s2, ("summaries differ beyond timings", s1, s2)
-def sums(d):
-    return [l for l in open(os.path.join(d, name + "-checksums.md5")) if not l.rstrip().endswith(summary)]
-assert sums(one) == sums(other), "checksum files differ beyond the summary"
-r = subprocess.run(["md5sum", "-c", "--quiet", name + "-checksums.md5"], cwd=other)
-assert r.returncode == 0, "md5sum -c failed"
-print(len(a))
-"#;
-
-/// Python's verdict on `one` against `other` (export folders of export `name`): the file count.
+/// The independent comparison of two export folders ([`compare_exports`]), counting files.
 pub(super) fn python_compare(one: &Path, other: &Path, name: &str) -> usize {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(COMPARE)
-        .arg(one)
-        .arg(other)
-        .arg(name)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{} vs {}: {}",
-        one.display(),
-        other.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    compare_exports(one, other, name, "files")
 }
 
 /// What an export reads: one collection, or splits (URLs or roots) with a cache folder.
