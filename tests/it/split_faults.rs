@@ -413,6 +413,16 @@ fn export_parts_under_faults(f: &Faulty, dir: &Path, split: &str) {
             );
         }
     };
+    // Both parts, then the merge, with one try per store request; the same bytes as one machine.
+    let parts_then_merge = |out: &Path| {
+        for k in ["1/2", "2/2"] {
+            let (code, _, err) = step(out, "1", &["part", "--part", k]);
+            assert_eq!(code, 0, "{err}");
+        }
+        let (code, _, err) = step(out, "1", &["merge", "--parts", "2"]);
+        assert_eq!(code, 0, "{err}");
+        same_as_one(out);
+    };
 
     // One 500 and one stall past the timeout on pack reads: retried, the same bytes.
     let out = dir.join("retried");
@@ -443,22 +453,10 @@ fn export_parts_under_faults(f: &Faulty, dir: &Path, split: &str) {
     assert!(!out.join("E.parts/part-1/part.json").exists(), "a failed part looks committed");
     assert!(f.injected().0 >= 2, "not retried once");
     f.faults(serde_json::json!({}));
-    for k in ["1/2", "2/2"] {
-        let (code, _, err) = step(&out, "1", &["part", "--part", k]);
-        assert_eq!(code, 0, "{err}");
-    }
-    let (code, _, err) = step(&out, "1", &["merge", "--parts", "2"]);
-    assert_eq!(code, 0, "{err}");
-    same_as_one(&out);
+    parts_then_merge(&out);
 
     // A fresh run without faults: the same bytes.
     f.faults(serde_json::json!({}));
     let out = dir.join("clean");
-    for k in ["1/2", "2/2"] {
-        let (code, _, err) = step(&out, "1", &["part", "--part", k]);
-        assert_eq!(code, 0, "{err}");
-    }
-    let (code, _, err) = step(&out, "1", &["merge", "--parts", "2"]);
-    assert_eq!(code, 0, "{err}");
-    same_as_one(&out);
+    parts_then_merge(&out);
 }
