@@ -12,18 +12,55 @@ use super::tables::Tables;
 use crate::model::Account;
 use crate::store::StoreError;
 use crate::{Collection, SearchRequest};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-/// One account's hits as the run needs them: (seq, stored size), in hit order.
-type AccountRecords = Arc<Vec<(u64, u64)>>;
+/// One account's hits as the run needs them: seqs, in hit order (a writer reads the rest from
+/// each record's key row).
+type AccountRecords = Arc<Vec<u64>>;
 
 /// An account's records, found by the first writer that asks for them.
 type Slot = Arc<Mutex<Option<AccountRecords>>>;
 
-/// A zip's records (seqs) and their stored sizes, in plan order.
-pub type ZipRecords<'z> = (Cow<'z, [u64]>, Cow<'z, [u64]>);
+/// A zip's records (seqs) and, when the plan holds them, their stored sizes, in plan order: the
+/// plan's lists, or a run of its account's found records (shared, not copied: a zip writer
+/// holds its account's list while it writes, and a copy would double that).
+pub enum ZipRecords<'z> {
+    /// Held by the plan: seqs, and sizes (may be empty in a plan built by hand).
+    Plan(&'z [u64], &'z [u64]),
+    /// Found again: this run of the account's seqs (sizes are in the records' key rows).
+    Found(AccountRecords, std::ops::Range<usize>),
+}
+
+impl ZipRecords<'_> {
+    /// How many records.
+    pub fn len(&self) -> usize {
+        match self {
+            ZipRecords::Plan(seqs, _) => seqs.len(),
+            ZipRecords::Found(_, run) => run.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`th record's seq and, when the plan holds it, stored size; `None` past the end.
+    pub fn get(&self, i: usize) -> Option<(u64, Option<u64>)> {
+        match self {
+            ZipRecords::Plan(seqs, sizes) => Some((*seqs.get(i)?, sizes.get(i).copied())),
+            ZipRecords::Found(all, run) => {
+                Some((*all.get(run.start.checked_add(i).filter(|&k| k < run.end)?)?, None))
+            }
+        }
+    }
+
+    /// The seqs, in order.
+    pub fn seqs(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i).map(|(s, _)| s))
+    }
+}
 
 /// The records of a plan's zips, held or found again.
 pub struct PlanRecords<'a> {
@@ -65,10 +102,10 @@ impl<'a> PlanRecords<'a> {
         }
     }
 
-    /// `z`'s records (seqs) and their stored sizes, in plan order.
+    /// `z`'s records (seqs), in plan order, with their stored sizes when the plan holds them.
     pub fn of<'z>(&self, z: &'z ZipPlan) -> Result<ZipRecords<'z>, ExportError> {
         let Some(d) = z.deferred else {
-            return Ok((Cow::Borrowed(&z.records), Cow::Borrowed(&z.sizes)));
+            return Ok(ZipRecords::Plan(&z.records, &z.sizes));
         };
         let all = self.account(&z.account)?;
         let changed = || {
@@ -87,11 +124,11 @@ impl<'a> PlanRecords<'a> {
         if all.len() != d.of {
             return Err(changed());
         }
-        let run = all.get(d.first..d.first + d.count).ok_or_else(changed)?;
-        Ok((
-            Cow::Owned(run.iter().map(|&(s, _)| s).collect()),
-            Cow::Owned(run.iter().map(|&(_, n)| n).collect()),
-        ))
+        let run = d.first..d.first.checked_add(d.count).ok_or_else(changed)?;
+        if run.end > all.len() {
+            return Err(changed());
+        }
+        Ok(ZipRecords::Found(all, run))
     }
 
     /// Every planned record's seq, in plan order, zip by zip.
@@ -100,15 +137,19 @@ impl<'a> PlanRecords<'a> {
         plan: &'p ExportPlan,
     ) -> impl Iterator<Item = Result<u64, ExportError>> + 'p {
         let mut zips = plan.zips.iter();
-        let mut current = Vec::new().into_iter();
+        let mut current: Option<(ZipRecords<'p>, usize)> = None;
         std::iter::from_fn(move || {
             loop {
-                if let Some(seq) = current.next() {
-                    return Some(Ok(seq));
+                if let Some((recs, i)) = current.as_mut() {
+                    if let Some((seq, _)) = recs.get(*i) {
+                        *i += 1;
+                        return Some(Ok(seq));
+                    }
                 }
+                current = None;
                 let z = zips.next()?;
                 match self.of(z) {
-                    Ok((seqs, _)) => current = seqs.into_owned().into_iter(),
+                    Ok(recs) => current = Some((recs, 0)),
                     Err(e) => {
                         zips = [].iter();
                         return Some(Err(e));

@@ -304,30 +304,38 @@ fn write_zip(
     // Batches of about BATCH bytes each (at least one record), by the sizes the plan carries:
     // batching changes when bytes are written, never which bytes, and a batch of a few huge
     // messages stays a few messages.
-    let (seqs, sizes) = records.of(z)?;
-    let mut batches: Vec<&[u64]> = Vec::new();
+    let recs = records.of(z)?;
+    let mut batches: Vec<std::ops::Range<usize>> = Vec::new();
     let mut start = 0;
-    while start < seqs.len() {
+    while start < recs.len() {
         let (mut end, mut bytes) = (start, 0u64);
-        while end < seqs.len() && (end == start || bytes < BATCH) {
-            // A plan without sizes (built by hand) still batches: about 1,024 records each.
-            bytes = bytes.saturating_add(sizes.get(end).copied().unwrap_or(BATCH / 1024));
+        while end < recs.len() && (end == start || bytes < BATCH) {
+            // Sizes the plan does not hold are in the key rows (a streaming plan); a record
+            // without one counts as BATCH / 1024 bytes, so a batch is never unbounded.
+            let size = recs.get(end).and_then(|(seq, size)| {
+                size.or_else(|| super::planned_key(store, seq).ok().map(|(_, _, k)| k.blob.size))
+            });
+            bytes = bytes.saturating_add(size.unwrap_or(BATCH / 1024));
             end += 1;
         }
-        batches.push(&seqs[start..end]);
+        batches.push(start..end);
         start = end;
     }
     // Read and frame one batch from the records' key rows (nothing decoded: the metadata
     // writer decodes each record once); a record the table cannot give back stops the export.
-    let frame_batch = |seqs: &[u64]| -> Result<Vec<(u64, Framed<'_>)>, StoreError> {
-        seqs.par_iter()
-            .map(|&seq| {
-                let (_, account, key) = super::planned_key(store, seq)?;
-                let want = Wanted { seq, doc_id: key.doc_id, account, blob: &key.blob };
-                Ok((seq, frame(want, key.date, source, plan.line_endings, plan.recheck_md5)))
-            })
-            .collect()
-    };
+    let frame_batch =
+        |batch: &std::ops::Range<usize>| -> Result<Vec<(u64, Framed<'_>)>, StoreError> {
+            batch
+                .clone()
+                .into_par_iter()
+                .filter_map(|i| recs.get(i).map(|(seq, _)| seq))
+                .map(|seq| {
+                    let (_, account, key) = super::planned_key(store, seq)?;
+                    let want = Wanted { seq, doc_id: key.doc_id, account, blob: &key.blob };
+                    Ok((seq, frame(want, key.date, source, plan.line_endings, plan.recheck_md5)))
+                })
+                .collect()
+        };
     let mut outcomes = Outcomes::default();
     let mut stopped: Option<StoreError> = None;
     let written = write_file(out, &z.file, FileKind::Content, |w| {

@@ -210,10 +210,10 @@ fn one_thread_and_many_give_identical_files_and_compressions_agree() {
     let records = export::PlanRecords::new(&c, &plan, 2);
     let mut n = 0;
     for z in &plan.zips {
-        let (seqs, _) = records.of(z).unwrap();
-        assert_eq!(seqs.len(), z.len());
-        for s in seqs.iter() {
-            assert_eq!(c.store().by_seq(*s).unwrap().account, z.account);
+        let recs = records.of(z).unwrap();
+        assert_eq!(recs.len(), z.len());
+        for s in recs.seqs() {
+            assert_eq!(c.store().by_seq(s).unwrap().account, z.account);
             n += 1;
         }
     }

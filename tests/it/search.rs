@@ -455,3 +455,30 @@ fn several_collections_search_as_one() {
         assert!(merged.hits.iter().any(|h| h.collection == 2) || merged.hits.len() < 3);
     }
 }
+
+/// Issue 10: an export finds an account's records again by `account_records`, sorted by a
+/// narrow key of its own; they must come in exactly the order of the search's hits (undated
+/// last, then by date, then by seq), before 1970 and at equal dates included.
+#[test]
+fn account_records_come_in_the_order_of_the_hits() {
+    let (_t, c) = timeline(&[
+        ("late@x", "Mon, 6 Mar 2023 10:00:00 +0000", "a"),
+        ("undated1@x", "not a date at all", "b"),
+        ("y1901@x", "Tue, 1 Jan 1901 00:00:00 +0000", "c"),
+        ("eve1969@x", "Wed, 31 Dec 1969 23:59:59 +0000", "d"),
+        ("epoch@x", "Thu, 1 Jan 1970 00:00:00 +0000", "e"),
+        ("late_twin@x", "Mon, 6 Mar 2023 10:00:00 +0000", "f"),
+        ("undated2@x", "", "g"),
+        ("y1901_twin@x", "Tue, 1 Jan 1901 00:00:00 +0000", "h"),
+    ]);
+    let req = SearchRequest::new(mail(), parse("").unwrap(), NOW);
+    let result = c.search(&req).unwrap();
+    let account = ediscovery::model::Account::new("t@example.com").unwrap();
+    let from_hits: Vec<u64> =
+        result.hits.iter().filter(|h| h.account == account).map(|h| h.seq).collect();
+    assert_eq!(from_hits.len(), 8);
+    let dates: Vec<Option<i64>> = result.hits.iter().map(|h| h.date).collect();
+    assert!(dates.iter().filter(|d| d.is_none()).count() >= 1, "some undated: {dates:?}");
+    assert!(dates.iter().any(|d| d.is_some_and(|d| d < 0)), "some before 1970: {dates:?}");
+    assert_eq!(c.account_records(&req, &account).unwrap(), from_hits);
+}
