@@ -140,11 +140,11 @@ impl<'a> PlanRecords<'a> {
         let mut current: Option<(ZipRecords<'p>, usize)> = None;
         std::iter::from_fn(move || {
             loop {
-                if let Some((recs, i)) = current.as_mut() {
-                    if let Some((seq, _)) = recs.get(*i) {
-                        *i += 1;
-                        return Some(Ok(seq));
-                    }
+                if let Some((recs, i)) = current.as_mut()
+                    && let Some((seq, _)) = recs.get(*i)
+                {
+                    *i += 1;
+                    return Some(Ok(seq));
                 }
                 current = None;
                 let z = zips.next()?;

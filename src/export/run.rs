@@ -349,7 +349,7 @@ fn write_zip(
         };
         let mut entry = zip.start_entry(&z.entry, opts).map_err(io::Error::from)?;
         pool.install(|| -> io::Result<()> {
-            let mut framed = batches.first().map(|b| frame_batch(b)).transpose();
+            let mut framed = batches.first().map(&frame_batch).transpose();
             for k in 0..batches.len() {
                 let batch = match std::mem::replace(&mut framed, Ok(None)) {
                     Ok(b) => b.unwrap_or_default(),
@@ -384,7 +384,7 @@ fn write_zip(
                         progress.advanced(n, bytes);
                         Ok(())
                     },
-                    || batches.get(k + 1).map(|b| frame_batch(b)).transpose(),
+                    || batches.get(k + 1).map(&frame_batch).transpose(),
                 );
                 wrote?;
                 framed = next;
