@@ -6,10 +6,17 @@ Every task body is one subprocess call of the `ediscovery` CLI (`search --splits
 `export merge`), so the engine holds no logic the CLI lacks: a part is identified by K/N, its
 bytes are decided by the CLI, a part committed by an earlier attempt is checked by the CLI
 rather than written again, and the merge refuses missing or damaged parts. What the driver adds
-is scheduling: one task per split or per part, retries (Ray's `max_retries`, also for a task
-whose CLI call failed), resuming a killed run by skipping parts whose `part.json` is committed,
-and a JSON summary on stdout. Exit code: 0 done, 1 failure, 3 the export is written but records
+is scheduling: one task per split or per part, retries of what may pass on a retry, resuming a
+killed run by skipping parts whose `part.json` is committed, and a JSON summary on stdout. Exit
+code: 0 done, 1 failure (the CLI's message in the summary), 3 the export is written but records
 failed (the CLI's "partial").
+
+What is retried (Ray's `max_retries` with `retry_exceptions=[TransientFailure]`): a lost worker
+or node (Ray's own system-failure retry), a CLI call killed by a signal, and a CLI call that
+exits 5, the code the CLI documents as transient (the object store failed or did not answer, or
+a part's records could not be read now). Every other exit (1 error: a bad query, a refused
+request, parts of another plan after the collection changed; 2 usage) fails the task at once:
+running it again would fail the same way.
 
     driver.py [--address ADDR] [--ediscovery BIN] search --splits URL[,URL...] [--cache DIR]
               [--cases FILE] [--check] [-- SEARCH-ARGS...]
@@ -37,6 +44,8 @@ import time
 
 import ray
 
+import ray_start  # python/ray_start.py, beside this file
+
 # Environment passed to every task: task processes are started by the raylets, which do not
 # inherit the driver's environment.
 PASSED_ENV_PREFIXES = ("AWS_", "EDISCOVERY_")
@@ -44,8 +53,63 @@ KILL_VAR = "EDISCOVERY_RAY_KILL_PART"
 PR_SET_PDEATHSIG = 1
 
 
-class TaskFailed(Exception):
-    """A CLI call in a task exited with an error; Ray may retry it."""
+# The CLI's exit code for "could not do it now; the same call may pass" (src/bin exit table).
+EXIT_TRANSIENT = 5
+# Where each task attempt is logged, one JSON line per attempt, beside the parts.
+ATTEMPTS_DIR = ".driver"
+
+
+class TransientFailure(Exception):
+    """A CLI call that may pass when run again (exit 5, or killed by a signal): Ray retries it."""
+
+
+class PermanentFailure(Exception):
+    """A CLI call that failed for good (a usage error, a bad query, a refused request): not
+    retried, reported with the CLI's message."""
+
+
+def failure(what, code, err):
+    """The exception for a failed CLI call: transient (retried) or not."""
+    msg = err.strip().splitlines()
+    msg = " | ".join(m for m in msg if m.strip())[-2000:] or "(no message)"
+    if code < 0:
+        return TransientFailure(f"{what} killed by signal {-code}: {msg}")
+    if code == EXIT_TRANSIENT:
+        return TransientFailure(f"{what} exited {code} (transient): {msg}")
+    return PermanentFailure(f"{what} exited {code}: {msg}")
+
+
+def cause(e):
+    """The exception a task raised, out of Ray's wrapper (`RayTaskError.cause`)."""
+    return getattr(e, "cause", None) or e
+
+
+def failure_kind(e):
+    """"transient", "permanent" or "lost" (a worker or node lost past the retries). By class
+    name: the exception comes back through Ray's pickling, wrapped in a class of Ray's."""
+    names = {c.__name__ for c in type(e).__mro__}
+    if "TransientFailure" in names:
+        return "transient"
+    if "PermanentFailure" in names:
+        return "permanent"
+    return "lost"
+
+
+def log_attempt(out, name, what, record):
+    """Append one attempt's record to OUT/NAME.parts/.driver/WHAT.attempts (JSON lines)."""
+    d = os.path.join(out, f"{name}.parts", ATTEMPTS_DIR)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"{what}.attempts"), "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def attempts(out, name, what):
+    """The attempts logged for WHAT (a list of records)."""
+    try:
+        with open(os.path.join(out, f"{name}.parts", ATTEMPTS_DIR, f"{what}.attempts")) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
 
 
 def log(*args):
@@ -69,14 +133,14 @@ def run_cli(argv):
 # ---------------------------------------------------------------------------------- search
 
 
-@ray.remote(max_retries=2, retry_exceptions=True)
+@ray.remote(max_retries=2, retry_exceptions=[TransientFailure])
 def search_task(binary, split, cache, args):
     """Counts of one search over one split (or root): `search --splits U --count --json`."""
     t = time.monotonic()
     argv = [binary, "search", "--splits", split, "--split-cache", cache, "--count", "--json"]
     code, out, err = run_cli(argv + list(args))
     if code != 0:
-        raise TaskFailed(f"search over {split} exited {code}: {err.strip()}")
+        raise failure(f"search over {split}", code, err)
     counts = json.loads(out)["counts"]
     return {"split": split, "counts": counts, "seconds": round(time.monotonic() - t, 3)}
 
@@ -117,7 +181,12 @@ def cmd_search(a, binary):
         checks = [search_task.remote(binary, all_splits, cache, case) for case in cases]
     results, ok = [], True
     for i, case in enumerate(cases):
-        per_split = ray.get(futures[i])
+        try:
+            per_split = ray.get(futures[i])
+        except Exception as e:  # a search that failed for good, or after its retries
+            results.append({"args": case, "error": str(cause(e)).strip()})
+            ok = False
+            continue
         summed = sum_counts(r["counts"] for r in per_split)
         entry = {
             "args": case,
@@ -126,7 +195,13 @@ def cmd_search(a, binary):
                            "seconds": r["seconds"]} for r in per_split],
         }
         if a.check:
-            one = ray.get(checks[i])["counts"]
+            try:
+                one = ray.get(checks[i])["counts"]
+            except Exception as e:
+                entry["check"] = {"error": str(cause(e)).strip(), "same": False}
+                results.append(entry)
+                ok = False
+                continue
             same = one["total"] == summed["total"] and nonzero(one) == nonzero(summed)
             entry["check"] = {"total": one["total"], "same": same}
             ok = ok and same
@@ -147,6 +222,15 @@ def committed(out, name, k):
     return os.path.isfile(os.path.join(part_dir(out, name, k), "part.json"))
 
 
+def writing(pdir):
+    """Has an attempt at the part started writing files (in its folder `attempt-<id>/`)?"""
+    try:
+        return any(e.is_dir() and e.name.startswith("attempt-") and os.listdir(e.path)
+                   for e in os.scandir(pdir))
+    except FileNotFoundError:
+        return False
+
+
 def kill_own_subprocess_once(argv, out, name, k):
     """The test hook: start the part, kill it once it has written something, then die."""
     marker = os.path.join(out, f"{name}.parts", f".killed-part-{k}")
@@ -158,7 +242,7 @@ def kill_own_subprocess_once(argv, out, name, k):
     pdir = part_dir(out, name, k)
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              preexec_fn=die_with_parent)
-    while child.poll() is None and not (os.path.isdir(pdir) and os.listdir(pdir)):
+    while child.poll() is None and not writing(pdir):
         time.sleep(0.002)
     child.kill()
     child.wait()
@@ -169,17 +253,18 @@ def kill_own_subprocess_once(argv, out, name, k):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-@ray.remote(max_retries=3, retry_exceptions=True)
+@ray.remote(max_retries=3, retry_exceptions=[TransientFailure])
 def part_task(binary, source, name, out, k, n, args):
     """`export part --part K/N`: returns the CLI's JSON ({"dir","written","zips"})."""
     t = time.monotonic()
     argv = [binary, "export", "part", "--part", f"{k}/{n}", *source, "--name", name,
             "--out", out, "--json", *args]
+    log_attempt(out, name, f"part-{k}", {"pid": os.getpid(), "started": time.time()})
     if os.environ.get(KILL_VAR) == str(k):
         kill_own_subprocess_once(argv, out, name, k)
     code, stdout, err = run_cli(argv)
     if code != 0:
-        raise TaskFailed(f"part {k}/{n} exited {code}: {err.strip()}")
+        raise failure(f"part {k}/{n}", code, err)
     done = json.loads(stdout)
     done.update(part=k, seconds=round(time.monotonic() - t, 3), node=ray.get_runtime_context().get_node_id()[:8])
     marker = os.path.join(out, f"{name}.parts", f".killed-part-{k}")
@@ -189,13 +274,17 @@ def part_task(binary, source, name, out, k, n, args):
     return done
 
 
-@ray.remote(max_retries=1, retry_exceptions=False)
+@ray.remote(max_retries=2, retry_exceptions=[TransientFailure])
 def merge_task(binary, source, name, out, n, args):
-    """`export merge --parts N`: (exit code, the CLI's JSON or its error)."""
+    """`export merge --parts N`: (exit code, the CLI's JSON or its error). Retried only when
+    transient (exit 5: the splits' store did not answer; or killed)."""
     t = time.monotonic()
     argv = [binary, "export", "merge", "--parts", str(n), *source, "--name", name,
             "--out", out, "--json", *args]
+    log_attempt(out, name, "merge", {"pid": os.getpid(), "started": time.time()})
     code, stdout, err = run_cli(argv)
+    if code < 0 or code == EXIT_TRANSIENT:
+        raise failure("merge", code, err)
     result = {"code": code, "seconds": round(time.monotonic() - t, 3)}
     if code in (0, 3):
         merged = json.loads(stdout)
@@ -222,9 +311,14 @@ def cmd_export(a, binary):
     parts, failed = [], []
     for k, f in futures.items():
         try:
-            parts.append(ray.get(f))
-        except Exception as e:  # a task that failed after its retries: named in the summary
-            failed.append({"part": k, "error": str(e).strip().splitlines()[-1]})
+            done = ray.get(f)
+            done["attempts"] = len(attempts(out, a.name, f"part-{k}"))
+            parts.append(done)
+        except Exception as e:  # failed for good, or after its retries: named in the summary
+            c = cause(e)
+            kind = failure_kind(c)
+            failed.append({"part": k, "kind": kind, "error": str(c).strip(),
+                           "attempts": len(attempts(out, a.name, f"part-{k}"))})
     parts_seconds = round(time.monotonic() - t, 3)
     summary = {"command": "export", "name": a.name, "out": out, "parts": a.parts,
                "skipped": skipped, "ran": parts, "failed": failed,
@@ -232,7 +326,11 @@ def cmd_export(a, binary):
     if failed:
         summary["seconds"] = parts_seconds
         return summary, 1
-    merged = ray.get(merge_task.remote(binary, source, a.name, out, a.parts, a.rest))
+    try:
+        merged = ray.get(merge_task.remote(binary, source, a.name, out, a.parts, a.rest))
+    except Exception as e:  # transient past its retries, or the merge's worker lost
+        merged = {"code": 1, "error": str(cause(e)).strip()}
+    merged["attempts"] = len(attempts(out, a.name, "merge"))
     summary["merge"] = merged
     summary["seconds"] = round(time.monotonic() - t, 3)
     return summary, (merged["code"] if merged["code"] in (0, 3) else 1)
@@ -277,6 +375,9 @@ def main(argv=None):
 
     t = time.monotonic()
     env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
+    # A loopback address stays loopback (Ray would turn 127.0.0.1 into the machine's address,
+    # both for a cluster's address and for a local instance: python/ray_start.py).
+    ray_start.keep_loopback()
     if args.address:
         ray.init(address=args.address, runtime_env={"env_vars": env},
                  log_to_driver=False, logging_level="warning")

@@ -128,16 +128,21 @@ mkdir -p "$WORK/weed"
   -s3.port="$P_S3" -admin.port="$P_ADMIN" >"$WORK/weed/weed.log" 2>&1 &
 PIDS+=($!)
 
-# Ray: token authentication with a token made for this run; every node advertises 127.0.0.1.
+# Ray: token authentication with a token made for this run; every node is 127.0.0.1 and its
+# servers listen there only: python/ray_start.py is `ray start` without the step that turns a
+# loopback --node-ip-address into the machine's interface address (see its doc).
 export RAY_AUTH_MODE=token RAY_USAGE_STATS_ENABLED=0
 RAY_AUTH_TOKEN=$(python3 -c "import secrets; print(secrets.token_hex(32))")
 export RAY_AUTH_TOKEN RAY_ADDRESS=127.0.0.1:$P_RAY
 RAY_NODE=(--node-ip-address=127.0.0.1 --num-cpus=1 --object-store-memory=80000000 --disable-usage-stats)
-"$VENV/bin/ray" start --head --block --port="$P_RAY" --include-dashboard=false \
+RAY_START=("$PY" "$ROOT/python/ray_start.py" start)
+"${RAY_START[@]}" --head --block --port="$P_RAY" --include-dashboard=false \
   --temp-dir="$RAYTMP" "${RAY_NODE[@]}" >"$WORK/ray-head.log" 2>&1 &
 PIDS+=($!)
 ray_nodes() {
-  "$PY" -c "import ray; ray.init(logging_level='error'); print(sum(n['Alive'] for n in ray.nodes()))" 2>/dev/null
+  "$PY" -c "import sys; sys.path.insert(0, sys.argv[1]); import ray_start; ray_start.keep_loopback()
+import ray; ray.init(logging_level='error'); print(sum(n['Alive'] for n in ray.nodes()))" \
+    "$ROOT/python" 2>/dev/null
 }
 for _ in $(seq 120); do [ "$(ray_nodes)" = 1 ] && break; sleep 0.5; done
 [ "$(ray_nodes)" = 1 ] || fail "the Ray head did not come up (see $WORK/ray-head.log)"
@@ -145,7 +150,7 @@ for _ in $(seq 120); do [ "$(ray_nodes)" = 1 ] && break; sleep 0.5; done
 # socket names).
 for w in 1 2; do
   mkdir -p "$RAYTMP/w$w"
-  "$VENV/bin/ray" start --block --address="$RAY_ADDRESS" --temp-dir="$RAYTMP/w$w" "${RAY_NODE[@]}" \
+  "${RAY_START[@]}" --block --address="$RAY_ADDRESS" --temp-dir="$RAYTMP/w$w" "${RAY_NODE[@]}" \
     >"$WORK/ray-worker-$w.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 120); do [ "$(ray_nodes)" = $((w + 1)) ] && break; sleep 0.5; done
@@ -156,6 +161,14 @@ weed_ready() { [[ $("$BIN" search --splits s3://splits/none 2>&1 || true) == *"n
 for _ in $(seq 120); do weed_ready && break; sleep 0.5; done
 weed_ready || fail "SeaweedFS did not answer on 127.0.0.1:$P_S3 (see $WORK/weed/weed.log)"
 phase "start weed mini + Ray (3 nodes)"
+
+# Nothing of weed or Ray listens anywhere but loopback (every TCP socket of their process trees,
+# from /proc; a socket on 0.0.0.0, :: or the machine's address fails the run, named).
+listening() {
+  echo "listening sockets of weed mini and Ray ($1):"
+  "$PY" "$ROOT/scripts/listening.py" "${@:2}" || fail "a server listens beyond loopback ($1; above)"
+}
+listening "after start" "${PIDS[@]}"
 
 # --- the data: three collections (custodians 2/2/1) and one holding everything ---------------
 declare -a ACCOUNTS=() SOURCES=()
@@ -215,6 +228,7 @@ EOF
 "${DRIVER[@]}" search --splits "$SPLIT_LIST" --cache "$WORK/split-cache" --cases "$WORK/cases.json" \
   --check >"$WORK/search.json" 2>"$WORK/search.err" || fail "fan-out search: $(tail -5 "$WORK/search.err")"
 phase "fan-out search (14 cases x 3 splits)"
+listening "with the search's workers alive" "${PIDS[@]}"
 "$PY" - "$WORK/search.json" "$BIN" "$WORK/all" <<'EOF' || fail "search counts differ"
 import json, subprocess, sys
 s = json.load(open(sys.argv[1]))
@@ -259,6 +273,8 @@ assert all(p["written"] for p in ran.values()), "a part of a fresh run was not w
 k = ran[kill].get("killed_once")
 assert k is not None, "the kill hook did not fire"
 assert not k["committed_when_killed"], "the part finished before it could be killed"
+assert ran[kill]["attempts"] == 2, ran[kill]
+assert all(p["attempts"] == 1 for q, p in ran.items() if q != kill), ran
 print(f"  part {kill}: killed once before committing, retried by Ray, written once")
 print("  nodes: " + ", ".join(f"part {p['part']} on {p['node']} {p['seconds']:.2f} s" for p in s["ran"]))
 print(f"  Ray connect {s['ray_connect_seconds']:.2f} s, parts {s['parts_seconds']:.2f} s, merge {s['merge']['seconds']:.2f} s")
@@ -297,6 +313,59 @@ EOF
   fail "the resumed export differs from one machine's"
 echo "  resumed export byte-identical to the single-machine export"
 phase "killed driver, resumed"
+
+# --- the driver retries what may pass on a retry, and nothing else ----------------------------
+# A test double for the CLI: its first `export part` call lists what the driver and the cluster
+# listen on (the driver is connected and waiting then), and fails as transient (exit 5); every
+# other call is the real CLI. The driver must retry that part once and finish.
+FLAKY=$WORK/flaky-ediscovery
+cat >"$FLAKY" <<EOF
+#!/usr/bin/env bash
+if [ "\$1 \$2" = "export part" ] && mkdir "$WORK/flaky.once" 2>/dev/null; then
+  "$PY" "$ROOT/scripts/listening.py" \$EDISCOVERY_TEST_LISTEN_PIDS >"$WORK/flaky.listening" 2>&1
+  echo \$? >"$WORK/flaky.listening.rc"
+  echo "ediscovery: injected transient failure (test double)" >&2
+  exit 5
+fi
+exec "$BIN" "\$@"
+EOF
+chmod +x "$FLAKY"
+EDISCOVERY_TEST_LISTEN_PIDS="${PIDS[*]}" bash -c \
+  'export EDISCOVERY_TEST_LISTEN_PIDS="$$ $EDISCOVERY_TEST_LISTEN_PIDS"; exec "$@"' _ \
+  "$PY" "$ROOT/python/driver.py" --ediscovery "$FLAKY" export --name T --out "$WORK/transient" \
+  --parts 2 --collection "$WORK/all" -- --entire-org money >"$WORK/transient.json" \
+  2>"$WORK/transient.err" || fail "export with one transient failure: $(tail -5 "$WORK/transient.err")"
+echo "listening sockets of the driver and the cluster during an export:"
+cat "$WORK/flaky.listening"
+[ "$(cat "$WORK/flaky.listening.rc")" = 0 ] || fail "the driver or a Ray process listens beyond loopback (above)"
+"$PY" - "$WORK/transient.json" <<'EOF' || fail "the transient failure was not retried once"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["ok"] and s["merge"]["code"] == 0 and not s["failed"], s
+tries = sorted(p["attempts"] for p in s["ran"])
+assert tries == [1, 2], tries
+print(f"  exit 5 (transient) from one part: retried, {tries} attempts, export merged")
+EOF
+# Failures a retry cannot cure fail at once: a bad query (exit 1) and an unknown flag (usage,
+# exit 2).
+for bad in "subject:(" "--no-such-flag"; do
+  rc=0
+  "${DRIVER[@]}" export --name B --out "$WORK/bad" --parts 2 --collection "$WORK/all" \
+    -- --entire-org "$bad" >"$WORK/bad.json" 2>"$WORK/bad.err" || rc=$?
+  [ "$rc" = 1 ] || fail "driver with $bad: exit $rc, not 1 ($(tail -3 "$WORK/bad.err"))"
+  "$PY" - "$WORK/bad.json" "$bad" <<'EOF' || fail "driver with a bad request: summary"
+import json, sys
+s, bad = json.load(open(sys.argv[1])), sys.argv[2]
+assert not s["ok"] and "merge" not in s and not s["ran"], s
+assert sorted(f["part"] for f in s["failed"]) == [1, 2], s["failed"]
+for f in s["failed"]:
+    assert f["kind"] == "permanent" and f["attempts"] == 1, f
+    assert "exited 1: ediscovery: " in f["error"] or "exited 2: ediscovery: " in f["error"], f
+print(f"  {bad!r}: both parts failed after 1 attempt each: {s['failed'][0]['error'][:90]}")
+EOF
+  rm -rf "$WORK/bad"
+done
+phase "driver: transient retried, permanent not"
 
 # Message bytes exported (the summary's exported_bytes), as BENCHMARKS.md counts MB/s.
 MB=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["exported_bytes"])' \

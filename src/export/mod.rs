@@ -10,6 +10,7 @@
 //! `NAME-custodian-docid.csv` and, on errors, `NAME-incomplete-accounts.csv`; Voice one zip per
 //! account and no count file.
 
+mod attempt;
 mod chat;
 pub mod chat_context;
 mod corpus_zip;

@@ -10,14 +10,21 @@
 //! concatenated in part order are the listings in plan order, and the rule needs nothing but the
 //! plan, which every part and the merge compute alike from the same request and collection.
 //!
-//! A part lives in `OUT/NAME.parts/part-K/` and is committed by its `part.json` (the size and
-//! MD5 of every other file of the part and the plan's fingerprint), written last and created
-//! exclusively: a part folder without it is an unfinished attempt and is written again; one with
-//! it is checked, never rewritten. A part whose records failed transiently (the store could not
-//! answer now) is not committed: the call fails and names the first record, so the engine's
-//! retry writes it; records that failed for good (damaged bytes) are committed as failures and
-//! reported by the merge, as one machine reports them.
+//! A part lives in `OUT/NAME.parts/part-K/`. Each attempt at it writes into its own folder
+//! `part-K/attempt-<id>/` ([`super::attempt`]: two attempts alive at once, as a task engine's
+//! retry and a lost first attempt can be, never write the same file), and the part is committed
+//! by `part-K/part.json` (the attempt folder, the size and MD5 of every file in it, the plan's
+//! fingerprint), written last and created exclusively. A part folder without it is unfinished
+//! and is written again; one with it is checked, never rewritten. An attempt that finds the part
+//! committed by another proves the committed files are the bytes it wrote itself (same names,
+//! sizes and MD5s) and removes its own folder. Folders of dead attempts are removed by the next
+//! attempt that succeeds and by the merge, never a live attempt's (its lock is held) nor the
+//! committed one. A part whose records failed transiently (the store could not answer now) is
+//! not committed: the call fails and names the first record, so the engine's retry writes it;
+//! records that failed for good (damaged bytes) are committed as failures and reported by the
+//! merge, as one machine reports them.
 
+use super::attempt::{self, Attempt};
 use super::files::{self, Listing};
 use super::plan::{ExportPlan, FileKind};
 use super::run::{self, Failure, FailureClass, Outcomes};
@@ -141,8 +148,19 @@ pub struct PartManifest {
     pub parts: usize,
     /// The plan's fingerprint.
     pub plan: String,
-    /// Every other file of the part: name, size, MD5.
+    /// The committed attempt's folder in the part folder (`attempt-<id>`), which holds the
+    /// files; empty for a part written before attempts had folders (files in the part folder).
+    #[serde(default)]
+    pub attempt: String,
+    /// Every file of the attempt: name, size, MD5.
     pub files: Vec<WrittenFile>,
+}
+
+impl PartManifest {
+    /// The folder holding the part's files.
+    fn files_dir(&self, part: &Path) -> PathBuf {
+        if self.attempt.is_empty() { part.to_path_buf() } else { part.join(&self.attempt) }
+    }
 }
 
 /// One zip of a part and what happened to its records ([`Outcomes`], as JSON).
@@ -209,18 +227,17 @@ pub fn write_part<'a>(
     let print = fingerprint(plan, p.n)?;
     let range = zips_of(plan, p);
     if std::fs::symlink_metadata(dir.join(PART_JSON)).is_ok() {
-        check_part(&dir, plan, &print, p)?;
+        let m = check_part(&dir, plan, &print, p)?;
+        attempt::remove_dead(&dir, PART_JSON, Some(m.attempt.as_str()));
         return Ok(PartDone { dir, written: false, zips: range.len() });
     }
-    // No part.json: whatever is here is an attempt that never finished.
-    if std::fs::symlink_metadata(&dir).is_ok() {
-        std::fs::remove_dir_all(&dir).map_err(io_at(&dir))?;
-    }
-    std::fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+    // No part.json: this attempt writes the part in a folder of its own.
+    let mine = Attempt::start(&dir).map_err(io_at(&dir))?;
+    let adir = mine.dir.clone();
     let mut sub = plan.clone();
     sub.zips = plan.zips[range.clone()].to_vec();
     let records = super::PlanRecords::new(store, &sub, threads + 2);
-    let zips = run::write_zips(&sub, &records, store, source, &dir, threads, progress)?;
+    let zips = run::write_zips(&sub, &records, store, source, &adir, threads, progress)?;
     let mut transient = zips
         .iter()
         .flat_map(|(_, o)| o.failed.iter())
@@ -234,7 +251,7 @@ pub fn write_part<'a>(
     let exported =
         records.planned(&sub).filter(|s| s.as_ref().map_or(true, |s| !failed.contains(s)));
     let (fragments, xml_replaced) =
-        super::write_listings(&sub, store, exported, &converted, &dir, true)?;
+        super::write_listings(&sub, store, exported, &converted, &adir, true)?;
     let outcomes = PartOutcomes {
         zips: zips
             .into_iter()
@@ -249,34 +266,70 @@ pub fn write_part<'a>(
             .collect(),
         xml_replaced,
     };
-    let written = run::write_file(&dir, OUTCOMES, FileKind::Summary, |w| {
+    let written = run::write_file(&adir, OUTCOMES, FileKind::Summary, |w| {
         serde_json::to_writer(&mut *w, &outcomes).map_err(io::Error::other)
     })
-    .map_err(io_at(&dir.join(OUTCOMES)))?;
+    .map_err(io_at(&adir.join(OUTCOMES)))?;
     let mut files: Vec<WrittenFile> = outcomes.zips.into_iter().map(|z| z.file).collect();
     files.extend(fragments);
     files.push(written);
-    let manifest =
-        PartManifest { name: plan.name.to_string(), part: p.k, parts: p.n, plan: print, files };
-    commit(&dir, &manifest)?;
-    Ok(PartDone { dir, written: true, zips: range.len() })
+    let manifest = PartManifest {
+        name: plan.name.to_string(),
+        part: p.k,
+        parts: p.n,
+        plan: print.clone(),
+        attempt: mine.name.clone(),
+        files,
+    };
+    let written = if commit(&dir, &adir, &manifest)? {
+        mine.keep();
+        attempt::remove_dead(&dir, PART_JSON, Some(manifest.attempt.as_str()));
+        true
+    } else {
+        // Another attempt committed first: its files must be the bytes this one wrote.
+        let theirs = check_part(&dir, plan, &print, p)?;
+        if !same_files(&theirs.files, &manifest.files) {
+            return Err(PartError::Mismatch {
+                path: dir.join(PART_JSON),
+                reason: format!(
+                    "committed by {} with other bytes than attempt {} wrote for the same plan \
+                     (the export is not deterministic here: report it)",
+                    theirs.attempt, manifest.attempt
+                ),
+            }
+            .into());
+        }
+        drop(mine);
+        attempt::remove_dead(&dir, PART_JSON, Some(theirs.attempt.as_str()));
+        false
+    };
+    Ok(PartDone { dir, written, zips: range.len() })
 }
 
-/// Write `part.json`, created exclusively, synced, and the folder synced after it. When another
-/// attempt committed first, its part is checked instead (it must be the same bytes).
-fn commit(dir: &Path, manifest: &PartManifest) -> Result<(), ExportError> {
-    let path = dir.join(PART_JSON);
+/// Do two attempts' file lists name the same files with the same sizes and MD5s?
+fn same_files(a: &[WrittenFile], b: &[WrittenFile]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| x.name == y.name && x.size == y.size && x.md5 == y.md5)
+}
+
+/// Commit the part: write `part.json` in the attempt folder, synced with the folder, then make
+/// it `part-K/part.json` by one create-only step ([`attempt::commit_file`]). `Ok(false)` when
+/// another attempt committed first.
+fn commit(dir: &Path, adir: &Path, manifest: &PartManifest) -> Result<bool, ExportError> {
+    let staged = adir.join(PART_JSON);
     let bytes = serde_json::to_vec_pretty(manifest)
-        .map_err(|e| ExportError::Io { path: path.clone(), source: io::Error::other(e) })?;
+        .map_err(|e| ExportError::Io { path: staged.clone(), source: io::Error::other(e) })?;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&path)
-        .map_err(io_at(&path))?;
-    f.write_all(&bytes).and_then(|()| f.write_all(b"\n")).map_err(io_at(&path))?;
-    f.sync_all().map_err(io_at(&path))?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_at(dir))?;
-    Ok(())
+        .open(&staged)
+        .map_err(io_at(&staged))?;
+    f.write_all(&bytes).and_then(|()| f.write_all(b"\n")).map_err(io_at(&staged))?;
+    f.sync_all().map_err(io_at(&staged))?;
+    std::fs::File::open(adir).and_then(|d| d.sync_all()).map_err(io_at(adir))?;
+    let path = dir.join(PART_JSON);
+    let created = attempt::commit_file(&staged, &path).map_err(io_at(&path))?;
+    Ok(created)
 }
 
 /// Is `name` a plain file name (no folder, no `..`), so a part.json cannot name a file outside
@@ -316,11 +369,15 @@ fn check_part(
         ))
         .into());
     }
+    if !m.attempt.is_empty() && !plain(&m.attempt) {
+        return Err(mismatch(format!("names a folder outside its part: {:?}", m.attempt)).into());
+    }
+    let files_dir = m.files_dir(dir);
     for f in &m.files {
         if !plain(&f.name) {
             return Err(mismatch(format!("names a file outside its part: {:?}", f.name)).into());
         }
-        let file = dir.join(&f.name);
+        let file = files_dir.join(&f.name);
         let (md5, size) = md5_of(&file).map_err(|e| PartError::Damaged {
             path: file.clone(),
             reason: format!("cannot be read: {e}"),
@@ -387,10 +444,12 @@ pub fn merge<'a>(
     let name = plan.name.as_str();
     let print = fingerprint(plan, n)?;
     let mut parts = Vec::with_capacity(n);
+    let mut committed = Vec::with_capacity(n);
     for k in 1..=n {
         let p = PartOf { k, n };
-        let dir = part_dir(out, name, k);
-        check_part(&dir, plan, &print, p)?;
+        let pdir = part_dir(out, name, k);
+        let m = check_part(&pdir, plan, &print, p)?;
+        let dir = m.files_dir(&pdir);
         let path = dir.join(OUTCOMES);
         let o: PartOutcomes = std::fs::read(&path).map_err(io_at(&path)).and_then(|b| {
             serde_json::from_slice(&b).map_err(|e| {
@@ -405,6 +464,7 @@ pub fn merge<'a>(
             return Err(PartError::Mismatch { path, reason }.into());
         }
         parts.push((dir, o));
+        committed.push((pdir, m.attempt));
     }
     let (tmp, done) = super::start_folder(out, name)?;
     let mut zips = Vec::with_capacity(plan.zips.len());
@@ -446,6 +506,10 @@ pub fn merge<'a>(
     let summary =
         super::write_rest(&tables, req, plan, zips, (listed, replaced), &tmp, threads, started)?;
     super::finish_folder(&tmp, &done).map_err(io_at(&done))?;
+    // Leftovers of dead attempts go; the committed attempts stay (a merge can run again).
+    for (pdir, kept) in &committed {
+        attempt::remove_dead(pdir, PART_JSON, Some(kept.as_str()));
+    }
     Ok(Outcome { summary, dir: done })
 }
 

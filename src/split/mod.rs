@@ -197,6 +197,19 @@ pub enum SplitError {
         /// The checksum file's name.
         file: String,
     },
+    /// Another export holds this name: its upload claimed it (`URL/NAME.claim` holds another
+    /// checksum file) and is running, or stopped before committing. Nothing was uploaded.
+    #[error(
+        "{url}: another export is being uploaded under this name, or its upload stopped before \
+         committing ({claim} holds another checksum file); nothing uploaded: choose another \
+         name, or delete {claim} if no upload is running"
+    )]
+    ExportClaimed {
+        /// `URL/NAME`.
+        url: String,
+        /// The claim object's URL.
+        claim: String,
+    },
     /// No export under the URL (its checksum file is missing: never uploaded, or its upload
     /// stopped before the checksum file).
     #[error("{url}: no export here (no checksum file)")]

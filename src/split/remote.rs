@@ -411,6 +411,32 @@ impl Remote {
     }
 }
 
+impl SplitError {
+    /// May the operation pass when run again? True for a store that failed or did not answer
+    /// (5xx, timeouts, connection errors: object_store has already retried those, and an outage
+    /// may end); false for what a retry meets again: a refusal (credentials, permissions), a key
+    /// or operation the store rejects, a create-only put that lost, and every error that is not
+    /// the store's (a bad manifest, a size or MD5 mismatch, a usage error). A task engine retries
+    /// only the transient ones (`python/driver.py`, exit code 5).
+    pub fn is_transient(&self) -> bool {
+        let SplitError::Store { source, .. } = self else { return false };
+        let Some(WithCauses(e)) = source.downcast_ref::<WithCauses>() else { return true };
+        !matches!(
+            e,
+            object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. }
+                | object_store::Error::InvalidPath { .. }
+                | object_store::Error::NotSupported { .. }
+                | object_store::Error::NotImplemented { .. }
+                | object_store::Error::UnknownConfigurationKey { .. }
+                | object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. }
+                | object_store::Error::NotModified { .. }
+                | object_store::Error::NotFound { .. }
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_loopback;

@@ -8,11 +8,26 @@
 //! refused before anything is uploaded, unless the stored checksum file has our bytes exactly
 //! (a retried upload of the same export), which succeeds without writing.
 //!
-//! Two uploads of *different* exports under one name at the same moment may both pass the first
-//! check and overwrite each other's data files; only one checksum file is then created and the
-//! other upload is refused, but the stored files may mix both exports. The probe
-//! ([`Remote::probe_create_only`]) makes sure the last step is decided by the store; choosing
-//! unique export names per run (as the task driver does) keeps the race away.
+//! **One export per name, even under concurrent uploads.** Before any data file is sent, the
+//! upload claims the name with a create-only put of `URL/NAME.claim` holding its checksum file.
+//! Only the claim's holder writes data files: a second upload of a *different* export finds the
+//! claim with other bytes and is refused before it writes anything ([`SplitError::ExportClaimed`]);
+//! an upload of the *same* export (a retry, or the same request run twice) finds its own bytes
+//! there and proceeds, writing the same bytes. After claiming, the upload looks for the
+//! checksum file again (the previous holder may have committed and released the claim just
+//! before), so a committed export's files are never overwritten. The claim is deleted after the
+//! checksum file is committed, and only then: a failed upload keeps it, so no other export can
+//! take over a name whose files it partly wrote; the same export run again finishes it, and a
+//! claim left by a crashed upload of an export nobody wants any more is removed by hand (the
+//! error names it).
+//!
+//! Why a claim rather than the alternatives: create-only puts of every data file (compared on
+//! conflict) let two uploads each win some files, so both can lose and the name is left
+//! blocked by a mixture; data under an attempt-unique prefix named by the checksum file would
+//! change the export's layout in the store (`URL/NAME/` would no longer be the export folder
+//! that `md5sum -c` and a plain copy read), and object stores have no rename to fix that up.
+//! The claim costs two small requests and keeps the layout. It relies on create-only puts,
+//! which the probe ([`Remote::probe_create_only`]) checks first.
 
 use super::remote::{Created, Remote};
 use super::{SplitError, StoreConfig, io_err};
@@ -129,6 +144,15 @@ pub fn upload_export(
     if let Some(stored) = remote.get(&sums_key)? {
         return same_or_taken(stored);
     }
+    // Claim the name; then look again for a commit made before the claim was ours.
+    let claim_key = format!("{name}.claim");
+    claim(&remote, &claim_key, &sums, &base)?;
+    if let Some(stored) = remote.get(&sums_key)? {
+        // Committed meanwhile: nothing of ours was written, and the checksum file now guards
+        // the name, so the claim goes whether the commit was ours or another export's.
+        remote.delete(&claim_key)?;
+        return same_or_taken(stored);
+    }
     for (file, path, len, md5) in &files {
         let sent = remote.put_file(&format!("{name}/{file}"), path, *len)?;
         if sent != *md5 {
@@ -140,13 +164,39 @@ pub fn upload_export(
             });
         }
     }
-    match remote.create(&sums_key, sums.clone())? {
+    let done = match remote.create(&sums_key, sums.clone())? {
         Created::New => Ok(done(true)),
         Created::Exists => match remote.get(&sums_key)? {
             Some(stored) => same_or_taken(stored),
             None => Err(SplitError::NoExport { url: base.clone() }),
         },
+    }?;
+    // Committed: the claim has done its work (a later upload finds the checksum file).
+    remote.delete(&claim_key)?;
+    Ok(done)
+}
+
+/// Claim the export name for the checksum file `sums`: create `claim_key` create-only, or find
+/// it holding `sums` already (the same export: a retry, or the same request uploaded twice).
+/// Another checksum file there is another export's claim: refused.
+fn claim(remote: &Remote, claim_key: &str, sums: &[u8], base: &str) -> Result<(), SplitError> {
+    let claimed = || SplitError::ExportClaimed {
+        url: base.to_owned(),
+        claim: format!("{}/{claim_key}", remote.url()),
+    };
+    // A claim released between our put and our read is put again (a few times at most: each
+    // round means another upload committed and released it).
+    for _ in 0..5 {
+        match remote.create(claim_key, sums.to_vec())? {
+            Created::New => return Ok(()),
+            Created::Exists => match remote.get(claim_key)? {
+                Some(held) if held == sums => return Ok(()),
+                Some(_) => return Err(claimed()),
+                None => continue,
+            },
+        }
     }
+    Err(claimed())
 }
 
 /// Download the export `url/NAME/` into `to/NAME` (which must not exist): its checksum file

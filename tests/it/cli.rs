@@ -440,13 +440,13 @@ fn every_command_has_json_with_a_stable_shape_and_errors_stay_text() {
 fn help_says_each_commands_exit_codes() {
     let (code, out, _) = cli!("--help");
     assert_eq!(code, 0);
-    for line in ["0  done", "1  error", "2  usage", "3  partial", "4  verify"] {
+    for line in ["0  done", "1  error", "2  usage", "3  partial", "4  verify", "5  transient"] {
         assert!(out.contains(line), "{line}: {out}");
     }
     for (cmd, codes) in [
         ("ingest", &["0", "1", "2", "3"][..]),
-        ("search", &["0", "1", "2"]),
-        ("export", &["0", "1", "2", "3"]),
+        ("search", &["0", "1", "2", "5"]),
+        ("export", &["0", "1", "2", "3", "5"]),
         ("verify", &["0", "1", "2", "4"]),
         ("stats", &["0", "1", "2"]),
         ("reindex", &["0", "1", "2"]),

@@ -53,6 +53,32 @@ fn whole(c: &Path, name: &str, out: &Path, extra: &[&str]) -> i32 {
     code
 }
 
+/// The committed attempt folder a part's `part.json` names.
+fn attempt_of(part: &Path) -> String {
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(part.join("part.json")).unwrap()).unwrap();
+    let a = m["attempt"].as_str().unwrap().to_owned();
+    assert!(a.starts_with("attempt-") && part.join(&a).is_dir(), "{a}");
+    a
+}
+
+/// The `files` list of a `part.json` (names, sizes, MD5s), which two attempts at one part
+/// write alike; the attempt folder differs.
+fn files_of(part_json: &[u8]) -> serde_json::Value {
+    let m: serde_json::Value = serde_json::from_slice(part_json).unwrap();
+    m["files"].clone()
+}
+
+/// The entries of a part folder, sorted.
+fn part_entries(part: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(part)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 fn verify_ok(dir: &Path) {
     let (code, stdout, err) = cli!("verify", dir);
     assert_eq!(code, 0, "verify {}: {stdout}{err}", dir.display());
@@ -88,6 +114,7 @@ fn parts_merged_are_the_single_machine_export_and_bad_parts_are_named() {
         assert_eq!((before.ino(), before.mtime_nsec()), (after.ino(), after.mtime_nsec()));
 
         // A missing part: merge refuses and names it.
+        let old = attempt_of(&pdir.join("part-3"));
         let pj3 = pdir.join("part-3/part.json");
         let saved = std::fs::read(&pj3).unwrap();
         std::fs::remove_file(&pj3).unwrap();
@@ -95,11 +122,14 @@ fn parts_merged_are_the_single_machine_export_and_bad_parts_are_named() {
         assert_eq!(code, 1, "{err}");
         assert!(err.contains("part-3") && err.contains("part missing"), "{err}");
         assert!(!parts.join(name).exists());
-        // An attempt killed midway (files, some junk, no part.json) is written again whole.
+        // An attempt killed midway (files, some junk, no part.json) is written again whole, in
+        // a new attempt folder; the old attempt's folder and the junk are removed.
         std::fs::write(pdir.join("part-3/junk.partial"), b"half").unwrap();
         assert!(part(&c, name, &parts, 3, 3, extra).contains("written"));
         assert!(!pdir.join("part-3/junk.partial").exists());
-        assert_eq!(std::fs::read(&pj3).unwrap(), saved, "the re-run wrote the same part");
+        assert!(!pdir.join("part-3").join(&old).exists(), "the dead attempt's folder stayed");
+        assert_eq!(files_of(&std::fs::read(&pj3).unwrap()), files_of(&saved), "the same part");
+        assert_eq!(part_entries(&pdir.join("part-3")).len(), 2, "part.json and one attempt");
 
         // A tampered part file: merge refuses and names the file.
         // (the first non-empty file part.json lists: a zip, or a fragment when part 2 has none)
@@ -109,14 +139,15 @@ fn parts_merged_are_the_single_machine_export_and_bad_parts_are_named() {
             .as_str()
             .unwrap()
             .to_owned();
-        let frag = pdir.join("part-2").join(&file);
+        let a2 = attempt_of(&pdir.join("part-2"));
+        let frag = pdir.join("part-2").join(&a2).join(&file);
         let good = std::fs::read(&frag).unwrap();
         let mut bad = good.clone();
         bad[good.len() / 2] ^= 1;
         std::fs::write(&frag, &bad).unwrap();
         let (code, _, err) = merge(&c, name, &parts, 3, extra);
         assert_eq!(code, 1, "{err}");
-        assert!(err.contains(&format!("part-2/{file}")), "{err}");
+        assert!(err.contains(&format!("part-2/{a2}/{file}")), "{err}");
         assert!(err.contains("damaged part file"), "{err}");
         std::fs::write(&frag, &good).unwrap();
 
@@ -218,4 +249,92 @@ fn spamassassin_in_three_parts_is_the_single_machine_export() {
     );
     verify_ok(&parts.join("SA"));
     assert_eq!(python_compare(&one.join("SA"), &parts.join("SA"), "SA"), 6046);
+}
+
+/// Two attempts at one part alive at the same moment (a task engine's retry while a "lost"
+/// first attempt still runs) write in folders of their own: exactly one commits each part, the
+/// other proves the committed bytes are its own and exits 0; the merge is the single-machine
+/// export, and afterwards each part folder holds its `part.json` and the one attempt folder it
+/// names, nothing else.
+#[test]
+fn two_attempts_at_one_part_at_once_commit_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_org_collection(tmp.path(), 1);
+    let c = tmp.path().join("c");
+    let one = tmp.path().join("one");
+    let extra = ["--entire-org", "--json"];
+    assert_eq!(whole(&c, "R", &one, &extra[..1]), 0);
+    for round in 0..4 {
+        let out = tmp.path().join(format!("round-{round}"));
+        // Both parts, two processes each, all started before any is waited for.
+        let mut kids = Vec::new();
+        for k in 1..=2 {
+            for _ in 0..2 {
+                let p = format!("{k}/2");
+                let child = Command::new(env!("CARGO_BIN_EXE_ediscovery"))
+                    .args(args(&["part", "--part", &p], &c, "R", &out, &extra))
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                kids.push((k, child));
+            }
+        }
+        let mut written = [0usize; 2];
+        for (k, child) in kids {
+            let o = child.wait_with_output().unwrap();
+            let (stdout, err) =
+                (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            assert!(o.status.success(), "round {round} part {k}: {stdout}{err}");
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            if v["written"] == serde_json::Value::Bool(true) {
+                written[k - 1] += 1;
+            }
+        }
+        assert_eq!(written, [1, 1], "round {round}: each part written by exactly one attempt");
+        let (code, stdout, err) = merge(&c, "R", &out, 2, &extra[..1]);
+        assert_eq!(code, 0, "{stdout}{err}");
+        verify_ok(&out.join("R"));
+        assert!(python_compare(&one.join("R"), &out.join("R"), "R") > 0);
+        for k in 1..=2 {
+            let part = out.join(format!("R.parts/part-{k}"));
+            let kept = attempt_of(&part);
+            assert_eq!(part_entries(&part), [kept, "part.json".to_owned()], "stray files");
+        }
+    }
+}
+
+/// What a dead attempt left (its lock free) is removed by the next run of the part and by the
+/// merge; a live attempt's folder (its lock held, here by this test) is never touched.
+#[test]
+fn leftovers_of_dead_attempts_go_and_a_live_attempt_stays() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_org_collection(tmp.path(), 1);
+    let c = tmp.path().join("c");
+    let out = tmp.path().join("out");
+    let extra = ["--entire-org"];
+    part(&c, "L", &out, 1, 1, &extra);
+    let pdir = out.join("L.parts/part-1");
+    let kept = attempt_of(&pdir);
+    for a in ["attempt-dead", "attempt-live", "attempt-nolock"] {
+        std::fs::create_dir(pdir.join(a)).unwrap();
+        std::fs::write(pdir.join(a).join("R-Mail-001.zip"), b"half a zip").unwrap();
+    }
+    std::fs::write(pdir.join("attempt-dead.lock"), b"").unwrap();
+    let live = std::fs::File::create(pdir.join("attempt-live.lock")).unwrap();
+    live.lock().unwrap();
+
+    // The part is committed: run again, it is checked, and the dead attempts' files go.
+    assert!(part(&c, "L", &out, 1, 1, &extra).contains("already committed"));
+    let mut want = vec!["attempt-live", "attempt-live.lock", kept.as_str(), "part.json"];
+    want.sort();
+    assert_eq!(part_entries(&pdir), want);
+
+    // The live attempt ends (its lock is dropped, as its process's death would): the merge
+    // removes its leftovers and keeps the committed attempt, which the export's zips link to.
+    drop(live);
+    let (code, stdout, err) = merge(&c, "L", &out, 1, &extra);
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert_eq!(part_entries(&pdir), [kept, "part.json".to_owned()]);
+    verify_ok(&out.join("L"));
 }

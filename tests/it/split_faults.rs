@@ -4,7 +4,9 @@
 //! the create-only header so the store ignores create-only puts. Whatever is injected, `split
 //! publish` and `export part` end in a complete result or a clear error, never in a
 //! `manifest.json` or `part.json` that exists while the files it names are incomplete; a re-run
-//! then succeeds and gives the same bytes. Skipped with a message when moto cannot be installed.
+//! then succeeds and gives the same bytes. A failure the store may get over (500s, timeouts, a
+//! part's records unreadable now) exits 5, "transient", which a task engine retries; a refusal
+//! (403) exits 1, which it does not. Skipped with a message when moto cannot be installed.
 
 use super::common::*;
 use ediscovery::Collection;
@@ -56,9 +58,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             strip = st["strip"]
             with open(LOG, "a") as log:
                 log.write("%s %s %s\n" % (self.command, self.path, rule["action"] if rule else "-"))
-        if rule and rule["action"] == "500":
-            err = b"<?xml version='1.0'?><Error><Code>InternalError</Code><Message>injected</Message></Error>"
-            self.send_response_only(500)
+        if rule and rule["action"].isdigit():
+            status = int(rule["action"])
+            code = b"AccessDenied" if status == 403 else b"InternalError"
+            err = b"<?xml version='1.0'?><Error><Code>" + code + b"</Code><Message>injected</Message></Error>"
+            self.send_response_only(status)
             self.send_header("Content-Type", "application/xml")
             self.send_header("Content-Length", str(len(err)))
             self.end_headers()
@@ -341,7 +345,8 @@ fn publish_and_export_parts_survive_500s_timeouts_and_a_store_ignoring_create_on
             {"method": "PUT", "path": path, "nth": 1, "times": 1000, "action": "500"},
         ]}));
         let (code, _, err) = publish(&f, "1", &cdir, root);
-        assert_eq!(code, 1, "{root}: {err}");
+        // Exit 5, transient: the store failed; the same command may pass (and does, below).
+        assert_eq!(code, 5, "{root}: {err}");
         assert!(err.contains(path.trim_matches('/')) && err.contains("500"), "{root}: {err}");
         assert!(f.injected().0 >= 2, "{root}: not retried once");
         assert_eq!(published_whole(&f, root, &c, &cache(&format!("{path}-bad"))), None, "{root}");
@@ -350,6 +355,17 @@ fn publish_and_export_parts_survive_500s_timeouts_and_a_store_ignoring_create_on
         assert_eq!(code, 0, "{root}: {err}");
         assert_eq!(published_whole(&f, root, &c, &cache(&format!("{path}-ok"))), Some(id.clone()));
     }
+
+    // A refusal (403 on the manifest's put) is not transient: exit 1, which a task engine does
+    // not retry; nothing is published.
+    f.faults(serde_json::json!({"rules": [
+        {"method": "PUT", "path": "/manifest.json", "nth": 1, "times": 1000, "action": "403"},
+    ]}));
+    let (code, _, err) = publish(&f, "1", &cdir, "s3://splits/refused");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("manifest.json") && err.contains("403"), "{err}");
+    assert_eq!(published_whole(&f, "s3://splits/refused", &c, &cache("refused")), None);
+    f.faults(serde_json::json!({}));
 
     // (b) A put that stalls past the 2 s timeout, every time: a clear error and no manifest,
     // or (a retried put) a complete split; either way the re-run gives the same split.
@@ -363,7 +379,7 @@ fn publish_and_export_parts_survive_500s_timeouts_and_a_store_ignoring_create_on
     if code == 0 {
         assert_eq!(got, Some(id.clone()));
     } else {
-        assert_eq!(code, 1);
+        assert_eq!(code, 5, "{err}");
         assert!(err.contains("records/") && err.to_lowercase().contains("timed out"), "{err}");
         assert_eq!(got, None);
     }
@@ -447,7 +463,7 @@ fn export_parts_under_faults(f: &Faulty, dir: &Path, split: &str) {
         {"method": "GET", "path": "/packs/", "nth": 1, "times": 100000, "action": "500"},
     ]}));
     let (code, stdout, err) = step(&out, "1", &["part", "--part", "1/2"]);
-    assert_eq!(code, 1, "{stdout}{err}");
+    assert_eq!(code, 5, "transient, so a task engine retries it: {stdout}{err}");
     assert!(err.contains("could not be read now") && err.contains("not committed"), "{err}");
     assert!(err.contains("packs/") && err.contains("500"), "{err}");
     assert!(!out.join("E.parts/part-1/part.json").exists(), "a failed part looks committed");

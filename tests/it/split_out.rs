@@ -4,7 +4,8 @@
 //! checks every stored file against the stored checksum file and finds no file it does not
 //! list; a second run under the same name, or a checksum file already there with other bytes,
 //! is refused and leaves the stored files as they were; a file whose bytes differ from its
-//! checksum line is refused before the checksum file is written; `export part` refuses a URL.
+//! checksum line is refused before the checksum file is written; `export part` refuses a URL;
+//! two different exports uploaded under one name at once: exactly one wins, whole.
 
 use super::split::{org_and_parts, seaweed, weed_env};
 use super::split_export::{Input, export, python_compare, verify_passes};
@@ -199,4 +200,110 @@ fn export_to_seaweedfs_is_the_local_export() {
     let got2 = split::fetch_export(url, "s3up", &again, &cfg).unwrap();
     assert_eq!(snapshot(&got2), snapshot(&got), "a refused upload changed the store");
     drop(server);
+}
+
+/// Two uploads of *different* exports (the same request in `store` and `deflate`: the same file
+/// names, other bytes) under one name at the same moment: exactly one wins, the store then holds
+/// that export's bytes and nothing of the other (read back by `fetch_export` and by Python's
+/// hashlib against the stored checksum file, which finds no file it does not list), no claim is
+/// left, and the loser is refused saying why. Several rounds, through the library (the two
+/// uploads released together) and through the CLI (two `export --out URL` processes).
+#[test]
+fn concurrent_uploads_of_different_exports_under_one_name_one_wins_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (all, _) = org_and_parts(dir.path());
+    let coll = Input::Collection(&all);
+    let compressions = ["store", "deflate"];
+    let flags = |c: &'static str| ["--corpus", "mail", "--compression", c, "--threads", "1"];
+    // The two exports, made locally under the one name.
+    let locals: Vec<std::path::PathBuf> =
+        compressions.iter().map(|c| dir.path().join(format!("local-{c}"))).collect();
+    for (c, l) in compressions.iter().zip(&locals) {
+        let (code, o, e, _) = export(&[], &coll, "race", l, &flags(c), &[]);
+        assert_eq!(code, 0, "{o}{e}");
+    }
+    assert_ne!(
+        std::fs::read(locals[0].join("race/race-checksums.md5")).unwrap(),
+        std::fs::read(locals[1].join("race/race-checksums.md5")).unwrap(),
+        "the two exports must differ for the race to mean anything"
+    );
+    // The store after a race: one export whole, which one the winner says. `exact`: the very
+    // folder uploaded (the library rounds); else an export of the same request (the CLI runs
+    // export again: the same bytes but for the summary's timings, so its MD5 line too).
+    let check = |store: &Path, winner: usize, round: &str, exact: bool| {
+        let url = format!("file://{}", store.display());
+        let back = dir.path().join(format!("back-{round}"));
+        let got = split::fetch_export(&url, "race", &back, &StoreConfig::default()).unwrap();
+        if exact {
+            assert_eq!(snapshot(&got), snapshot(&locals[winner].join("race")), "{round}: fetched");
+        }
+        python_compare(&locals[winner].join("race"), &got, "race");
+        python_compare(&locals[winner].join("race"), &store.join("race"), "race");
+        python_check(&store.join("race"), "race");
+        assert!(!store.join("race.claim").exists(), "{round}: the claim was left behind");
+    };
+
+    for round in 0..4 {
+        let store = dir.path().join(format!("store-{round}"));
+        let url = format!("file://{}", store.display());
+        let gate = std::sync::Barrier::new(2);
+        let results: Vec<_> = std::thread::scope(|s| {
+            let hs: Vec<_> = locals
+                .iter()
+                .map(|l| {
+                    let (gate, url) = (&gate, &url);
+                    s.spawn(move || {
+                        gate.wait();
+                        split::upload_export(&l.join("race"), "race", url, &Default::default())
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let won: Vec<usize> = (0..2).filter(|&i| results[i].is_ok()).collect();
+        assert_eq!(won.len(), 1, "round {round}: exactly one upload wins: {results:?}");
+        let (w, l) = (won[0], 1 - won[0]);
+        assert!(results[w].as_ref().is_ok_and(|u| u.uploaded), "{results:?}");
+        assert!(
+            matches!(
+                results[l],
+                Err(SplitError::ExportClaimed { .. } | SplitError::ExportExists { .. })
+            ),
+            "round {round}: {:?}",
+            results[l]
+        );
+        check(&store, w, &format!("library-{round}"), true);
+    }
+
+    for round in 0..2 {
+        let store = dir.path().join(format!("cli-store-{round}"));
+        let url = format!("file://{}", store.display());
+        let runs: Vec<(i32, String, String)> = std::thread::scope(|s| {
+            let hs: Vec<_> = compressions
+                .iter()
+                .map(|c| {
+                    let (url, coll) = (&url, &coll);
+                    let stage = dir.path().join(format!("stage-{round}-{c}"));
+                    s.spawn(move || {
+                        let mut f = flags(c).to_vec();
+                        let stage = stage.to_str().unwrap().to_owned();
+                        f.extend(["--staging", stage.as_str()]);
+                        let (code, o, e, _) = export(&[], coll, "race", Path::new(url), &f, &[]);
+                        (code, o, e)
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let won: Vec<usize> = (0..2).filter(|&i| runs[i].0 == 0).collect();
+        assert_eq!(won.len(), 1, "cli round {round}: exactly one exit 0: {runs:?}");
+        let (code, o, e) = &runs[1 - won[0]];
+        assert_eq!(*code, 1, "{o}{e}");
+        assert!(
+            e.contains("another export is being uploaded under this name")
+                || e.contains("exists: choose another name"),
+            "the loser says what happened: {e}"
+        );
+        check(&store, won[0], &format!("cli-{round}"), false);
+    }
 }

@@ -14,6 +14,11 @@ pub const USAGE: u8 = 2;
 pub const PARTIAL: u8 = 3;
 /// `verify` read the export, or `audit verify` the audit log, and found it unsound.
 pub const UNSOUND: u8 = 4;
+/// The command could not do its job *now*: the object store failed or did not answer (after
+/// its own retries), or an export part's records could not be read now (the part is left
+/// uncommitted). Running it again may succeed; a task engine retries these and nothing else
+/// (`python/driver.py`).
+pub const TRANSIENT: u8 = 5;
 
 /// The table for the top-level `--help`.
 pub const TABLE: &str = "\
@@ -22,7 +27,31 @@ Exit codes (the same table for every command):
   1  error: the command could not do its job (bad query or scope, unreadable input, I/O)
   2  usage: wrong flags or arguments
   3  partial: done, but some items were left out and listed (export failures, ingest rejections)
-  4  verify found the export unsound, or audit verify the audit log";
+  4  verify found the export unsound, or audit verify the audit log
+  5  transient: the object store failed or did not answer, or an export part's records could
+     not be read now (nothing committed); running the same command again may succeed";
+
+/// The exit code for an error: [`TRANSIENT`] when running the command again may cure it,
+/// else [`ERROR`]. The error's causes are searched, since a transient store error may be
+/// wrapped by the step that met it.
+pub fn of_error(e: &(dyn std::error::Error + 'static)) -> u8 {
+    use ediscovery::export::{ExportError, parts::PartError};
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        let transient =
+            matches!(
+                e.downcast_ref::<ExportError>(),
+                Some(ExportError::Part(PartError::Transient { .. }))
+            ) || matches!(e.downcast_ref::<PartError>(), Some(PartError::Transient { .. }))
+                || e.downcast_ref::<ediscovery::split::SplitError>()
+                    .is_some_and(ediscovery::split::SplitError::is_transient);
+        if transient {
+            return TRANSIENT;
+        }
+        cur = e.source();
+    }
+    ERROR
+}
 
 /// `code` as the process's exit status.
 pub fn code(code: u8) -> ExitCode {

@@ -29,9 +29,12 @@ Exit codes:
   2  usage: wrong flags or arguments, or a query starting with `--` (a mistyped flag?)
   3  partial: the export is written, but records failed (listed in NAME-error.csv; export them
      again with --retry-from)
+  5  transient: the object store failed or did not answer (--splits, --out s3://…), or a part's
+     records could not be read now (the part is not committed); the same command may pass again
 
 In parts (mail and groups; each step is one process, e.g. a task engine's task):
     ediscovery export part --part K/N [the same flags and query]   writes OUT/NAME.parts/part-K/
+      (each attempt in its own folder part-K/attempt-<id>/, committed by part-K/part.json)
     ediscovery export merge --parts N [the same flags and query]   joins them into OUT/NAME")]
 pub struct ExportArgs {
     /// The collection folder.

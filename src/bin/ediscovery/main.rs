@@ -157,8 +157,9 @@ fn main() -> ExitCode {
         // `ediscovery search … | head`: the reader has all it wanted.
         Err(e) if output::broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
+            let code = exit::of_error(e.as_ref());
             output::error(e);
-            exit::code(exit::ERROR)
+            exit::code(code)
         }
     }
 }

@@ -19,7 +19,9 @@ Exit codes:
   1  error: a bad query (pointed at), a bad scope flag, an unreadable collection, an index out of
      step with the records (run `ediscovery reindex`), a search in a matter refused by a rule
      (named; the refusal is in the audit log)
-  2  usage: wrong flags or arguments, or a query starting with `--` (a mistyped flag?)")]
+  2  usage: wrong flags or arguments, or a query starting with `--` (a mistyped flag?)
+  5  transient: with --splits, the object store failed or did not answer; the same search may
+     pass again")]
 pub struct SearchArgs {
     /// The collection folder.
     #[arg(long, required_unless_present = "splits", conflicts_with = "splits")]

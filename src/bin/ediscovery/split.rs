@@ -26,8 +26,9 @@ folder, or file:///folder.
 Exit codes:
   0  published, or already published with the same content
   1  error: not a collection, a writer holds it, the store ignores create-only puts (refused),
-     another manifest under the same id, or a store error
-  2  usage: wrong flags or arguments")]
+     another manifest under the same id, or the store refused (credentials, permissions)
+  2  usage: wrong flags or arguments
+  5  transient: the object store failed or did not answer; publishing again may pass")]
     Publish(PublishArgs),
 }
 
