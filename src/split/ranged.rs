@@ -39,17 +39,20 @@ pub fn cache_budget() -> u64 {
     mib.saturating_mul(1 << 20)
 }
 
+/// A block: (file's position in the block list, block number).
+type BlockKey = (usize, u64);
+
 /// Checked blocks in memory, least recently used first out.
 #[derive(Default)]
 struct Lru {
-    /// (file, block) → (last use, bytes).
-    blocks: HashMap<(usize, u64), (u64, Arc<Vec<u8>>)>,
+    /// Block → (last use, bytes).
+    blocks: HashMap<BlockKey, (u64, Arc<Vec<u8>>)>,
     tick: u64,
     bytes: u64,
 }
 
 impl Lru {
-    fn get(&mut self, key: (usize, u64)) -> Option<Arc<Vec<u8>>> {
+    fn get(&mut self, key: BlockKey) -> Option<Arc<Vec<u8>>> {
         self.tick += 1;
         let tick = self.tick;
         self.blocks.get_mut(&key).map(|(used, b)| {
@@ -59,7 +62,7 @@ impl Lru {
     }
 
     /// Keep `b` unless it alone is over `budget`; evict the least recently used past it.
-    fn put(&mut self, key: (usize, u64), b: Arc<Vec<u8>>, budget: u64) {
+    fn put(&mut self, key: BlockKey, b: Arc<Vec<u8>>, budget: u64) {
         let n = b.len() as u64;
         if n > budget {
             return;
