@@ -192,7 +192,9 @@ pub(super) fn open_with(
         let path = local.join(manifest::BLOCKS_FILE);
         let bytes = fs::read(&path).map_err(io_err(&path))?;
         let list = BlockList::parse(&bytes, &url, &manifest)?;
-        let files = Arc::new(SplitFiles::new(&url, &base, remote.clone(), list, cache_budget()));
+        let disk = Some(local.join("blocks"));
+        let files =
+            Arc::new(SplitFiles::new(&url, &base, remote.clone(), list, cache_budget(), disk));
         let c =
             Collection::open_ranged(&local, files.clone(), &url).map_err(|e| named(&files, e))?;
         (c, Some(files))

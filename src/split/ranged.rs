@@ -7,7 +7,12 @@
 //! split's `blocks.json` before any of it is used (a mismatch is [`SplitError::Md5Mismatch`]
 //! naming the split, the file and the block), so no byte of the store is trusted unchecked,
 //! as with whole files. Checked blocks are kept in a bounded LRU, per open split: 64 MiB by
-//! default, [`CACHE_VAR`] (MiB; 0 keeps none) changes it. Nothing is written to local disk.
+//! default, [`CACHE_VAR`] (MiB; 0 keeps none) changes it. They are also kept on disk, under
+//! the split's cache folder (`blocks/<block MD5>`), so the next process that opens the split
+//! reads them there instead of from the store; a block read back from disk is checked against
+//! its MD5 again (a damaged one is fetched again). That folder grows to at most the split's
+//! index and record data (a split never changes, so nothing there goes stale); deleting it is
+//! always safe.
 //!
 //! Searches run on several threads, so the reader is `Send + Sync`: the cache's lock is held
 //! to look up and to insert, never across a GET (two threads missing the same block at once
@@ -21,6 +26,7 @@ use crate::store::RangedFiles;
 use std::collections::HashMap;
 use std::io;
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -100,6 +106,10 @@ pub struct SplitFiles {
     budget: u64,
     fetched: AtomicU64,
     gets: AtomicU64,
+    /// Where checked blocks are kept between processes (`None`: memory only).
+    disk: Option<PathBuf>,
+    /// Disk cache writes started, for unique temporary names.
+    writes: AtomicU64,
     /// The first read that failed, kept whole: tantivy passes our errors on as `io::Error`s
     /// it sometimes shows only in debug form.
     failure: Mutex<Option<SplitError>>,
@@ -113,13 +123,14 @@ impl std::fmt::Debug for SplitFiles {
 
 impl SplitFiles {
     /// The files `list` names, of the split at `url` (`base` = `splits/<id>` in `remote`),
-    /// with a cache of `budget` bytes.
+    /// with a memory cache of `budget` bytes and checked blocks kept in `disk`.
     pub(super) fn new(
         url: &str,
         base: &str,
         remote: Arc<Remote>,
         list: BlockList,
         budget: u64,
+        disk: Option<PathBuf>,
     ) -> SplitFiles {
         SplitFiles {
             url: url.to_owned(),
@@ -132,6 +143,8 @@ impl SplitFiles {
             fetched: AtomicU64::new(0),
             gets: AtomicU64::new(0),
             failure: Mutex::new(None),
+            disk,
+            writes: AtomicU64::new(0),
         }
     }
 
@@ -214,6 +227,39 @@ impl SplitFiles {
         Ok(out)
     }
 
+    /// Block `k` of `f` from the disk cache, when it is there with the MD5 the list gives
+    /// (anything else there is ignored: it is fetched again and replaced).
+    fn from_disk(&self, f: &BlockFile, k: u64) -> Option<Arc<Vec<u8>>> {
+        let dir = self.disk.as_ref()?;
+        let md5 = f.blocks.get(usize::try_from(k).ok()?)?;
+        let bytes = std::fs::read(dir.join(md5.to_hex())).ok()?;
+        let want = (f.size - k * self.block).min(self.block);
+        (bytes.len() as u64 == want && Md5::of(&bytes) == *md5).then(|| Arc::new(bytes))
+    }
+
+    /// Keep checked block `k` of `f` in the disk cache, named by its MD5 (so a block is kept
+    /// once whatever file holds it), written beside its name and renamed into place. A block
+    /// that cannot be written is only not cached: the read it serves has its bytes already.
+    fn to_disk(&self, f: &BlockFile, k: u64, bytes: &[u8]) {
+        let (Some(dir), Some(md5)) =
+            (self.disk.as_ref(), usize::try_from(k).ok().and_then(|k| f.blocks.get(k)))
+        else {
+            return;
+        };
+        let dest = dir.join(md5.to_hex());
+        if dest.exists() {
+            return;
+        }
+        let n = self.writes.fetch_add(1, Ordering::Relaxed);
+        let partial = dir.join(format!(".{}.{}-{n}.partial", md5.to_hex(), std::process::id()));
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&partial, bytes))
+            .and_then(|()| std::fs::rename(&partial, &dest));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+    }
+
     /// Bytes `range` of `name`, from checked blocks.
     fn read_checked(&self, name: &str, range: Range<u64>) -> Result<Vec<u8>, SplitError> {
         let bad = |reason: String| SplitError::BadManifest { url: self.url.clone(), reason };
@@ -235,6 +281,16 @@ impl SplitFiles {
             (first..end).map(|b| cache.get((i, b))).collect()
         };
         let mut fetched = Vec::new();
+        // Blocks kept on disk by an earlier process: checked again, as they are read back.
+        for k in first..end {
+            let slot = &mut have[(k - first) as usize];
+            if slot.is_none()
+                && let Some(bytes) = self.from_disk(f, k)
+            {
+                *slot = Some(bytes.clone());
+                fetched.push((k, bytes));
+            }
+        }
         let mut b = first;
         while b < end {
             if have[(b - first) as usize].is_some() {
@@ -243,6 +299,7 @@ impl SplitFiles {
             }
             let run_end = (b..end).find(|&x| have[(x - first) as usize].is_some()).unwrap_or(end);
             for (k, bytes) in (b..run_end).zip(self.fetch_run(f, b, run_end)?) {
+                self.to_disk(f, k, &bytes);
                 have[(k - first) as usize] = Some(bytes.clone());
                 fetched.push((k, bytes));
             }

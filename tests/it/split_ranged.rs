@@ -1,12 +1,13 @@
 //! Issue 14 item 1: a split is read by ranged reads, nothing downloaded whole unless asked.
 //! Splits published with a block list (`blocks.json`) are searched and exported with their
 //! index and record data read by checked blocks: the results are those of one collection (the
-//! search output line for line, the export byte for byte through the independent comparer), the
-//! bytes fetched for a selective search are well below the index and data files' size, and the
-//! cache holds none of those files. A flipped byte in an index or data file is an error naming
-//! the file and the block (never a panic, never a count); a split published without a block
-//! list (as before) still opens, downloading those files whole; `EDISCOVERY_SPLIT_READ=whole`
-//! asks for that on any split. On a folder, and on SeaweedFS when it can run.
+//! search output line for line, the export byte for byte through the independent comparer),
+//! the bytes fetched for a selective search are well below what downloading whole fetched, the
+//! cache holds none of those files whole, and the blocks kept on disk serve the next process.
+//! A flipped byte in an index or data file is an error naming the file and the block (never a
+//! panic, never a count); a split published without a block list (as before) still opens,
+//! downloading those files whole; `EDISCOVERY_SPLIT_READ=whole` asks for that on any split.
+//! On a folder, and on SeaweedFS when it can run.
 
 use super::split::{org_and_parts, seaweed, weed_env};
 use super::split_export::{Input, export, python_compare, verify_passes};
@@ -176,6 +177,15 @@ fn ranged_matches_one_collection(
         cached.iter().filter(|f| f.contains("/index/") || f.contains("/records/data-")).collect();
     assert!(whole.is_empty(), "downloaded whole: {whole:?}");
     assert!(cached.iter().any(|f| f.contains("/records/keys-")), "{cached:?}");
+
+    // The blocks read are kept on disk, named by MD5: the same search in a new process
+    // fetches nothing, and a damaged kept block is fetched again, not used.
+    let kept: Vec<&String> = cached.iter().filter(|f| f.contains("/blocks/")).collect();
+    assert!(!kept.is_empty(), "no block kept on disk: {cached:?}");
+    assert_eq!(same_search(all, urls, &cache, "falcon", env), (0, 0), "fetched again");
+    std::fs::write(cache.join(kept[0]), b"not the block").unwrap();
+    let (again, gets) = same_search(all, urls, &cache, "falcon", env);
+    assert!(again > 0 && gets == 1, "a damaged kept block: {again} bytes in {gets} GETs");
 
     // Everything (records of every hit decoded): more blocks, same answers.
     let (all_bytes, _) = same_search(all, urls, &dir.join("cache-all"), "", env);
