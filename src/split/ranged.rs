@@ -229,7 +229,7 @@ impl SplitFiles {
 
     /// Block `k` of `f` from the disk cache, when it is there with the MD5 the list gives
     /// (anything else there is ignored: it is fetched again and replaced).
-    fn from_disk(&self, f: &BlockFile, k: u64) -> Option<Arc<Vec<u8>>> {
+    fn kept_block(&self, f: &BlockFile, k: u64) -> Option<Arc<Vec<u8>>> {
         let dir = self.disk.as_ref()?;
         let md5 = f.blocks.get(usize::try_from(k).ok()?)?;
         let bytes = std::fs::read(dir.join(md5.to_hex())).ok()?;
@@ -240,7 +240,7 @@ impl SplitFiles {
     /// Keep checked block `k` of `f` in the disk cache, named by its MD5 (so a block is kept
     /// once whatever file holds it), written beside its name and renamed into place. A block
     /// that cannot be written is only not cached: the read it serves has its bytes already.
-    fn to_disk(&self, f: &BlockFile, k: u64, bytes: &[u8]) {
+    fn keep_block(&self, f: &BlockFile, k: u64, bytes: &[u8]) {
         let (Some(dir), Some(md5)) =
             (self.disk.as_ref(), usize::try_from(k).ok().and_then(|k| f.blocks.get(k)))
         else {
@@ -285,7 +285,7 @@ impl SplitFiles {
         for k in first..end {
             let slot = &mut have[(k - first) as usize];
             if slot.is_none()
-                && let Some(bytes) = self.from_disk(f, k)
+                && let Some(bytes) = self.kept_block(f, k)
             {
                 *slot = Some(bytes.clone());
                 fetched.push((k, bytes));
@@ -299,7 +299,7 @@ impl SplitFiles {
             }
             let run_end = (b..end).find(|&x| have[(x - first) as usize].is_some()).unwrap_or(end);
             for (k, bytes) in (b..run_end).zip(self.fetch_run(f, b, run_end)?) {
-                self.to_disk(f, k, &bytes);
+                self.keep_block(f, k, &bytes);
                 have[(k - first) as usize] = Some(bytes.clone());
                 fetched.push((k, bytes));
             }
