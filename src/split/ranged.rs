@@ -246,10 +246,8 @@ impl SplitFiles {
         else {
             return;
         };
+        // Only a block not kept (or kept damaged) is fetched, so this never rewrites a good one.
         let dest = dir.join(md5.to_hex());
-        if dest.exists() {
-            return;
-        }
         let n = self.writes.fetch_add(1, Ordering::Relaxed);
         let partial = dir.join(format!(".{}.{}-{n}.partial", md5.to_hex(), std::process::id()));
         let written = std::fs::create_dir_all(dir)

@@ -186,6 +186,7 @@ fn ranged_matches_one_collection(
     std::fs::write(cache.join(kept[0]), b"not the block").unwrap();
     let (again, gets) = same_search(all, urls, &cache, "falcon", env);
     assert!(again > 0 && gets == 1, "a damaged kept block: {again} bytes in {gets} GETs");
+    assert_eq!(same_search(all, urls, &cache, "falcon", env), (0, 0), "not replaced");
 
     // Everything (records of every hit decoded): more blocks, same answers.
     let (all_bytes, _) = same_search(all, urls, &dir.join("cache-all"), "", env);
