@@ -156,12 +156,35 @@ impl Collection {
         Collection::open_with(dir, Store::open_without_packs)
     }
 
+    /// A published split opened in place: the manifest and the record table's small files in
+    /// `dir`, the table's data file and the index read by ranges through `files`
+    /// ([`crate::store::RangedFiles`], names relative to the collection), nothing downloaded
+    /// whole. The same in-step check as [`open`](Self::open); errors about the index name
+    /// `label` (the split's URL).
+    pub fn open_ranged(
+        dir: &Path,
+        files: std::sync::Arc<dyn crate::store::RangedFiles>,
+        label: &str,
+    ) -> Result<Collection> {
+        let index = Index::open_ranged(files.clone(), &format!("{label}/index"))?;
+        Collection::check_in_step(dir, |d| Store::open_ranged(d, files.clone()), index)
+    }
+
     fn open_with(
         dir: &Path,
         open_store: fn(&Path) -> std::result::Result<Store, crate::store::StoreError>,
     ) -> Result<Collection> {
-        let store = open_store(dir)?;
         let index = Index::open_or_create(&dir.join("index"))?;
+        Collection::check_in_step(dir, open_store, index)
+    }
+
+    /// The store `open_store` opens in `dir` with `index`, refused unless they are in step.
+    fn check_in_step(
+        dir: &Path,
+        open_store: impl Fn(&Path) -> std::result::Result<Store, crate::store::StoreError>,
+        index: Index,
+    ) -> Result<Collection> {
+        let store = open_store(dir)?;
         let mut c = Collection { store, index };
         let mut state = c.index_state()?;
         if !state.in_step() && state.index_generation.is_some_and(|g| g > state.store_generation) {

@@ -12,6 +12,7 @@
 mod collector;
 pub mod compile;
 mod forward_only;
+mod ranged_dir;
 pub mod schema;
 
 use crate::model::{
@@ -89,6 +90,16 @@ impl Index {
                 n,
             )
         };
+        Index::ready(dir.to_path_buf(), index, fields, known)
+    }
+
+    /// Register our tokenizer and open a reader.
+    fn ready(
+        path: PathBuf,
+        index: tantivy::Index,
+        fields: Fields,
+        known: usize,
+    ) -> Result<Index, IndexError> {
         index.tokenizers().register(
             schema::WORDS,
             TextAnalyzer::builder(SimpleTokenizer::default())
@@ -96,9 +107,34 @@ impl Index {
                 .filter(LowerCaser)
                 .build(),
         );
-        let reader =
-            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
-        Ok(Index { path: dir.to_path_buf(), index, reader, fields, known })
+        let reader = match index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into() {
+            Ok(r) => r,
+            Err(source) => return Err(IndexError { path, source }),
+        };
+        Ok(Index { path, index, reader, fields, known })
+    }
+
+    /// Open, read-only, the index whose files are `files`' under `index/` (a published
+    /// split's, read by ranges: [`crate::store::RangedFiles`]), with the same schema check as
+    /// [`open_or_create`](Self::open_or_create): fields of another version are refused, an
+    /// older version's index is read as it is. Errors name `label` (the split's index URL).
+    pub fn open_ranged(
+        files: std::sync::Arc<dyn crate::store::RangedFiles>,
+        label: &str,
+    ) -> Result<Index, IndexError> {
+        let path = PathBuf::from(label);
+        let err = |source| IndexError { path: path.clone(), source };
+        let (schema, fields) = schema::build();
+        let dir = ranged_dir::RangedDirectory::new(files, "index/");
+        let index = tantivy::Index::open(dir).map_err(err)?;
+        let known = known_fields(&index.schema(), &schema).ok_or_else(|| {
+            err(tantivy::TantivyError::SchemaError(
+                "the index's fields are not this version's: publish the split again from a \
+                 reindexed collection"
+                    .into(),
+            ))
+        })?;
+        Index::ready(path, index, fields, known)
     }
 
     /// Does the index on disk have `field`? An index written before a field was added (issue

@@ -223,3 +223,107 @@ impl SplitManifest {
         self.queried_accounts(scope).into_iter().map(|a| (a, 0)).collect()
     }
 }
+
+/// The block list's file name in a split.
+pub const BLOCKS_FILE: &str = "blocks.json";
+/// `format` of a block list.
+pub const BLOCKS_FORMAT: &str = "ediscovery-split-blocks";
+/// Bytes per checked block: reads of the index and record data fetch whole aligned blocks.
+pub const BLOCK: u64 = 1 << 20;
+/// The largest block a block list may give.
+pub const MAX_BLOCK: u64 = 64 << 20;
+
+/// Whether a split file is read by ranges (and so has a block list): the index files and the
+/// record table's data files, the bulk of what is not packs. The small fixed-width table files
+/// are fetched whole; packs are read by blob, each checked against its own MD5.
+pub fn read_by_blocks(name: &str) -> bool {
+    name.starts_with("index/") || name.starts_with("records/data-")
+}
+
+/// `blocks.json`: the MD5 of every aligned [`BLOCK`] of each file read by ranges, so a reader
+/// can check a block it fetched without reading the rest of the file (the per-file MD5 in the
+/// manifest needs the whole file).
+///
+/// A separate file rather than a field of the manifest: every search reads every manifest to
+/// prune by account and date, and a 64 GB mail split has ~24,000 blocks (~1 MB of hex), which
+/// would make pruning read megabytes per split; only a split that is searched reads its block
+/// list. It is a file of the split like any other, so its MD5 is in the manifest (and in the
+/// split id) and it is uploaded before the manifest, which commits it. A split without one (one
+/// published before block lists) is read the old way: its index and record table downloaded
+/// whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockList {
+    /// Always [`BLOCKS_FORMAT`].
+    pub format: String,
+    /// 1.
+    pub version: u32,
+    /// Bytes per block ([`BLOCK`] when written by this version); the last block of a file may
+    /// be shorter.
+    pub block_size: u64,
+    /// The files, sorted by name.
+    pub files: Vec<BlockFile>,
+}
+
+/// The blocks of one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockFile {
+    /// As in the manifest.
+    pub name: String,
+    /// Bytes, as in the manifest.
+    pub size: u64,
+    /// MD5 of each block, in order.
+    pub blocks: Vec<Md5>,
+}
+
+impl BlockList {
+    /// As stored: pretty JSON and a newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// Parse a block list read from `url` and check it against the manifest `m`: every file
+    /// read by blocks is listed once with the manifest's size and as many blocks as that size
+    /// needs, and nothing else.
+    pub fn parse(bytes: &[u8], url: &str, m: &SplitManifest) -> Result<BlockList, SplitError> {
+        let bad = |reason: String| SplitError::BadManifest {
+            url: url.to_owned(),
+            reason: format!("{BLOCKS_FILE}: {reason}"),
+        };
+        let b: BlockList = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        if b.format != BLOCKS_FORMAT || b.version != 1 {
+            return Err(bad(format!("format {:?} version {} not read here", b.format, b.version)));
+        }
+        if b.block_size == 0 || b.block_size > MAX_BLOCK {
+            return Err(bad(format!("block size {}", b.block_size)));
+        }
+        let wanted: Vec<&SplitFile> = m.files.iter().filter(|f| read_by_blocks(&f.name)).collect();
+        if wanted.len() != b.files.len() {
+            return Err(bad(format!(
+                "{} files listed, the manifest has {} read by blocks",
+                b.files.len(),
+                wanted.len()
+            )));
+        }
+        for (f, want) in b.files.iter().zip(&wanted) {
+            if f.name != want.name || f.size != want.size {
+                return Err(bad(format!(
+                    "{} of {} bytes listed where the manifest has {} of {} bytes",
+                    f.name, f.size, want.name, want.size
+                )));
+            }
+            if f.blocks.len() as u64 != f.size.div_ceil(b.block_size) {
+                return Err(bad(format!(
+                    "{}: {} blocks for {} bytes",
+                    f.name,
+                    f.blocks.len(),
+                    f.size
+                )));
+            }
+        }
+        Ok(b)
+    }
+}

@@ -1,10 +1,15 @@
-//! `open_split`: a split's manifest checked, its record table and index fetched into a local
-//! cache (each file's MD5 checked), opened as a collection without packs; blobs read from the
-//! store by ranged GETs when asked.
+//! `open_split`: a split's manifest checked, then opened as a collection without packs. A split
+//! with a block list (`blocks.json`) is opened in place: its small record-table files are
+//! fetched into a local cache (each file's MD5 checked), its index and record data are read by
+//! checked, cached blocks ([`super::ranged`]). A split without one (published before block
+//! lists), or any split when [`READ_VAR`]`=whole` asks for it, has its index and record table
+//! fetched whole into the cache, as before. Blobs are read from the store by ranged GETs when
+//! asked.
 
 use super::SplitError;
 use super::io_err;
-use super::manifest::{SplitFile, SplitManifest};
+use super::manifest::{self, BlockList, SplitFile, SplitManifest};
+use super::ranged::{SplitFiles, cache_budget};
 use super::remote::{Remote, StoreConfig};
 use crate::Collection;
 use crate::digest::Md5;
@@ -12,16 +17,27 @@ use crate::model::{BlobRef, DocId, Part, Record};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// A split opened for searching: its manifest, the local copy of its record table and index as
-/// a [`Collection`], and the store its packs stay in.
+/// Variable that makes every split open the old way, its index and record table downloaded
+/// whole into the cache (`EDISCOVERY_SPLIT_READ=whole`): for a searcher that will run many
+/// queries against the same splits and has the disk, and for measuring one way against the
+/// other. Unset (or anything else), splits with a block list are read by ranges.
+pub const READ_VAR: &str = "EDISCOVERY_SPLIT_READ";
+
+/// A split opened for searching: its manifest, its record table and index as a
+/// [`Collection`] (read by ranges, or a local copy), and the store its packs stay in.
 pub struct Split {
     url: String,
     base: String,
     manifest: SplitManifest,
-    remote: Remote,
+    remote: Arc<Remote>,
     collection: Collection,
     local: PathBuf,
+    /// The index and record data's blocks, when read by ranges.
+    ranged: Option<Arc<SplitFiles>>,
+    /// Bytes of whole files downloaded when opening (none for files already cached).
+    fetched_whole: u64,
 }
 
 impl std::fmt::Debug for Split {
@@ -80,16 +96,17 @@ fn hash_local(path: &Path) -> Result<Option<(u64, Md5)>, SplitError> {
 }
 
 /// Bring one file of the split into `local`, unless a copy with its size and MD5 is there.
+/// Returns the bytes downloaded.
 fn fetch(
     remote: &Remote,
     base: &str,
     url: &str,
     f: &SplitFile,
     local: &Path,
-) -> Result<(), SplitError> {
+) -> Result<u64, SplitError> {
     let dest = local.join(&f.name);
     if hash_local(&dest)? == Some((f.size, f.md5)) {
-        return Ok(());
+        return Ok(0);
     }
     let key = format!("{base}/{}", f.name);
     match remote.size(&key)? {
@@ -130,18 +147,26 @@ fn fetch(
             actual: md5,
         });
     }
-    fs::rename(&partial, &dest).map_err(io_err(&dest))
+    fs::rename(&partial, &dest).map_err(io_err(&dest))?;
+    Ok(f.size)
 }
 
 /// Open the split at `url` (`ROOT/splits/<id>`, as [`super::publish`] names it): check its
-/// manifest, fetch every file but the packs into `cache_dir/<id>/` (a copy already there with
-/// the manifest's size and MD5 is kept), and open that copy. Nothing is trusted from the cache
-/// or the store without its MD5 matching the manifest.
+/// manifest and open it. With a block list, the record table's small files are fetched into
+/// `cache_dir/<id>/` and the index and record data are read by ranges; without one (or with
+/// [`READ_VAR`]`=whole`), every file but the packs is fetched there. A copy already in the
+/// cache with the manifest's size and MD5 is kept. Nothing is trusted from the cache or the
+/// store without its MD5 (of the file, or of each block read) matching the manifest's.
 pub fn open_split(url: &str, cache_dir: &Path, cfg: &StoreConfig) -> Result<Split, SplitError> {
     let (root, id) = split_url_parts(url)?;
     let remote = Remote::open_existing(root, cfg)?;
     let manifest = read_manifest(&remote, id)?;
     open_with(remote, manifest, cache_dir)
+}
+
+/// Whether the environment asks for splits to be downloaded whole ([`READ_VAR`]).
+fn whole_asked() -> bool {
+    std::env::var(READ_VAR).is_ok_and(|v| v.trim() == "whole")
 }
 
 /// [`open_split`] for a manifest already read from `remote`.
@@ -154,10 +179,28 @@ pub(super) fn open_with(
     let url = format!("{}/{base}", remote.url());
     let local = cache_dir.join(&manifest.split_id);
     fs::create_dir_all(&local).map_err(io_err(&local))?;
+    let ranged = manifest.file(manifest::BLOCKS_FILE).is_some() && !whole_asked();
+    let mut fetched_whole = 0;
     for f in manifest.files.iter().filter(|f| !f.name.starts_with("packs/")) {
-        fetch(&remote, &base, &url, f, &local)?;
+        if ranged && manifest::read_by_blocks(&f.name) {
+            continue;
+        }
+        fetched_whole += fetch(&remote, &base, &url, f, &local)?;
     }
-    let collection = Collection::open_without_packs(&local)?;
+    let remote = Arc::new(remote);
+    let (collection, ranged) = if ranged {
+        let path = local.join(manifest::BLOCKS_FILE);
+        let bytes = fs::read(&path).map_err(io_err(&path))?;
+        let list = BlockList::parse(&bytes, &url, &manifest)?;
+        let disk = Some(local.join("blocks"));
+        let files =
+            Arc::new(SplitFiles::new(&url, &base, remote.clone(), list, cache_budget(), disk));
+        let c =
+            Collection::open_ranged(&local, files.clone(), &url).map_err(|e| named(&files, e))?;
+        (c, Some(files))
+    } else {
+        (Collection::open_without_packs(&local)?, None)
+    };
     if collection.store().len() != manifest.records {
         return Err(SplitError::BadManifest {
             url,
@@ -168,7 +211,14 @@ pub(super) fn open_with(
             ),
         });
     }
-    Ok(Split { url, base, manifest, remote, collection, local })
+    Ok(Split { url, base, manifest, remote, collection, local, ranged, fetched_whole })
+}
+
+/// An error opening a split in place: the first failed ranged read's own error when there was
+/// one (it names the split, the file and the block, where tantivy's wrapping of it, shown with
+/// Rust's debug formatting, would bury it), else the error as it is.
+fn named(files: &SplitFiles, e: crate::Error) -> SplitError {
+    files.take_failure().unwrap_or_else(|| e.into())
 }
 
 /// A pack's file name in a split.
@@ -193,9 +243,26 @@ impl Split {
         &self.collection
     }
 
-    /// The local copy's folder.
+    /// The local copy's folder (the record table's small files when read by ranges).
     pub fn local_dir(&self) -> &Path {
         &self.local
+    }
+
+    /// Whether the index and record data are read by ranges (else they were downloaded whole).
+    pub fn is_ranged(&self) -> bool {
+        self.ranged.is_some()
+    }
+
+    /// Ranged GETs of index and record-data blocks so far (0 when downloaded whole).
+    pub fn fetched_gets(&self) -> u64 {
+        self.ranged.as_ref().map_or(0, |r| r.gets())
+    }
+
+    /// Bytes of the index and record table fetched from the store so far: whole files
+    /// downloaded when opening (not those found in the cache) plus the blocks read since. Pack
+    /// bytes are not counted.
+    pub fn fetched_bytes(&self) -> u64 {
+        self.fetched_whole + self.ranged.as_ref().map_or(0, |r| r.fetched_bytes())
     }
 
     /// The stored bytes of one part of a record of this split: one ranged GET of its pack in the

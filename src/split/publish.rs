@@ -1,7 +1,9 @@
 //! `publish`: a committed collection's files into `URL/splits/<id>/`, the manifest last and
 //! create-only.
 
-use super::manifest::{self, DateRange, SplitAccount, SplitFile, SplitManifest};
+use super::manifest::{
+    self, BlockFile, BlockList, DateRange, SplitAccount, SplitFile, SplitManifest,
+};
 use super::remote::{Created, Remote, StoreConfig};
 use super::{SplitError, io_err};
 use crate::Collection;
@@ -37,9 +39,15 @@ enum Source {
     File(PathBuf, u64),
 }
 
-fn hash_file(path: &Path, len: u64) -> Result<Md5, SplitError> {
+/// The MD5 of the first `len` bytes of `path`, and with a block size the MD5 of each aligned
+/// block of them too (read once for both).
+fn hash_file(path: &Path, len: u64, blocks: Option<u64>) -> Result<(Md5, Vec<Md5>), SplitError> {
+    let size = blocks.unwrap_or(u64::MAX);
     let mut src = File::open(path).map_err(io_err(path))?.take(len);
     let mut hasher = Md5Hasher::new();
+    let mut block = Md5Hasher::new();
+    let mut in_block = 0u64;
+    let mut out = Vec::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut seen = 0u64;
     loop {
@@ -49,11 +57,44 @@ fn hash_file(path: &Path, len: u64) -> Result<Md5, SplitError> {
         }
         hasher.update(&buf[..n]);
         seen += n as u64;
+        let mut rest = &buf[..n];
+        while blocks.is_some() && !rest.is_empty() {
+            let take = rest.len().min(usize::try_from(size - in_block).unwrap_or(usize::MAX));
+            block.update(&rest[..take]);
+            in_block += take as u64;
+            rest = &rest[take..];
+            if in_block == size {
+                out.push(std::mem::replace(&mut block, Md5Hasher::new()).finish());
+                in_block = 0;
+            }
+        }
+    }
+    if in_block > 0 {
+        out.push(block.finish());
     }
     if seen != len {
         return Err(SplitError::Changed { path: path.to_path_buf() });
     }
-    Ok(hasher.finish())
+    Ok((hasher.finish(), out))
+}
+
+/// How [`publish_with`] writes a split.
+#[derive(Clone, Copy, Debug)]
+pub struct PublishOptions {
+    /// Write `blocks.json` ([`manifest::BlockList`]) so readers fetch the index and record
+    /// data by checked blocks. Off only to write a split as versions before block lists did
+    /// (tests of the reading path for those).
+    pub block_list: bool,
+    /// Bytes per block ([`manifest::BLOCK`], 1 MiB, by default; 1 byte to 64 MiB). Readers
+    /// use the size the block list gives. Smaller blocks fetch less around each read and cost
+    /// more requests; tests use small ones to see ranged reads on small collections.
+    pub block_size: u64,
+}
+
+impl Default for PublishOptions {
+    fn default() -> Self {
+        PublishOptions { block_list: true, block_size: manifest::BLOCK }
+    }
 }
 
 /// Publish the committed collection in `dir` as a split under `url` (`s3://bucket/prefix`, a
@@ -61,6 +102,16 @@ fn hash_file(path: &Path, len: u64) -> Result<Md5, SplitError> {
 /// changes the files being read. Idempotent: the same collection published again finds its
 /// manifest and writes nothing.
 pub fn publish(dir: &Path, url: &str, cfg: &StoreConfig) -> Result<Published, SplitError> {
+    publish_with(dir, url, cfg, PublishOptions::default())
+}
+
+/// [`publish`] with options.
+pub fn publish_with(
+    dir: &Path,
+    url: &str,
+    cfg: &StoreConfig,
+    opts: PublishOptions,
+) -> Result<Published, SplitError> {
     let coll = Collection::open(dir)?;
     // Held to the end of the publish.
     let _lock = crate::store::lock_writer(dir).map_err(|e| match e {
@@ -93,7 +144,15 @@ pub fn publish(dir: &Path, url: &str, cfg: &StoreConfig) -> Result<Published, Sp
     }
     sources.sort_by(|a, b| a.0.cmp(&b.0));
 
-    let mut files = Vec::with_capacity(sources.len());
+    let block_size = opts.block_size;
+    if block_size == 0 || block_size > manifest::MAX_BLOCK {
+        return Err(SplitError::BadManifest {
+            url: url.to_owned(),
+            reason: format!("block size {block_size}: 1 byte to 64 MiB"),
+        });
+    }
+    let mut files = Vec::with_capacity(sources.len() + 1);
+    let mut blocks = Vec::new();
     for (name, src) in &sources {
         if !manifest::safe_name(name) {
             return Err(SplitError::BadManifest {
@@ -101,11 +160,39 @@ pub fn publish(dir: &Path, url: &str, cfg: &StoreConfig) -> Result<Published, Sp
                 reason: format!("collection file {name:?} has a name splits cannot hold"),
             });
         }
-        let (size, md5) = match src {
-            Source::Bytes(b) => (b.len() as u64, Md5::of(b)),
-            Source::File(p, len) => (*len, hash_file(p, *len)?),
+        let by_blocks = opts.block_list && manifest::read_by_blocks(name);
+        let (size, md5, list) = match src {
+            Source::Bytes(b) => {
+                let list = if by_blocks {
+                    b.chunks(block_size as usize).map(Md5::of).collect()
+                } else {
+                    Vec::new()
+                };
+                (b.len() as u64, Md5::of(b), list)
+            }
+            Source::File(p, len) => {
+                let (md5, list) = hash_file(p, *len, by_blocks.then_some(block_size))?;
+                (*len, md5, list)
+            }
         };
+        if by_blocks {
+            blocks.push(BlockFile { name: name.clone(), size, blocks: list });
+        }
         files.push(SplitFile { name: name.clone(), size, md5 });
+    }
+    if opts.block_list {
+        let list = BlockList {
+            format: manifest::BLOCKS_FORMAT.to_owned(),
+            version: 1,
+            block_size,
+            files: blocks,
+        }
+        .to_bytes();
+        let name = manifest::BLOCKS_FILE.to_owned();
+        files.push(SplitFile { name: name.clone(), size: list.len() as u64, md5: Md5::of(&list) });
+        sources.push((name, Source::Bytes(list)));
+        sources.sort_by(|a, b| a.0.cmp(&b.0));
+        files.sort_by(|a, b| a.name.cmp(&b.name));
     }
 
     let accounts: Vec<SplitAccount> = store

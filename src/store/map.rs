@@ -29,3 +29,19 @@ impl Mapped {
         self.0.as_deref().unwrap_or(&[])
     }
 }
+
+/// A collection's files read by ranges from somewhere else than this machine's disk: a
+/// published split's index and record data, read block by block from object storage
+/// (`crate::split`). Names are relative to the collection folder, `/`-separated
+/// (`records/data-0000.bin`, `index/meta.json`). Shared by the record table (its data file)
+/// and the index (a read-only tantivy directory), so neither needs to know about the store
+/// behind it, and several search threads read through one implementation at once.
+pub trait RangedFiles: Send + Sync + std::fmt::Debug {
+    /// The file's length, `None` when there is no such file.
+    fn len(&self, name: &str) -> Option<u64>;
+    /// Bytes `range` of the file, exactly (an error, never a short read, when they are not
+    /// all there or not the published bytes: the error names the file and where).
+    fn read(&self, name: &str, range: std::ops::Range<u64>) -> io::Result<Vec<u8>>;
+    /// Where the files are, for error messages (a split's URL).
+    fn location(&self) -> String;
+}

@@ -42,6 +42,7 @@ use crate::digest::Md5;
 use crate::model::{Account, BlobRef, Corpus, DocId, Part, Record};
 use lookup::SeqIndex;
 use map::Mapped;
+pub use map::RangedFiles;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -264,10 +265,28 @@ impl Store {
         Store::open_maybe_packs(dir, false)
     }
 
+    /// [`open_without_packs`](Self::open_without_packs) with the record table's data file read
+    /// through `files` (a published split's, by ranged reads) instead of from `dir`, which
+    /// holds the manifest and the table's small files.
+    pub fn open_ranged(
+        dir: &Path,
+        files: std::sync::Arc<dyn RangedFiles>,
+    ) -> Result<Store, StoreError> {
+        Store::open_with(dir, false, Some(&files))
+    }
+
     fn open_maybe_packs(dir: &Path, packs: bool) -> Result<Store, StoreError> {
+        Store::open_with(dir, packs, None)
+    }
+
+    fn open_with(
+        dir: &Path,
+        packs: bool,
+        ranged: Option<&std::sync::Arc<dyn RangedFiles>>,
+    ) -> Result<Store, StoreError> {
         let mut attempt = 0;
         loop {
-            match Store::open_once(dir, packs) {
+            match Store::open_once(dir, packs, ranged) {
                 Err(StoreError::Table(TableError::Io { source, .. }))
                     if source.kind() == io::ErrorKind::NotFound && attempt < 3 =>
                 {
@@ -278,7 +297,11 @@ impl Store {
         }
     }
 
-    fn open_once(dir: &Path, packs: bool) -> Result<Store, StoreError> {
+    fn open_once(
+        dir: &Path,
+        packs: bool,
+        ranged: Option<&std::sync::Arc<dyn RangedFiles>>,
+    ) -> Result<Store, StoreError> {
         let mpath = dir.join("MANIFEST.json");
         let text = match fs::read(&mpath) {
             Ok(t) => t,
@@ -296,7 +319,10 @@ impl Store {
                     .table
                     .as_ref()
                     .ok_or_else(|| corrupt("format 2 without a record table".to_owned()))?;
-                let t = RecordTable::open(&dir.join("records"), tm)?;
+                let t = match ranged {
+                    None => RecordTable::open(&dir.join("records"), tm)?,
+                    Some(f) => RecordTable::open_ranged(&dir.join("records"), tm, f.clone())?,
+                };
                 if t.live() != manifest.records {
                     return Err(corrupt(format!(
                         "manifest promises {} records, the record table holds {}",

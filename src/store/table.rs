@@ -33,15 +33,17 @@
 //! Every offset and length read from disk is bounds-checked: a damaged file gives a
 //! [`TableError::Corrupt`] naming the file and the row or byte, never a panic.
 
-use super::map::Mapped;
+use super::map::{Mapped, RangedFiles};
 use crate::digest::Md5;
 use crate::model::{Account, BlobRef, Corpus, DocId, OrgUnit, Record};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[cfg(test)]
 mod tests;
@@ -685,12 +687,28 @@ fn map(dir: &Path, kind: Kind, m: &TableManifest) -> Result<Option<Mapped>, Tabl
     Mapped::new(&file, len).map(Some).map_err(io_err(&path))
 }
 
-/// The committed record table, read through memory maps of committed bytes only.
+/// Where a table's data file (the JSON records, most of its bytes) is read from.
+enum Data {
+    /// A memory map of its committed bytes (`None` when empty).
+    Mapped(Option<Mapped>),
+    /// Ranges of `name` read through `files` (a published split's data file in object storage,
+    /// read a block at a time): a search that decodes a few records reads a few blocks, not the
+    /// file.
+    Ranged {
+        /// The reader.
+        files: Arc<dyn RangedFiles>,
+        /// The data file's name relative to the collection (`records/data-0000.bin`).
+        name: String,
+    },
+}
+
+/// The committed record table, read through memory maps of committed bytes only (or, for the
+/// data file of a published split, ranged reads: [`RecordTable::open_ranged`]).
 pub struct RecordTable {
     dir: PathBuf,
     manifest: TableManifest,
     rows: Option<Mapped>,
-    data: Option<Mapped>,
+    data: Data,
     runs: Option<Mapped>,
     /// `None` when empty or when the table has no keys file yet (`manifest.keys` false).
     keys: Option<Mapped>,
@@ -703,6 +721,44 @@ impl RecordTable {
     /// Open the table in `dir` as `manifest` committed it. Reads the summaries and tombstones and
     /// maps the rest: no record is read or decoded.
     pub fn open(dir: &Path, manifest: &TableManifest) -> Result<RecordTable, TableError> {
+        RecordTable::open_with(dir, manifest, None)
+    }
+
+    /// [`open`](Self::open) with the data file read through `files` (by its name relative to
+    /// the collection, `records/data-EEEE.bin`) instead of mapped from `dir`; the small files
+    /// (rows, keys, account runs, summaries, tombstones) are still read from `dir`. Its length
+    /// there must cover the committed data.
+    pub fn open_ranged(
+        dir: &Path,
+        manifest: &TableManifest,
+        files: Arc<dyn RangedFiles>,
+    ) -> Result<RecordTable, TableError> {
+        RecordTable::open_with(dir, manifest, Some(files))
+    }
+
+    fn open_with(
+        dir: &Path,
+        manifest: &TableManifest,
+        ranged: Option<Arc<dyn RangedFiles>>,
+    ) -> Result<RecordTable, TableError> {
+        let data = match ranged {
+            None => Data::Mapped(map(dir, Kind::Data, manifest)?),
+            Some(files) => {
+                let path = epoch_path(dir, Kind::Data, manifest.epoch);
+                let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                let name = format!("records/{}", file_name.unwrap_or_default());
+                let have = files.len(&name).unwrap_or(0);
+                if have < manifest.data_len {
+                    let at = format!("{} {name}", files.location());
+                    return Err(corrupt(
+                        Path::new(&at),
+                        At::File,
+                        format!("{have} bytes, {} committed", manifest.data_len),
+                    ));
+                }
+                Data::Ranged { files, name }
+            }
+        };
         let Loaded { entries, tombstones } = load(dir, manifest)?;
         let by_key = entries
             .iter()
@@ -715,7 +771,7 @@ impl RecordTable {
         }
         Ok(RecordTable {
             rows: map(dir, Kind::Rows, manifest)?,
-            data: map(dir, Kind::Data, manifest)?,
+            data,
             runs: map(dir, Kind::Accounts, manifest)?,
             keys: map(dir, Kind::Keys, manifest)?,
             dir: dir.to_path_buf(),
@@ -785,14 +841,25 @@ impl RecordTable {
     }
 
     /// A live row's stored bytes, header included, checked against the committed data length.
-    fn record_bytes(&self, seq: u64, row: &Row) -> Result<&[u8], TableError> {
-        let data = self.data.as_ref().map_or(&[][..], Mapped::bytes);
-        let range = row
-            .offset
-            .checked_add(row.total())
-            .filter(|&end| end <= self.manifest.data_len)
-            .and_then(|end| Some(usize::try_from(row.offset).ok()?..usize::try_from(end).ok()?));
-        range.and_then(|r| data.get(r)).ok_or_else(|| {
+    /// Borrowed from the map, or owned when read by range.
+    fn record_bytes(&self, seq: u64, row: &Row) -> Result<Cow<'_, [u8]>, TableError> {
+        let end = row.offset.checked_add(row.total()).filter(|&end| end <= self.manifest.data_len);
+        let found = match (&self.data, end) {
+            (_, None) => None,
+            (Data::Mapped(m), Some(end)) => {
+                let data = m.as_ref().map_or(&[][..], Mapped::bytes);
+                let (a, b) = (usize::try_from(row.offset).ok(), usize::try_from(end).ok());
+                a.zip(b).and_then(|(a, b)| data.get(a..b)).map(Cow::Borrowed)
+            }
+            (Data::Ranged { files, name }, Some(end)) => {
+                let bytes = files.read(name, row.offset..end).map_err(|source| TableError::Io {
+                    path: PathBuf::from(format!("{} {name}", files.location())),
+                    source,
+                })?;
+                Some(Cow::Owned(bytes))
+            }
+        };
+        found.ok_or_else(|| {
             corrupt(
                 &self.path(Kind::Rows),
                 At::Row(seq),
@@ -808,7 +875,7 @@ impl RecordTable {
     pub fn get(&self, seq: u64) -> Result<Option<Record>, TableError> {
         let Some(row) = self.live_row(seq)? else { return Ok(None) };
         let entry = self.entry_of(seq, &row)?;
-        let rec = decode_record(&self.path(Kind::Data), seq, &row, self.record_bytes(seq, &row)?)?;
+        let rec = decode_record(&self.path(Kind::Data), seq, &row, &self.record_bytes(seq, &row)?)?;
         if rec.corpus != entry.corpus || rec.account != entry.account {
             let reason = format!(
                 "record of {} {}, row says account id {}",
@@ -833,7 +900,7 @@ impl RecordTable {
         let e = self.entry_of(seq, &row)?;
         if !self.manifest.keys {
             let rec =
-                decode_record(&self.path(Kind::Data), seq, &row, self.record_bytes(seq, &row)?)?;
+                decode_record(&self.path(Kind::Data), seq, &row, &self.record_bytes(seq, &row)?)?;
             return Ok(Some((e.corpus, &e.account, Key::of(&rec))));
         }
         Ok(Some((e.corpus, &e.account, self.key_row(seq)?)))
@@ -1337,7 +1404,7 @@ impl RecordTableWriter {
                 Some(row) => {
                     old.entry_of(seq, &row)?;
                     let b = old.record_bytes(seq, &row)?;
-                    data.write_all(b).map_err(io_err(&dpath))?;
+                    data.write_all(&b).map_err(io_err(&dpath))?;
                     let new = Row { offset: next.data_len, ..row };
                     next.data_len += b.len() as u64;
                     next.live += 1;

@@ -32,5 +32,6 @@ mod split; // issue 14: splits on a folder and on SeaweedFS (S3) searched as one
 mod split_export; // issue 14: export --splits (whole, and part + merge) byte-identical to the one collection's export, on a folder and SeaweedFS; a damaged pack is an error.csv row naming the split
 mod split_faults; // issue 14 item 5: publish and export parts against moto_server behind a fault-injecting proxy (500s, stalls past the timeout, create-only headers stripped)
 mod split_out; // issue 14 item 2: export --out URL (a file:// folder and SeaweedFS): byte-identical to --out DIR, hashlib against the stored checksum file, same name refused, the checksum file written last
+mod split_ranged; // issue 14 item 1: splits read by checked blocks (blocks.json): same searches and exports as one collection, bytes fetched well below the files, a flipped byte named by block, old splits downloaded whole
 mod store; // dedup, determinism, reopen, torn writes, locking, index repair
 mod zip_writer; // issue 10.1: our zip writer and parallel deflate, read back by Python zipfile/zlib and unzip -t

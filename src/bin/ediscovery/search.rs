@@ -53,6 +53,12 @@ pub struct SearchArgs {
     /// --count; "explain": {"query", "tree", "from", "until"} with --explain.
     #[arg(long)]
     json: bool,
+    /// With --json over --splits: also "fetched_bytes" and "fetched_gets", the index and
+    /// record-table bytes this search fetched from the store (whole files downloaded into the
+    /// cache, and blocks read by ranges; packs are never read by a search) and the ranged GETs
+    /// of blocks. Off by default so the output is the same as over one collection.
+    #[arg(long, requires = "splits")]
+    split_stats: bool,
     /// Print the parsed query, the effective UTC bounds and warnings first.
     #[arg(long)]
     explain: bool,
@@ -158,6 +164,12 @@ pub fn run(o: &mut dyn Write, a: SearchArgs) -> CliResult {
                 hits.push(hit);
             }
             v["hits"] = serde_json::Value::Array(hits);
+        }
+        if let (true, Source::Splits(splits)) = (a.split_stats, &source) {
+            // After the hits' records were read: what this search cost in index and record
+            // table bytes fetched from the store (packs are never read by a search).
+            v["fetched_bytes"] = splits.iter().map(Split::fetched_bytes).sum::<u64>().into();
+            v["fetched_gets"] = splits.iter().map(Split::fetched_gets).sum::<u64>().into();
         }
         if let Some(lines) = explain {
             v["explain"] = lines
