@@ -533,6 +533,8 @@ fn sampled(cmd: &mut Command) -> Res<(String, f64, f64)> {
 
 /// One phase, in this (child) process: ingest into a fresh collection, or export everything.
 fn child_phase(a: &Args, name: &str) -> Res<()> {
+    // As the CLI does (`EDISCOVERY_MALLOC=default` leaves glibc's rising threshold).
+    ediscovery::malloc::pin_mmap_threshold();
     let dir = a.work.join("collection");
     let f = match name {
         "ingest" => {

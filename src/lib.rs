@@ -50,6 +50,7 @@ pub mod governance;
 pub mod index;
 pub mod ingest;
 mod limits;
+pub mod malloc;
 pub mod model;
 mod partial_file;
 pub mod query;

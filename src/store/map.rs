@@ -1,5 +1,5 @@
 //! Read-only memory maps of committed pack bytes: the only user of `memmap2`, and the crate's
-//! only `unsafe`.
+//! first `unsafe` (the other: the one `mallopt` call in `src/malloc.rs`).
 
 use std::fs::File;
 use std::io;

@@ -19,7 +19,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("encoding_rs", &["src/extract/text.rs"]),
     ("pdf_extract", &["src/extract/pdf.rs"]),
     ("walkdir", &["src/ingest/eml.rs"]),
-    ("libc", &["src/fs_safe.rs"]),
+    ("libc", &["src/fs_safe.rs", "src/malloc.rs"]),
     ("rustix", &["src/store/reclaim.rs"]),
     ("base64", &["src/sample.rs", "src/export/mime.rs"]),
     ("object_store", &["src/split/remote.rs"]),

@@ -117,6 +117,8 @@ fn steps_as_commands(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std:
 }
 
 fn main() -> ExitCode {
+    // Long exports otherwise grow the allocator's arenas with their length (src/malloc.rs).
+    ediscovery::malloc::pin_mmap_threshold();
     let cli = match Cli::try_parse_from(steps_as_commands(std::env::args_os())) {
         Ok(c) => c,
         Err(e) => {
