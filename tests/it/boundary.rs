@@ -91,15 +91,18 @@ fn outside_crates_stay_in_their_modules() {
     }
 }
 
+/// The crate's `unsafe` is the pack maps and the one `mallopt` call (`src/malloc.rs`), nowhere
+/// else.
 #[test]
-fn unsafe_code_lives_in_one_file() {
+fn unsafe_code_lives_in_two_files() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     rust_files(&root.join("src"), &mut files);
-    let with_unsafe: Vec<String> = files
+    let mut with_unsafe: Vec<String> = files
         .iter()
         .filter(|f| std::fs::read_to_string(f).unwrap().contains("unsafe {"))
         .map(|f| f.strip_prefix(root).unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(with_unsafe, ["src/store/map.rs"]);
+    with_unsafe.sort();
+    assert_eq!(with_unsafe, ["src/malloc.rs", "src/store/map.rs"]);
 }
