@@ -109,7 +109,9 @@ pub fn commit_file(from: &Path, to: &Path) -> io::Result<bool> {
 
 /// Remove from the part folder `part` what no live or committed attempt owns: attempt folders
 /// whose lock is free (their writer died) with their lock files, and anything else but
-/// `keep_file` (`part.json`), the committed attempt `committed`, and lock files (removed with
+/// `keep_file` (`part.json`), the committed attempt `committed` (`""`: a part committed in the
+/// older layout, whose files are in `part` itself, so nothing but dead attempt folders goes),
+/// and lock files (removed with
 /// their folder, or by their owner: an empty lock file of an attempt that died between taking
 /// its lock and making its folder stays, harmless). Best effort: what cannot be removed now is
 /// left for the next call. Returns how many entries were removed.
@@ -118,6 +120,7 @@ pub fn remove_dead(part: &Path, keep_file: &str, committed: Option<&str>) -> usi
     let mut names: Vec<String> =
         entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
     names.sort();
+    let legacy = committed.is_some_and(str::is_empty);
     let mut removed = 0;
     for name in &names {
         let is_lock = name.starts_with(PREFIX) && name.ends_with(LOCK_SUFFIX);
@@ -126,8 +129,12 @@ pub fn remove_dead(part: &Path, keep_file: &str, committed: Option<&str>) -> usi
         }
         let path = part.join(name);
         if !name.starts_with(PREFIX) {
-            // Not an attempt's: a leftover of an older layout or a stray file.
-            removed += usize::from(remove_any(&path));
+            // Not an attempt's. When the committed part is of the older layout (committed
+            // attempt "": its files sit in the part folder itself) these are its files, never
+            // removed; otherwise a leftover of an older layout or a stray file.
+            if !legacy {
+                removed += usize::from(remove_any(&path));
+            }
             continue;
         }
         // An attempt takes its lock before it makes its folder: a folder whose lock is held is

@@ -179,11 +179,13 @@ impl BlobSource for SplitBlobs<'_> {
             });
         };
         self.blob(i, split, &want).map(Cow::Owned).map_err(|e| Failure {
-            class: match e {
-                // The store could not answer now: a retry may.
-                SplitError::Store { .. } | SplitError::Io { .. } => FailureClass::Transient,
-                // The published bytes are not the record's: retrying reads the same bytes.
-                _ => FailureClass::NonTransient,
+            // The store could not answer now: a retry may. A refusal, a missing pack, the
+            // published bytes not being the record's, or the local cache failing: a retry
+            // meets the same.
+            class: if e.is_transient() {
+                FailureClass::Transient
+            } else {
+                FailureClass::NonTransient
             },
             reason: format!("stored bytes could not be read from the split: {e}"),
         })

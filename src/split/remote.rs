@@ -421,6 +421,13 @@ impl SplitError {
     pub fn is_transient(&self) -> bool {
         let SplitError::Store { source, .. } = self else { return false };
         let Some(WithCauses(e)) = source.downcast_ref::<WithCauses>() else { return true };
+        // A local folder's errors (permissions, a read-only or full disk) come as `Generic`
+        // from object_store's LocalFileSystem: nothing a retry changes.
+        if let object_store::Error::Generic { store, .. } = e
+            && *store == "LocalFileSystem"
+        {
+            return false;
+        }
         !matches!(
             e,
             object_store::Error::PermissionDenied { .. }
@@ -439,7 +446,29 @@ impl SplitError {
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback;
+    use super::{SplitError, WithCauses, is_loopback};
+
+    fn store_error(e: object_store::Error) -> SplitError {
+        SplitError::Store {
+            url: "u".into(),
+            op: "put",
+            key: "k".into(),
+            source: Box::new(WithCauses(e)),
+        }
+    }
+
+    /// A local folder's failures (object_store's LocalFileSystem says only `Generic`) are not
+    /// retried; a remote store's unclassified failures (its retries spent on 5xx or timeouts)
+    /// are; a refusal is not.
+    #[test]
+    fn what_a_retry_may_change() {
+        let generic = |store| object_store::Error::Generic { store, source: "failed".into() };
+        assert!(!store_error(generic("LocalFileSystem")).is_transient());
+        assert!(store_error(generic("S3")).is_transient());
+        let denied =
+            object_store::Error::PermissionDenied { path: "k".into(), source: "no".into() };
+        assert!(!store_error(denied).is_transient());
+    }
 
     #[test]
     fn loopback_hosts() {

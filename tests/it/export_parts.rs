@@ -338,3 +338,47 @@ fn leftovers_of_dead_attempts_go_and_a_live_attempt_stays() {
     assert_eq!(part_entries(&pdir), [kept, "part.json".to_owned()]);
     verify_ok(&out.join("L"));
 }
+
+/// A part committed before attempts had folders (its files in `part-K/` itself, `part.json`
+/// naming attempt `""`) is a committed part: running it again and merging keep its files (they
+/// were once swept as strays), and the merge is the single-machine export.
+#[test]
+fn a_part_committed_in_the_older_layout_is_kept_when_run_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_org_collection(tmp.path(), 1);
+    let c = tmp.path().join("c");
+    let one = tmp.path().join("one");
+    let out = tmp.path().join("out");
+    let extra = ["--entire-org"];
+    assert_eq!(whole(&c, "L", &one, &extra), 0);
+    part(&c, "L", &out, 1, 2, &extra);
+    // Rewrite part 1 into the older layout: files up into the part folder, attempt "".
+    let p1 = out.join("L.parts/part-1");
+    let attempt = attempt_of(&p1);
+    let mut moved = 0;
+    for e in std::fs::read_dir(p1.join(&attempt)).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "part.json" {
+            std::fs::rename(e.path(), p1.join(e.file_name())).unwrap();
+            moved += 1;
+        }
+    }
+    assert!(moved >= 2, "the part has files: {moved}");
+    std::fs::remove_dir_all(p1.join(&attempt)).unwrap();
+    let _ = std::fs::remove_file(p1.join(format!("{attempt}.lock")));
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p1.join("part.json")).unwrap()).unwrap();
+    m["attempt"] = serde_json::Value::from("");
+    std::fs::remove_file(p1.join("part.json")).unwrap();
+    std::fs::write(p1.join("part.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+    let before = part_entries(&p1);
+    // Run again: found committed, checked, and nothing of it removed.
+    part(&c, "L", &out, 1, 2, &extra);
+    assert_eq!(part_entries(&p1), before, "the older layout's files stay");
+    part(&c, "L", &out, 2, 2, &extra);
+    let (code, stdout, err) = merge(&c, "L", &out, 2, &extra);
+    assert_eq!(code, 0, "{stdout}{err}");
+    verify_ok(&out.join("L"));
+    assert!(python_compare(&one.join("L"), &out.join("L"), "L") > 0);
+    assert_eq!(part_entries(&p1), before, "the merge keeps them too");
+}
