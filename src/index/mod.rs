@@ -40,6 +40,17 @@ pub struct IndexError {
 }
 
 impl IndexError {
+    /// A read of a split's index files failed in a way a retry may not meet again (the store
+    /// did not answer): see [`crate::store::RangedReadError`].
+    pub fn is_transient_read(&self) -> bool {
+        match &self.source {
+            tantivy::TantivyError::IoError(e) => {
+                crate::store::RangedReadError::of(e).is_some_and(|f| f.transient)
+            }
+            _ => false,
+        }
+    }
+
     /// The index on disk has fields this version does not know (another version's, not an older
     /// one's): a writer replaces it, a reader refuses it.
     pub fn is_foreign_schema(&self) -> bool {
@@ -687,5 +698,31 @@ impl Writer {
     pub fn finish(self) -> Result<(), IndexError> {
         let path = self.path;
         self.inner.wait_merging_threads().map_err(|source| IndexError { path, source })
+    }
+}
+
+#[cfg(test)]
+mod ranged_read_tests {
+    use super::IndexError;
+    use crate::store::RangedReadError;
+    use std::sync::Arc;
+
+    fn index_error(io: std::io::Error) -> IndexError {
+        IndexError {
+            path: "s3://b/splits/x".into(),
+            source: tantivy::TantivyError::IoError(Arc::new(io)),
+        }
+    }
+
+    /// tantivy keeps no source behind its I/O errors: the ranged read's own error is found
+    /// inside, and only a transient one makes the index error transient.
+    #[test]
+    fn a_transient_ranged_read_is_seen_through_tantivy() {
+        let ranged = |transient| {
+            std::io::Error::other(RangedReadError { message: "GET failed".into(), transient })
+        };
+        assert!(index_error(ranged(true)).is_transient_read());
+        assert!(!index_error(ranged(false)).is_transient_read());
+        assert!(!index_error(std::io::Error::other("disk")).is_transient_read());
     }
 }

@@ -333,7 +333,12 @@ impl RangedFiles for SplitFiles {
 
     fn read(&self, name: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
         self.read_checked(name, range).map_err(|e| {
-            let shown = io::Error::other(e.to_string());
+            // Its message, and whether a retry may pass, travel inside the io::Error (the CLI
+            // finds them there: `RangedReadError::of`); the error itself is kept for `open`.
+            let shown = io::Error::other(crate::store::RangedReadError {
+                message: e.to_string(),
+                transient: e.is_transient(),
+            });
             let mut first = self.failure.lock().unwrap_or_else(|p| p.into_inner());
             first.get_or_insert(e);
             shown

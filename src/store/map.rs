@@ -30,6 +30,25 @@ impl Mapped {
     }
 }
 
+/// Why a [`RangedFiles::read`] failed, carried inside the `io::Error` it returns: the index
+/// library keeps no source behind its I/O errors, so this is how the CLI still tells a store
+/// that did not answer (transient: exit 5, a task engine retries) from damage or a refusal.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct RangedReadError {
+    /// The failure, as its own error said it.
+    pub message: String,
+    /// Whether reading again may succeed (the store failed or did not answer).
+    pub transient: bool,
+}
+
+impl RangedReadError {
+    /// The [`RangedReadError`] an `io::Error` from [`RangedFiles::read`] carries, if any.
+    pub fn of(e: &io::Error) -> Option<&RangedReadError> {
+        e.get_ref()?.downcast_ref::<RangedReadError>()
+    }
+}
+
 /// A collection's files read by ranges from somewhere else than this machine's disk: a
 /// published split's index and record data, read block by block from object storage
 /// (`crate::split`). Names are relative to the collection folder, `/`-separated

@@ -42,7 +42,7 @@ use crate::digest::Md5;
 use crate::model::{Account, BlobRef, Corpus, DocId, Part, Record};
 use lookup::SeqIndex;
 use map::Mapped;
-pub use map::RangedFiles;
+pub use map::{RangedFiles, RangedReadError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};

@@ -38,13 +38,19 @@ pub fn of_error(e: &(dyn std::error::Error + 'static)) -> u8 {
     use ediscovery::export::{ExportError, parts::PartError};
     let mut cur = Some(e);
     while let Some(e) = cur {
-        let transient =
-            matches!(
+        let transient = matches!(
                 e.downcast_ref::<ExportError>(),
                 Some(ExportError::Part(PartError::Transient { .. }))
             ) || matches!(e.downcast_ref::<PartError>(), Some(PartError::Transient { .. }))
                 || e.downcast_ref::<ediscovery::split::SplitError>()
-                    .is_some_and(ediscovery::split::SplitError::is_transient);
+                    .is_some_and(ediscovery::split::SplitError::is_transient)
+                // A split's index or record data read by ranges when the store stopped
+                // answering mid-search (the index library drops the source; we look inside).
+                || e.downcast_ref::<ediscovery::index::IndexError>()
+                    .is_some_and(ediscovery::index::IndexError::is_transient_read)
+                || e.downcast_ref::<std::io::Error>()
+                    .and_then(ediscovery::store::RangedReadError::of)
+                    .is_some_and(|f| f.transient);
         if transient {
             return TRANSIENT;
         }
@@ -56,4 +62,25 @@ pub fn of_error(e: &(dyn std::error::Error + 'static)) -> u8 {
 /// `code` as the process's exit status.
 pub fn code(code: u8) -> ExitCode {
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ERROR, TRANSIENT, of_error};
+    use ediscovery::store::RangedReadError;
+    use ediscovery::store::table::TableError;
+
+    fn ranged(transient: bool) -> std::io::Error {
+        std::io::Error::other(RangedReadError { message: "GET failed".into(), transient })
+    }
+
+    /// A split's record data read by ranges: a store that did not answer mid-export is exit 5
+    /// (a task engine retries it), damaged bytes and plain I/O errors are exit 1.
+    #[test]
+    fn a_ranged_read_that_may_pass_again_is_transient() {
+        let table = |source| TableError::Io { path: "s3://b/splits/x records/data".into(), source };
+        assert_eq!(of_error(&table(ranged(true))), TRANSIENT);
+        assert_eq!(of_error(&table(ranged(false))), ERROR);
+        assert_eq!(of_error(&table(std::io::Error::other("disk"))), ERROR);
+    }
 }
