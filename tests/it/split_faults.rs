@@ -389,7 +389,25 @@ fn publish_and_export_parts_survive_500s_timeouts_and_a_store_ignoring_create_on
     assert_eq!(published_whole(&f, "s3://splits/stall", &c, &cache("stall-ok")), Some(id.clone()));
 
     // Export parts reading the split's packs through the proxy.
-    export_parts_under_faults(&f, dir.path(), &format!("s3://splits/once/splits/{id}"));
+    let split = format!("s3://splits/once/splits/{id}");
+    export_parts_under_faults(&f, dir.path(), &split);
+
+    // The store stops answering after the split opened: the record data, read by ranges when
+    // the search's hits are decoded, gets 500s. Exit 5, transient (a task engine retries it;
+    // tantivy and the record table hand the store's error on inside an io::Error).
+    f.faults(serde_json::json!({"rules": [
+        {"method": "GET", "path": "/records/data-", "nth": 1, "times": 1000, "action": "500"},
+    ]}));
+    let os = std::ffi::OsStr::new;
+    let fresh = dir.path().join("mid-search-cache");
+    let args = [os("search"), os("--splits"), os(&split), os("--split-cache"), fresh.as_os_str()];
+    let (code, stdout, err) = ed(&f, "1", &[&args[..], &[os("--json"), os("")]].concat());
+    assert!(f.injected().0 >= 1, "no 500 injected: {err}");
+    assert_eq!(code, 5, "{stdout}{err}");
+    assert!(err.contains("records/data-"), "{err}");
+    f.faults(serde_json::json!({}));
+    let (code, _, err) = ed(&f, "1", &[&args[..], &[os("--json"), os("")]].concat());
+    assert_eq!(code, 0, "without faults the same search runs: {err}");
 }
 
 /// `export part` / `export merge` over `split` (through the proxy) against the same export of
