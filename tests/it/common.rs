@@ -215,3 +215,13 @@ pub fn compare_exports(one: &Path, other: &Path, name: &str, count: &str) -> usi
     );
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+/// The names of the entries of `dir`, sorted.
+pub fn dir_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}

@@ -69,16 +69,6 @@ fn files_of(part_json: &[u8]) -> serde_json::Value {
     m["files"].clone()
 }
 
-/// The entries of a part folder, sorted.
-fn part_entries(part: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(part)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 fn verify_ok(dir: &Path) {
     let (code, stdout, err) = cli!("verify", dir);
     assert_eq!(code, 0, "verify {}: {stdout}{err}", dir.display());
@@ -129,7 +119,7 @@ fn parts_merged_are_the_single_machine_export_and_bad_parts_are_named() {
         assert!(!pdir.join("part-3/junk.partial").exists());
         assert!(!pdir.join("part-3").join(&old).exists(), "the dead attempt's folder stayed");
         assert_eq!(files_of(&std::fs::read(&pj3).unwrap()), files_of(&saved), "the same part");
-        assert_eq!(part_entries(&pdir.join("part-3")).len(), 2, "part.json and one attempt");
+        assert_eq!(dir_names(&pdir.join("part-3")).len(), 2, "part.json and one attempt");
 
         // A tampered part file: merge refuses and names the file.
         // (the first non-empty file part.json lists: a zip, or a fragment when part 2 has none)
@@ -299,7 +289,7 @@ fn two_attempts_at_one_part_at_once_commit_once() {
         for k in 1..=2 {
             let part = out.join(format!("R.parts/part-{k}"));
             let kept = attempt_of(&part);
-            assert_eq!(part_entries(&part), [kept, "part.json".to_owned()], "stray files");
+            assert_eq!(dir_names(&part), [kept, "part.json".to_owned()], "stray files");
         }
     }
 }
@@ -328,14 +318,14 @@ fn leftovers_of_dead_attempts_go_and_a_live_attempt_stays() {
     assert!(part(&c, "L", &out, 1, 1, &extra).contains("already committed"));
     let mut want = vec!["attempt-live", "attempt-live.lock", kept.as_str(), "part.json"];
     want.sort();
-    assert_eq!(part_entries(&pdir), want);
+    assert_eq!(dir_names(&pdir), want);
 
     // The live attempt ends (its lock is dropped, as its process's death would): the merge
     // removes its leftovers and keeps the committed attempt, which the export's zips link to.
     drop(live);
     let (code, stdout, err) = merge(&c, "L", &out, 1, &extra);
     assert_eq!(code, 0, "{stdout}{err}");
-    assert_eq!(part_entries(&pdir), [kept, "part.json".to_owned()]);
+    assert_eq!(dir_names(&pdir), [kept, "part.json".to_owned()]);
     verify_ok(&out.join("L"));
 }
 
@@ -371,14 +361,14 @@ fn a_part_committed_in_the_older_layout_is_kept_when_run_again() {
     m["attempt"] = serde_json::Value::from("");
     std::fs::remove_file(p1.join("part.json")).unwrap();
     std::fs::write(p1.join("part.json"), serde_json::to_vec(&m).unwrap()).unwrap();
-    let before = part_entries(&p1);
+    let before = dir_names(&p1);
     // Run again: found committed, checked, and nothing of it removed.
     part(&c, "L", &out, 1, 2, &extra);
-    assert_eq!(part_entries(&p1), before, "the older layout's files stay");
+    assert_eq!(dir_names(&p1), before, "the older layout's files stay");
     part(&c, "L", &out, 2, 2, &extra);
     let (code, stdout, err) = merge(&c, "L", &out, 2, &extra);
     assert_eq!(code, 0, "{stdout}{err}");
     verify_ok(&out.join("L"));
     assert!(python_compare(&one.join("L"), &out.join("L"), "L") > 0);
-    assert_eq!(part_entries(&p1), before, "the merge keeps them too");
+    assert_eq!(dir_names(&p1), before, "the merge keeps them too");
 }

@@ -44,15 +44,6 @@ fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("MANIFEST.json")).unwrap()).unwrap()
 }
 
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 /// Everything a user can ask of the collection: stats, records, searches, an export's files.
 #[derive(Debug, PartialEq)]
 struct Answers {
@@ -108,7 +99,7 @@ fn a_format_1_collection_is_read_as_is_then_converted_once_by_a_writer() {
     assert_eq!(before.records.len(), 4);
     assert!(before.searches[1].2 > 0 && before.searches[1].2 < 4, "{:?}", before.searches);
     assert_eq!(manifest(&dir)["format"], 1);
-    assert_eq!(names(&dir.join("records")), ["000001.jsonl", "000002.jsonl"]);
+    assert_eq!(dir_names(&dir.join("records")), ["000001.jsonl", "000002.jsonl"]);
 
     // The first writer converts: format 2, same generation and records, segments gone, the
     // index kept (in step, not rebuilt).
@@ -118,7 +109,7 @@ fn a_format_1_collection_is_read_as_is_then_converted_once_by_a_writer() {
     assert_eq!((m["format"].as_u64(), m["generation"].as_u64()), (Some(2), Some(2)));
     assert_eq!((m["records"].as_u64(), m["table"]["live"].as_u64()), (Some(4), Some(4)));
     assert!(m.get("segments").is_none(), "{m}");
-    assert!(names(&dir.join("records")).iter().all(|n| n.ends_with(".bin")));
+    assert!(dir_names(&dir.join("records")).iter().all(|n| n.ends_with(".bin")));
     assert_eq!(std::fs::read(dir.join("index/meta.json")).unwrap(), index_meta);
     let c = w.finish().unwrap();
     assert_eq!(answers(&c, &tmp.path().join("out-writer")), before);
@@ -263,9 +254,9 @@ fn a_collection_from_before_parts_reads_as_is_and_exports_as_that_version_did() 
             .unwrap();
         let old = fixtures.join("collection-v2-exports").join(name);
         let summary = format!("{name}-summary.json");
-        let mut now = names(&o.dir);
+        let mut now = dir_names(&o.dir);
         now.retain(|n| *n != summary);
-        assert_eq!(now, names(&old), "{name}: the same files");
+        assert_eq!(now, dir_names(&old), "{name}: the same files");
         for n in &now {
             let (a, b) =
                 (std::fs::read(o.dir.join(n)).unwrap(), std::fs::read(old.join(n)).unwrap());

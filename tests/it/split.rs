@@ -514,11 +514,17 @@ pub(super) fn weed_env(port: u16) -> [(&'static str, String); 4] {
 }
 
 pub(super) fn weed_cfg(port: u16) -> StoreConfig {
+    loopback_cfg(port, "ediscovery", "ediscovery-secret")
+}
+
+/// An S3 store on 127.0.0.1:`port` with these credentials (SeaweedFS here, moto in the fault
+/// tests).
+pub(super) fn loopback_cfg(port: u16, key: &str, secret: &str) -> StoreConfig {
     StoreConfig {
         endpoint: Some(format!("http://127.0.0.1:{port}")),
         region: Some("us-east-1".to_owned()),
-        access_key_id: Some("ediscovery".to_owned()),
-        secret_access_key: Some("ediscovery-secret".to_owned()),
+        access_key_id: Some(key.to_owned()),
+        secret_access_key: Some(secret.to_owned()),
         ..StoreConfig::default()
     }
 }

@@ -226,13 +226,7 @@ impl Faulty {
 }
 
 fn cfg(port: u16) -> StoreConfig {
-    StoreConfig {
-        endpoint: Some(format!("http://127.0.0.1:{port}")),
-        region: Some("us-east-1".to_owned()),
-        access_key_id: Some("testing".to_owned()),
-        secret_access_key: Some("testing".to_owned()),
-        ..StoreConfig::default()
-    }
+    super::split::loopback_cfg(port, "testing", "testing")
 }
 
 /// Run the CLI against the proxy with a short request timeout and `retries` retries.
